@@ -1,0 +1,199 @@
+"""The robot config: the one file that makes the sim mirror a real robot (speeds, rate, latency, camera, gripper).
+
+Loaded once, at the edge, into a validated dataclass; every other module reads the typed object.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Mapping
+
+import yaml
+
+from assets import DEFAULT_ROBOT_CONFIG
+
+StepMode = Literal["continuous", "move_then_stop"]
+
+
+class RobotConfigError(ValueError):
+    """A robot config file that is missing, unreadable or has a bad field."""
+
+
+@dataclass(frozen=True)
+class CameraConfig:
+    """A camera fixed on the robot body; pose in the robot frame (x forward, y left, z up), metres and degrees."""
+
+    enabled: bool = True
+    position: tuple[float, float, float] = (0.10, 0.0, 0.42)
+    pitch_deg: float = -35.0
+    yaw_deg: float = 0.0
+    fov_deg: float = 70.0
+    width: int = 224
+    height: int = 224
+    near: float = 0.02
+    far: float = 6.0
+
+
+@dataclass(frozen=True)
+class GripperConfig:
+    """Gripper timing; `enabled: false` is a gripperless robot (the gripper column is ignored, logged as open)."""
+
+    enabled: bool = True
+    close_time_s: float = 0.4
+    max_opening: float = 0.09
+    finger_force: float = 60.0
+
+
+@dataclass(frozen=True)
+class RandomizationConfig:
+    """Domain randomization ranges, all drawn from the episode seed."""
+
+    camera_position_jitter: float = 0.01
+    camera_pitch_jitter_deg: float = 2.0
+    light_jitter: float = 0.3
+    colour_jitter: float = 0.08
+    floor_colours: bool = True
+
+
+@dataclass(frozen=True)
+class RobotConfig:
+    """How an action in [-1, 1] becomes motion, and what the robot sees."""
+
+    name: str = "mobile-vla-sim-default"
+    control_rate_hz: float = 10.0
+    physics_hz: float = 240.0
+    step_mode: StepMode = "continuous"
+    move_duration_s: float = 0.4
+    max_linear_x: float = 0.4
+    max_linear_y: float = 0.4
+    accel_limit: float = 2.0
+    latency_steps: int = 0
+    speed_scale: float = 1.0
+    max_episode_steps: int = 120
+    gripper: GripperConfig = field(default_factory=GripperConfig)
+    camera: CameraConfig = field(default_factory=CameraConfig)
+    gripper_camera: CameraConfig = field(default_factory=lambda: CameraConfig(enabled=False))
+    randomization: RandomizationConfig = field(default_factory=RandomizationConfig)
+
+    @property
+    def control_dt(self) -> float:
+        """Seconds of robot time per env step."""
+        return 1.0 / self.control_rate_hz
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict (JSON/YAML-ready), the form stored in episode logs and checkpoints."""
+        return dataclasses.asdict(self)
+
+    def replace(self, **changes: Any) -> "RobotConfig":
+        """A copy with some top-level fields changed (calibration writes configs this way)."""
+        return dataclasses.replace(self, **changes)
+
+    def save(self, path: str | Path) -> None:
+        """Write as YAML (or JSON if the suffix is .json)."""
+        path = Path(path)
+        data = self.to_dict()
+        text = json.dumps(data, indent=2) if path.suffix == ".json" else yaml.safe_dump(data, sort_keys=False)
+        path.write_text(text)
+
+
+_SECTIONS: dict[str, type] = {
+    "gripper": GripperConfig,
+    "camera": CameraConfig,
+    "gripper_camera": CameraConfig,
+    "randomization": RandomizationConfig,
+}
+
+
+def _build(cls: type, data: Mapping[str, Any], where: str) -> Any:
+    known = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - set(known))
+    if unknown:
+        raise RobotConfigError(f"{where}: unknown key '{unknown[0]}' (known: {', '.join(sorted(known))})")
+    kwargs: dict[str, Any] = {}
+    defaults = cls()
+    for key, value in data.items():
+        full_key = f"{where}.{key}" if where else key
+        if key in _SECTIONS and cls is RobotConfig:
+            if not isinstance(value, Mapping):
+                raise RobotConfigError(f"{full_key}: expected a mapping, got {type(value).__name__}")
+            kwargs[key] = _build(_SECTIONS[key], value, full_key)
+            continue
+        default = getattr(defaults, key)
+        kwargs[key] = _coerce(value, default, full_key)
+    return cls(**kwargs)
+
+
+def _coerce(value: Any, default: Any, key: str) -> Any:
+    if isinstance(default, bool):
+        if not isinstance(value, bool):
+            raise RobotConfigError(f"{key}: expected true/false, got {value!r}")
+        return value
+    if isinstance(default, int) and not isinstance(default, bool):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise RobotConfigError(f"{key}: expected an integer, got {value!r}")
+        return value
+    if isinstance(default, float):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise RobotConfigError(f"{key}: expected a number, got {value!r}")
+        return float(value)
+    if isinstance(default, tuple):
+        if not isinstance(value, (list, tuple)) or len(value) != len(default):
+            raise RobotConfigError(f"{key}: expected a list of {len(default)} numbers, got {value!r}")
+        return tuple(float(v) for v in value)
+    if isinstance(default, str):
+        if not isinstance(value, str):
+            raise RobotConfigError(f"{key}: expected a string, got {value!r}")
+        return value
+    return value
+
+
+def _validate(config: RobotConfig) -> RobotConfig:
+    positive = {
+        "control_rate_hz": config.control_rate_hz,
+        "physics_hz": config.physics_hz,
+        "move_duration_s": config.move_duration_s,
+        "max_linear_x": config.max_linear_x,
+        "max_linear_y": config.max_linear_y,
+        "accel_limit": config.accel_limit,
+        "speed_scale": config.speed_scale,
+        "camera.fov_deg": config.camera.fov_deg,
+        "gripper.close_time_s": config.gripper.close_time_s,
+    }
+    for key, value in positive.items():
+        if not value > 0:
+            raise RobotConfigError(f"{key}: must be > 0, got {value}")
+    if config.step_mode not in ("continuous", "move_then_stop"):
+        raise RobotConfigError(f"step_mode: must be 'continuous' or 'move_then_stop', got {config.step_mode!r}")
+    if config.latency_steps < 0:
+        raise RobotConfigError(f"latency_steps: must be >= 0, got {config.latency_steps}")
+    if config.max_episode_steps < 1:
+        raise RobotConfigError(f"max_episode_steps: must be >= 1, got {config.max_episode_steps}")
+    for name in ("camera", "gripper_camera"):
+        cam = getattr(config, name)
+        if cam.width < 8 or cam.height < 8:
+            raise RobotConfigError(f"{name}: width and height must be >= 8, got {cam.width}x{cam.height}")
+    return config
+
+
+def robot_config_from_dict(data: Mapping[str, Any], source: str = "robot config") -> RobotConfig:
+    """Build and validate a RobotConfig from a mapping (a parsed file, or the copy stored in a log)."""
+    if not isinstance(data, Mapping):
+        raise RobotConfigError(f"{source}: expected a mapping at the top level")
+    try:
+        return _validate(_build(RobotConfig, data, ""))
+    except RobotConfigError as err:
+        raise RobotConfigError(f"{source}: {err}") from None
+
+
+def load_robot_config(path: str | Path | None = None) -> RobotConfig:
+    """Read a robot config file (YAML or JSON); None gives the shipped default (assets/robots/default.yaml)."""
+    path = Path(path) if path is not None else DEFAULT_ROBOT_CONFIG
+    if not path.is_file():
+        raise RobotConfigError(f"{path}: robot config file not found")
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as err:
+        raise RobotConfigError(f"{path}: not valid YAML/JSON ({err})") from None
+    return robot_config_from_dict(data or {}, source=str(path))
