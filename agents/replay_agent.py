@@ -1,0 +1,45 @@
+"""The replay agent: plays back the actions of an episode log (a sim run, a demo or a real robot run)."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from envs.action_convention import DX, DY, GRIPPER_OPEN
+from eval.episode_log import read_episode
+
+
+class ReplayAgent:
+    """Sends the logged actions in order; past the log's end it stops and holds the last gripper command.
+
+    Replaying real commands in sim is how the dynamics gap is measured: same commands, compare the paths.
+    """
+
+    name = "replay"
+
+    def __init__(self, log: str | Path) -> None:
+        self.log = Path(log)
+        episode = read_episode(self.log, load_frames=False)
+        self.actions = episode.action.astype(np.float32)
+        self.log_seed = episode.meta.seed
+        self.model_queries = 0
+        self._step = 0
+
+    def reset(self, instruction: str) -> None:
+        """Start again from the log's first action."""
+        self._step = 0
+
+    def act(self, obs: dict[str, Any]) -> np.ndarray:
+        """The next logged action, or a stop once the log has run out."""
+        if self._step < len(self.actions):
+            action = self.actions[self._step].copy()
+        else:
+            action = self.actions[-1].copy() if len(self.actions) else np.array([0, 0, GRIPPER_OPEN], np.float32)
+            action[DX] = action[DY] = 0.0
+        self._step += 1
+        return action
+
+    def settings(self) -> dict[str, Any]:
+        """Which log is replayed."""
+        return {"log": str(self.log), "log_steps": int(len(self.actions))}

@@ -1,0 +1,141 @@
+"""The VLA agent: turns a Mobile VLA policy's action chunks into one action per env step.
+
+The policy sees every frame (its window of 8 features must be consecutive, as in training) but is asked for a
+new chunk only every `exec_horizon` steps; overlapping chunks can be blended (ACT-style temporal ensembling) and
+the Jetson's slower inference can be emulated as a delay of whole steps.
+"""
+from __future__ import annotations
+
+import copy
+import math
+import time
+from collections import deque
+from typing import Any, Protocol
+
+import numpy as np
+
+from envs.action_convention import ACTION_DIM, DX, DY, GRIPPER, GRIPPER_CLOSED, GRIPPER_OPEN
+
+STOP_ACTION = np.array([0.0, 0.0, GRIPPER_OPEN], dtype=np.float32)
+
+
+class ChunkPolicy(Protocol):
+    """What the agent needs of a policy: MobileVLAPolicy has exactly this surface."""
+
+    def reset(self) -> None: ...
+
+    def observe(self, frame: np.ndarray, instruction: str) -> None: ...
+
+    def predict_chunk(self) -> np.ndarray: ...
+
+
+class VLAAgent:
+    """Executes `exec_horizon` actions of each predicted chunk, optionally ensembled and delayed.
+
+    Chunk rows are (dx, dy, p_closed) with dx, dy in [-1, 1] and p_closed the gripper's probability of "closed".
+    With `ensemble`, the action for step t averages every still-valid prediction for t from past chunks with
+    weights exp(-ensemble_decay * age), age = steps since that chunk was predicted: a positive decay weighs the
+    newest chunk most; a negative one weighs the oldest most (what ACT's exp(-m * i), i = 0 for the oldest, does).
+    With `latency_steps` L, the action applied at step t is the one computed from the observation at step t - L;
+    the first L steps send a stop with the gripper open.
+    """
+
+    name = "vla"
+
+    def __init__(
+        self,
+        policy: ChunkPolicy,
+        exec_horizon: int = 1,
+        ensemble: bool = False,
+        ensemble_decay: float = 0.01,
+        latency_steps: int = 0,
+        gripper_threshold: float = 0.5,
+    ) -> None:
+        if not 1 <= exec_horizon:
+            raise ValueError(f"exec_horizon must be >= 1, got {exec_horizon}")
+        if latency_steps < 0:
+            raise ValueError(f"latency_steps must be >= 0, got {latency_steps}")
+        if not 0.0 <= gripper_threshold <= 1.0:
+            raise ValueError(f"gripper_threshold must be in [0, 1], got {gripper_threshold}")
+        if not math.isfinite(ensemble_decay):
+            raise ValueError(f"ensemble_decay must be a finite number, got {ensemble_decay}")
+        self.policy = policy
+        self.exec_horizon = int(exec_horizon)
+        self.ensemble = bool(ensemble)
+        self.ensemble_decay = float(ensemble_decay)
+        self.latency_steps = int(latency_steps)
+        self.gripper_threshold = float(gripper_threshold)
+        self.model_queries = 0
+        self.last_query_seconds = 0.0
+        self._instruction = ""
+        self._step = 0
+        self._chunks: deque[tuple[int, np.ndarray]] = deque()
+        self._pending: deque[np.ndarray] = deque()
+
+    def reset(self, instruction: str) -> None:
+        """Start an episode: empty the policy's window, the chunks held and the latency pipeline."""
+        self.policy.reset()
+        self._instruction = instruction
+        self._step = 0
+        self._chunks.clear()
+        self._pending.clear()
+        self.model_queries = 0
+        self.last_query_seconds = 0.0
+
+    def act(self, obs: dict[str, Any]) -> np.ndarray:
+        """Feed this step's frame to the policy, query a chunk if one is due, return the action to apply now."""
+        self.policy.observe(np.asarray(obs["rgb_static"]), self._instruction)
+        self.last_query_seconds = 0.0
+        if not self._chunks or self._step - self._chunks[-1][0] >= self.exec_horizon:
+            self._query()
+        self._pending.append(self._action_for_step(self._step))
+        self._step += 1
+        if len(self._pending) > self.latency_steps:
+            return self._pending.popleft()
+        return STOP_ACTION.copy()
+
+    def settings(self) -> dict[str, Any]:
+        """The knobs that change behaviour, as recorded in episode logs and results."""
+        return {
+            "exec_horizon": self.exec_horizon,
+            "ensemble": self.ensemble,
+            "ensemble_decay": self.ensemble_decay,
+            "latency_steps": self.latency_steps,
+            "gripper_threshold": self.gripper_threshold,
+        }
+
+    def _query(self) -> None:
+        start = time.perf_counter()
+        chunk = np.asarray(self.policy.predict_chunk(), dtype=np.float64)
+        self.last_query_seconds = time.perf_counter() - start
+        self.model_queries += 1
+        if chunk.ndim != 2 or chunk.shape[1] != ACTION_DIM or chunk.shape[0] < self.exec_horizon:
+            raise ValueError(
+                f"policy chunk has shape {chunk.shape}; need (n, {ACTION_DIM}) with n >= exec_horizon "
+                f"({self.exec_horizon})"
+            )
+        if not self.ensemble:
+            self._chunks.clear()
+        self._chunks.append((self._step, chunk))
+
+    def _action_for_step(self, step: int) -> np.ndarray:
+        while self._chunks and step - self._chunks[0][0] >= len(self._chunks[0][1]):
+            self._chunks.popleft()
+        ages = np.array([step - issued for issued, _ in self._chunks], dtype=np.float64)
+        rows = np.stack([chunk[age] for (_, chunk), age in zip(self._chunks, ages.astype(int))])
+        weights = np.exp(-self.ensemble_decay * ages)
+        blended = weights @ rows / weights.sum()
+        action = np.empty(ACTION_DIM, dtype=np.float32)
+        action[DX] = np.clip(blended[DX], -1.0, 1.0)
+        action[DY] = np.clip(blended[DY], -1.0, 1.0)
+        action[GRIPPER] = GRIPPER_CLOSED if blended[GRIPPER] > self.gripper_threshold else GRIPPER_OPEN
+        return action
+
+
+def replicate_policy(policy: Any) -> Any:
+    """A copy of a torch policy that shares its weights but has its own episode state (window of features).
+
+    Each parallel env slot needs its own window; sharing the parameters keeps memory at one model.
+    """
+    shared = {id(t): t for t in list(policy.parameters()) + list(policy.buffers())}
+    return copy.deepcopy(policy, memo=shared)
