@@ -40,9 +40,13 @@ def hand_made_episode(num_steps: int, robot_config: RobotConfig | None = None, s
     )
 
 
-def write_logs(folder: Path, lengths: list[int], robot_config: RobotConfig | None = None) -> list[Path]:
+def write_logs(
+    folder: Path, lengths: list[int], robot_config: RobotConfig | None = None, size: int = 16
+) -> list[Path]:
+    """One hand-made log per length, written with the shared episode-log writer."""
     return [
-        write_episode(folder / episode_filename(i), hand_made_episode(n, robot_config)) for i, n in enumerate(lengths)
+        write_episode(folder / episode_filename(i), hand_made_episode(n, robot_config, size))
+        for i, n in enumerate(lengths)
     ]
 
 
