@@ -1,0 +1,216 @@
+"""The Gymnasium env: composes the simulation, the robot (driven by the robot config), the scene and one task."""
+from __future__ import annotations
+
+import math
+import string
+from collections import deque
+from pathlib import Path
+from typing import Any
+
+import gymnasium
+import numpy as np
+from gymnasium import spaces
+
+from envs.action_convention import ACTION_DIM, GRIPPER_CLOSED, GRIPPER_OPEN, validate_action
+from envs.layout import ROOM_HALF, Layout, sample_layout
+from envs.objects import SHAPES
+from envs.robot import GRASP_POINT, LIFT_HEIGHT, MobileGripperRobot
+from envs.robot_config import CameraConfig, RobotConfig, load_robot_config
+from envs.scene import Scene, build_scene
+from envs.sim import CameraView, Simulation
+from envs.task_names import task_name
+from envs.tasks import TASKS
+
+INSTRUCTION_CHARSET = string.ascii_lowercase + " "
+INSTRUCTION_MAX_LENGTH = 64
+SETTLE_S = 0.1                      # physics time after building a scene, so objects and grasp come to rest
+THIRD_PERSON_SIZE = (480, 360)      # (width, height) of render() frames
+
+
+def resolve_robot_config(robot_config: RobotConfig | str | Path | None) -> RobotConfig:
+    """A RobotConfig from None (the shipped default), a file path, or a RobotConfig."""
+    if isinstance(robot_config, RobotConfig):
+        return robot_config
+    if robot_config is None or isinstance(robot_config, (str, Path)):
+        return load_robot_config(robot_config)
+    raise ValueError(f"robot_config: expected None, a file path or a RobotConfig, got {type(robot_config).__name__}")
+
+
+def _robot_pose_option(options: dict[str, Any] | None) -> tuple[float, float, float] | None:
+    if not options or options.get("robot_pose") is None:
+        return None
+    pose = np.asarray(options["robot_pose"], dtype=np.float64)
+    if pose.shape != (3,) or not np.all(np.isfinite(pose)):
+        raise ValueError(f"options['robot_pose']: expected three finite numbers (x, y, yaw), got {options['robot_pose']!r}")
+    if np.any(np.abs(pose[:2]) > ROOM_HALF - 0.2):
+        raise ValueError(f"options['robot_pose']: (x, y) must lie inside the room, |x|, |y| <= {ROOM_HALF - 0.2}")
+    return float(pose[0]), float(pose[1]), float(pose[2])
+
+
+class MobileVLAEnv(gymnasium.Env):
+    """A mobile robot with a gripper in a walled room; action (dx, dy, gripper) in the robot frame, in [-1, 1]."""
+
+    metadata = {"render_modes": ["rgb_array"], "render_fps": 10}
+
+    def __init__(self, task: str = "pick", robot_config: RobotConfig | str | Path | None = None,
+                 render_mode: str | None = None) -> None:
+        self.task = TASKS[task_name(task)]()
+        self.robot_config = resolve_robot_config(robot_config)
+        config = self.robot_config
+        if self.task.needs_gripper and not config.gripper.enabled:
+            raise ValueError(f"task '{self.task.name}' needs a gripper, but robot config '{config.name}' has "
+                             "gripper.enabled: false (a gripperless robot can run 'navigate')")
+        if render_mode not in (None, "rgb_array"):
+            raise ValueError(f"render_mode: expected None or 'rgb_array', got {render_mode!r}")
+        self.render_mode = render_mode
+        self.metadata = {**self.metadata, "render_fps": config.control_rate_hz}
+
+        self.action_space = spaces.Box(-1.0, 1.0, shape=(ACTION_DIM,), dtype=np.float32)
+        bound = ROOM_HALF + 1.0
+        observation = {
+            "rgb_static": _image_space(config.camera),
+            "robot_obs": spaces.Box(np.array([-bound, -bound, 0.0], dtype=np.float32),
+                                    np.array([bound, bound, 1.0], dtype=np.float32), dtype=np.float32),
+            "language": spaces.Text(max_length=INSTRUCTION_MAX_LENGTH, min_length=1, charset=INSTRUCTION_CHARSET),
+        }
+        if config.gripper_camera.enabled:
+            observation["rgb_gripper"] = _image_space(config.gripper_camera)
+        self.observation_space = spaces.Dict(observation)
+
+        step_s = config.control_dt if config.step_mode == "continuous" else max(config.move_duration_s, config.control_dt)
+        self._substeps = max(1, round(step_s * config.physics_hz))
+        self._move_substeps = (self._substeps if config.step_mode == "continuous"
+                               else min(self._substeps, max(1, round(config.move_duration_s * config.physics_hz))))
+        self.sim = Simulation(config.physics_hz)
+        self.robot = MobileGripperRobot(self.sim, config)
+        self._scene: Scene | None = None
+        self._instruction = ""
+        self._pending: deque[np.ndarray] = deque()
+        self._steps = 0
+        self._third_person: CameraView | None = None
+
+    # ---- gymnasium API ---------------------------------------------------------------------------------------
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[dict, dict]:
+        """New episode: layout and look from the seed; options={'robot_pose': (x, y, yaw)} sets the start pose."""
+        super().reset(seed=seed)
+        task, config = self.task, self.robot_config
+        layout = sample_layout(self.np_random, config.randomization, task.n_distractors, task.n_zones,
+                               len(task.templates))
+        pose = _robot_pose_option(options) or layout.robot_pose
+        self.sim.reset_world()
+        target_shape = SHAPES[layout.target.shape]
+        self.robot.reset(pose, holding_width=target_shape.width if task.starts_holding else None)
+        held = None
+        if task.starts_holding:
+            held = self.robot.to_world(GRASP_POINT + np.array([0.0, 0.0, LIFT_HEIGHT]), pose)
+            held[2] = max(held[2], target_shape.half_height + LIFT_HEIGHT)
+        self._scene = build_scene(self.sim, layout, held_position=held)
+        self._run_substeps(round(SETTLE_S * config.physics_hz))
+        self._instruction = task.instruction(layout)
+        start_gripper = GRIPPER_CLOSED if task.starts_holding else GRIPPER_OPEN
+        self._pending = deque(np.array([0.0, 0.0, start_gripper], dtype=np.float32) for _ in range(config.latency_steps))
+        self._steps = 0
+        self._third_person = None
+        return self._observation(), self._info(False)
+
+    def step(self, action: np.ndarray) -> tuple[dict, float, bool, bool, dict]:
+        """Apply one action (after latency_steps), run the step's physics, report the new observation."""
+        if self._scene is None:
+            raise RuntimeError("MobileVLAEnv.step() called before reset()")
+        self._pending.append(validate_action(action))
+        self.robot.command(self._pending.popleft())
+        self._run_substeps(self._move_substeps)
+        if self.robot_config.step_mode == "move_then_stop":
+            self.robot.halt_command()
+            self._run_substeps(self._substeps - self._move_substeps)
+            self.robot.stop_base()
+        self._steps += 1
+        success = self.task.is_success(self.robot, self._scene)
+        truncated = not success and self._steps >= self.robot_config.max_episode_steps
+        return self._observation(), float(success), success, truncated, self._info(success)
+
+    def render(self) -> np.ndarray | None:
+        """A third-person view (for videos) when render_mode is 'rgb_array'."""
+        if self.render_mode != "rgb_array" or self._scene is None:
+            return None
+        if self._third_person is None:
+            self._third_person = _third_person_view(self.sim, self._scene.layout)
+        return self.sim.render(self._third_person, self._scene.layout.lighting, shadow=True)
+
+    def close(self) -> None:
+        """Release the PyBullet client."""
+        self.sim.close()
+
+    # ---- extras the rest of the project uses ---------------------------------------------------------------
+    def scene_description(self) -> dict[str, Any]:
+        """JSON-able description of this episode's scene (EpisodeMeta.scene)."""
+        if self._scene is None:
+            raise RuntimeError("scene_description() needs reset() first")
+        return {"task": self.task.name, "instruction": self._instruction, "robot_config": self.robot_config.name,
+                "start_pose": list(self.robot.pose()), **self._scene.layout.describe()}
+
+    # ---- internals -----------------------------------------------------------------------------------------
+    def _run_substeps(self, count: int) -> None:
+        dt = self.sim.timestep
+        for _ in range(count):
+            self.robot.substep(dt)
+            self.sim.step()
+
+    def _observation(self) -> dict[str, Any]:
+        x, y, yaw = pose = self.robot.pose()
+        layout = self._scene.layout
+        offset = np.asarray(layout.camera_offset)
+        obs = {
+            "rgb_static": self._camera_frame(self.robot_config.camera, pose, offset, layout),
+            "robot_obs": np.array([x, y, self.robot.gripper_opening()], dtype=np.float32),
+            "language": self._instruction,
+        }
+        if self.robot_config.gripper_camera.enabled:
+            obs["rgb_gripper"] = self._camera_frame(self.robot_config.gripper_camera, pose, offset, layout)
+        return obs
+
+    def _camera_frame(self, camera: CameraConfig, pose: tuple[float, float, float], offset: np.ndarray,
+                      layout: Layout) -> np.ndarray:
+        if not camera.enabled:
+            return np.zeros((camera.height, camera.width, 3), dtype=np.uint8)
+        view = self.robot.camera(camera, offset, layout.camera_pitch_offset_deg, pose)
+        return self.sim.render(view, layout.lighting)
+
+    def _info(self, success: bool) -> dict[str, Any]:
+        scene, robot, config = self._scene, self.robot, self.robot_config
+        target = self.sim.base_position(scene.target)
+        held = robot.holds(scene.target) and not self.sim.in_contact(scene.target, scene.floor)
+        step_move_s = config.control_dt if config.step_mode == "continuous" else config.move_duration_s
+        privileged = {
+            "robot_pose": list(robot.pose()),
+            "robot_velocity": list(robot.velocity()),
+            "grasp_point": robot.grasp_point().tolist(),
+            "target_pos": target.tolist(),
+            "target_rest_height": scene.target_rest_height,
+            "held": bool(held),
+            "gripper_opening": robot.gripper_opening(),
+            "gripper_closed": robot.gripper_closed,
+            "gripper_phase": robot.gripper_phase,
+            "gripper_enabled": config.gripper.enabled,
+            "max_speed": [config.max_linear_x * config.speed_scale, config.max_linear_y * config.speed_scale],
+            "move_time_s": step_move_s,
+            **self.task.goal_state(robot, scene),
+        }
+        return {"success": bool(success), "task": self.task.name, "instruction": self._instruction,
+                "target": scene.layout.target.name, "privileged": privileged}
+
+
+def _image_space(camera: CameraConfig) -> spaces.Box:
+    return spaces.Box(0, 255, shape=(camera.height, camera.width, 3), dtype=np.uint8)
+
+
+def _third_person_view(sim: Simulation, layout: Layout) -> CameraView:
+    """A fixed camera behind and above the robot's start, looking over it at the objects."""
+    x, y, yaw = layout.robot_pose
+    points = np.array([[x, y]] + [list(o.position) for o in layout.objects] + [list(z.position) for z in layout.zones])
+    look_at = np.append(points.mean(axis=0), 0.0)
+    forward = np.array([math.cos(yaw), math.sin(yaw), 0.0])
+    left = np.array([-math.sin(yaw), math.cos(yaw), 0.0])
+    eye = np.array([x, y, 0.0]) - 0.55 * forward + 0.45 * left + np.array([0.0, 0.0, 1.05])
+    width, height = THIRD_PERSON_SIZE
+    return sim.camera_view(eye, look_at, (0.0, 0.0, 1.0), 60.0, width, height, 0.05, 8.0)

@@ -1,0 +1,204 @@
+"""The robot: how a normalized action moves the holonomic base and the lifting gripper, and what it senses of itself.
+
+The base is driven by joint velocity motors each physics substep (acceleration-limited); the fingers are real bodies
+on prismatic joints that squeeze the object with `finger_force`, so a grasp holds by contact and friction only.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pybullet as p
+
+from assets import ROBOTS_DIR
+from envs.action_convention import DX, DY, GRIPPER
+from envs.robot_config import CameraConfig, RobotConfig
+from envs.sim import CameraView, Simulation
+
+ROBOT_URDF = ROBOTS_DIR / "mobile_gripper.urdf"
+GRASP_POINT = np.array([0.275, 0.0, 0.03])  # robot frame: between the fingers, where a grasped object sits
+LIFT_HEIGHT = 0.06                          # metres the gripper rises once the fingers have closed
+LIFT_TIME_S = 0.3                           # seconds to rise (and to lower again before the fingers open)
+BASE_FORCE = 2000.0                         # newtons: the base motors win against any object, lose to walls
+LIFT_FORCE = 300.0
+FINGER_FRICTION = 1.5
+
+
+class MobileGripperRobot:
+    """One robot in one Simulation, configured by a RobotConfig; `reset` (re)loads it into a fresh world."""
+
+    def __init__(self, sim: Simulation, config: RobotConfig) -> None:
+        self.sim = sim
+        self.config = config
+        self.body = -1
+        self._joints: dict[str, int] = {}
+        self._velocity = np.zeros(2)            # current world-frame velocity setpoint of the base (m/s)
+        self._target_velocity = np.zeros(2)
+        self._gripper_closed = False            # the gripper command in force
+        self._gripper_phase = 0.0               # seconds along close (0..close_time_s) then lift (..+LIFT_TIME_S)
+        self._yaw = 0.0
+        self._finger_target = -1.0
+        self._lift_target = -1.0
+
+    # ---- set-up --------------------------------------------------------------------------------------------
+    def reset(self, pose: tuple[float, float, float], holding_width: float | None = None) -> None:
+        """Load the robot at (x, y, yaw); `holding_width` starts it with the gripper closed and lifted on an object."""
+        client = self.sim.client
+        self.body = self.sim.load_urdf(ROBOT_URDF, fixed_base=True)
+        self._joints = {client.getJointInfo(self.body, j)[1].decode(): j for j in range(client.getNumJoints(self.body))}
+        x, y, yaw = (float(v) for v in pose)
+        self._yaw = yaw
+        for name, value in (("base_x", x), ("base_y", y), ("base_yaw", yaw)):
+            client.resetJointState(self.body, self._joints[name], value)
+        client.setJointMotorControl2(self.body, self._joints["base_yaw"], p.POSITION_CONTROL, targetPosition=yaw,
+                                     force=BASE_FORCE)
+        for finger in ("finger_left", "finger_right"):
+            self.sim.set_friction(self.body, FINGER_FRICTION, spinning=0.01, link=self._joints[finger])
+        self._velocity = np.zeros(2)
+        self._target_velocity = np.zeros(2)
+        self._apply_base_velocity()
+        gripper = self.config.gripper
+        if holding_width is not None and gripper.enabled:
+            self._gripper_closed = True
+            self._gripper_phase = gripper.close_time_s + LIFT_TIME_S
+            for finger in ("finger_left", "finger_right"):
+                client.resetJointState(self.body, self._joints[finger], holding_width / 2.0)
+            client.resetJointState(self.body, self._joints["lift"], LIFT_HEIGHT)
+        else:
+            self._gripper_closed = False
+            self._gripper_phase = 0.0
+            for finger in ("finger_left", "finger_right"):
+                client.resetJointState(self.body, self._joints[finger], gripper.max_opening / 2.0)
+        self._finger_target = -1.0
+        self._lift_target = -1.0
+        self._apply_gripper()
+
+    # ---- commands ------------------------------------------------------------------------------------------
+    def command(self, action: np.ndarray) -> None:
+        """Take one normalized action: (dx, dy) become a world-frame velocity target, gripper > 0 closes."""
+        scale = self.config.speed_scale
+        vx = float(action[DX]) * self.config.max_linear_x * scale
+        vy = float(action[DY]) * self.config.max_linear_y * scale
+        c, s = math.cos(self._yaw), math.sin(self._yaw)
+        self._target_velocity = np.array([c * vx - s * vy, s * vx + c * vy])
+        self._gripper_closed = bool(self.config.gripper.enabled and action[GRIPPER] > 0.0)
+
+    def halt_command(self) -> None:
+        """Velocity target zero (the 'stop' of move-then-stop); the gripper command stays."""
+        self._target_velocity = np.zeros(2)
+
+    def substep(self, dt: float) -> None:
+        """Advance the motor setpoints by one physics substep; motors are only touched when a setpoint changes."""
+        delta = self._target_velocity - self._velocity
+        if np.any(delta != 0.0):
+            max_change = self.config.accel_limit * dt
+            norm = float(np.hypot(delta[0], delta[1]))
+            self._velocity = self._target_velocity.copy() if norm <= max_change else self._velocity + delta * (max_change / norm)
+            self._apply_base_velocity()
+        gripper = self.config.gripper
+        if gripper.enabled:
+            end = gripper.close_time_s + LIFT_TIME_S
+            phase = self._gripper_phase + (dt if self._gripper_closed else -dt)
+            phase = min(max(phase, 0.0), end)
+            if phase != self._gripper_phase:
+                self._gripper_phase = phase
+                self._apply_gripper()
+
+    def stop_base(self) -> None:
+        """Bring the base to rest at once (the end of a move-then-stop step: each frame is taken standing still)."""
+        self._velocity = np.zeros(2)
+        self._target_velocity = np.zeros(2)
+        client = self.sim.client
+        for name in ("base_x", "base_y"):
+            joint = self._joints[name]
+            position = client.getJointState(self.body, joint)[0]
+            client.resetJointState(self.body, joint, position, targetVelocity=0.0)
+        self._apply_base_velocity()
+
+    def _apply_base_velocity(self) -> None:
+        self.sim.client.setJointMotorControlArray(
+            self.body,
+            [self._joints["base_x"], self._joints["base_y"]],
+            p.VELOCITY_CONTROL,
+            targetVelocities=[float(self._velocity[0]), float(self._velocity[1])],
+            forces=[BASE_FORCE, BASE_FORCE],
+        )
+
+    def _apply_gripper(self) -> None:
+        gripper = self.config.gripper
+        close_fraction = min(self._gripper_phase / gripper.close_time_s, 1.0)
+        finger_target = gripper.max_opening / 2.0 * (1.0 - close_fraction)
+        lift_target = LIFT_HEIGHT * min(max((self._gripper_phase - gripper.close_time_s) / LIFT_TIME_S, 0.0), 1.0)
+        client = self.sim.client
+        if finger_target != self._finger_target:
+            self._finger_target = finger_target
+            finger_speed = 2.0 * gripper.max_opening / gripper.close_time_s
+            for finger in ("finger_left", "finger_right"):
+                client.setJointMotorControl2(self.body, self._joints[finger], p.POSITION_CONTROL,
+                                             targetPosition=finger_target, force=gripper.finger_force,
+                                             maxVelocity=finger_speed)
+        if lift_target != self._lift_target:
+            self._lift_target = lift_target
+            client.setJointMotorControl2(self.body, self._joints["lift"], p.POSITION_CONTROL,
+                                         targetPosition=lift_target, force=LIFT_FORCE,
+                                         maxVelocity=2.0 * LIFT_HEIGHT / LIFT_TIME_S)
+
+    # ---- sensing -------------------------------------------------------------------------------------------
+    def pose(self) -> tuple[float, float, float]:
+        """(x, y, yaw) of the base in the world."""
+        states = self.sim.client.getJointStates(self.body, [self._joints[n] for n in ("base_x", "base_y", "base_yaw")])
+        return float(states[0][0]), float(states[1][0]), float(states[2][0])
+
+    def velocity(self) -> tuple[float, float]:
+        """Measured world-frame (vx, vy) of the base, m/s."""
+        states = self.sim.client.getJointStates(self.body, [self._joints["base_x"], self._joints["base_y"]])
+        return float(states[0][1]), float(states[1][1])
+
+    def gripper_opening(self) -> float:
+        """Finger gap as a fraction of max_opening (1 open, 0 closed); a gripperless robot reports 1 (open)."""
+        gripper = self.config.gripper
+        if not gripper.enabled:
+            return 1.0
+        states = self.sim.client.getJointStates(self.body, [self._joints["finger_left"], self._joints["finger_right"]])
+        return float(min(max((states[0][0] + states[1][0]) / gripper.max_opening, 0.0), 1.0))
+
+    @property
+    def gripper_closed(self) -> bool:
+        """The gripper command in force (after latency)."""
+        return self._gripper_closed
+
+    @property
+    def gripper_phase(self) -> float:
+        """0 open .. 1 closed and fully lifted: how far the close-then-lift sequence has run."""
+        gripper = self.config.gripper
+        return self._gripper_phase / (gripper.close_time_s + LIFT_TIME_S)
+
+    def to_world(self, point: np.ndarray, pose: tuple[float, float, float] | None = None) -> np.ndarray:
+        """A robot-frame point (3,) in world coordinates."""
+        x, y, yaw = pose if pose is not None else self.pose()
+        c, s = math.cos(yaw), math.sin(yaw)
+        return np.array([x + c * point[0] - s * point[1], y + s * point[0] + c * point[1], point[2]])
+
+    def grasp_point(self, pose: tuple[float, float, float] | None = None) -> np.ndarray:
+        """World position of the point between the fingers (at the lowered height)."""
+        return self.to_world(GRASP_POINT, pose)
+
+    def holds(self, body: int) -> bool:
+        """True when both fingers touch the body."""
+        return all(self.sim.in_contact(self.body, body, self._joints[f]) for f in ("finger_left", "finger_right"))
+
+    def touches(self, body: int) -> bool:
+        """True when any part of the robot touches the body."""
+        return self.sim.in_contact(self.body, body)
+
+    def camera(self, camera: CameraConfig, position_offset: np.ndarray, pitch_offset_deg: float,
+               pose: tuple[float, float, float] | None = None) -> CameraView:
+        """The view of a camera fixed on the robot (config pose plus this episode's randomization offsets)."""
+        pose = pose if pose is not None else self.pose()
+        eye = self.to_world(np.asarray(camera.position) + position_offset, pose)
+        pitch = math.radians(camera.pitch_deg + pitch_offset_deg)
+        yaw = pose[2] + math.radians(camera.yaw_deg)
+        forward = np.array([math.cos(pitch) * math.cos(yaw), math.cos(pitch) * math.sin(yaw), math.sin(pitch)])
+        up = np.array([-math.sin(pitch) * math.cos(yaw), -math.sin(pitch) * math.sin(yaw), math.cos(pitch)])
+        return self.sim.camera_view(eye, eye + forward, up, camera.fov_deg, camera.width, camera.height,
+                                    camera.near, camera.far)

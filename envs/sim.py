@@ -1,0 +1,157 @@
+"""The simulator wrapper: owns ONE PyBullet client and every call to it, so many envs can live in one process."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import pybullet as p
+from pybullet_utils.bullet_client import BulletClient
+
+GRAVITY = -9.81
+
+
+@dataclass(frozen=True)
+class Lighting:
+    """The tiny renderer's light: direction (towards the light), colour and the three shading coefficients."""
+
+    direction: tuple[float, float, float] = (0.4, -0.3, 1.0)
+    colour: tuple[float, float, float] = (1.0, 1.0, 1.0)
+    ambient: float = 0.6
+    diffuse: float = 0.5
+    specular: float = 0.05
+
+
+@dataclass(frozen=True)
+class CameraView:
+    """A pinhole camera at an eye point looking at a target, as PyBullet's view and projection matrices."""
+
+    view_matrix: tuple[float, ...]
+    projection_matrix: tuple[float, ...]
+    width: int
+    height: int
+
+
+class Simulation:
+    """A headless PyBullet world stepped at a fixed rate; body creation, stepping and rendering go through here."""
+
+    def __init__(self, physics_hz: float) -> None:
+        self.physics_hz = physics_hz
+        self.timestep = 1.0 / physics_hz
+        self.client = BulletClient(connection_mode=p.DIRECT)
+        self.reset_world()
+
+    def reset_world(self) -> None:
+        """Empty the world: a fresh state each episode is what makes the same seed give the same frames."""
+        self.client.resetSimulation()
+        self.client.setPhysicsEngineParameter(fixedTimeStep=self.timestep, deterministicOverlappingPairs=1)
+        self.client.setGravity(0.0, 0.0, GRAVITY)
+
+    def step(self, substeps: int = 1) -> None:
+        """Advance the physics by `substeps` fixed timesteps."""
+        for _ in range(substeps):
+            self.client.stepSimulation()
+
+    def close(self) -> None:
+        """Disconnect the client (idempotent)."""
+        if self.client is not None:
+            self.client.disconnect()
+            self.client = None
+
+    # ---- bodies -------------------------------------------------------------------------------------------
+    def load_urdf(self, path: Path, position: Sequence[float] = (0.0, 0.0, 0.0), fixed_base: bool = True) -> int:
+        """Load a URDF; its visual colours come from the file's materials."""
+        return self.client.loadURDF(str(path), basePosition=position, useFixedBase=fixed_base,
+                                    flags=p.URDF_USE_MATERIAL_COLORS_FROM_MTL)
+
+    def create_body(
+        self,
+        visual: dict[str, object],
+        collision: dict[str, object] | None,
+        position: Sequence[float],
+        yaw: float = 0.0,
+        mass: float = 0.0,
+    ) -> int:
+        """One rigid body from createVisualShape / createCollisionShape keyword sets (None: visual only)."""
+        visual_id = self.client.createVisualShape(**visual)
+        collision_id = self.client.createCollisionShape(**collision) if collision is not None else -1
+        orientation = self.client.getQuaternionFromEuler((0.0, 0.0, yaw))
+        return self.client.createMultiBody(
+            baseMass=mass,
+            baseCollisionShapeIndex=collision_id,
+            baseVisualShapeIndex=visual_id,
+            basePosition=list(position),
+            baseOrientation=orientation,
+        )
+
+    def set_friction(self, body: int, lateral: float, spinning: float = 0.0, rolling: float = 0.0,
+                     link: int = -1) -> None:
+        """Contact friction of one link (the grasp holds the object by this, never by a constraint)."""
+        self.client.changeDynamics(body, link, lateralFriction=lateral, spinningFriction=spinning,
+                                   rollingFriction=rolling)
+
+    def set_colour(self, body: int, rgba: Sequence[float], link: int = -1) -> None:
+        """Recolour a link (domain randomization of floor and walls)."""
+        self.client.changeVisualShape(body, link, rgbaColor=list(rgba))
+
+    def remove_body(self, body: int) -> None:
+        """Delete a body from the world."""
+        self.client.removeBody(body)
+
+    def base_position(self, body: int) -> np.ndarray:
+        """World position (3,) of a body's base."""
+        return np.asarray(self.client.getBasePositionAndOrientation(body)[0])
+
+    def base_yaw(self, body: int) -> float:
+        """Yaw (rad) of a body's base."""
+        quaternion = self.client.getBasePositionAndOrientation(body)[1]
+        return float(self.client.getEulerFromQuaternion(quaternion)[2])
+
+    def set_base_pose(self, body: int, position: Sequence[float], yaw: float = 0.0) -> None:
+        """Teleport a free body (used only while building the scene, never to hold an object)."""
+        orientation = self.client.getQuaternionFromEuler((0.0, 0.0, yaw))
+        self.client.resetBasePositionAndOrientation(body, list(position), orientation)
+        self.client.resetBaseVelocity(body, [0.0, 0.0, 0.0], [0.0, 0.0, 0.0])
+
+    def in_contact(self, body_a: int, body_b: int, link_a: int | None = None) -> bool:
+        """True when the two bodies (optionally one link of the first) touch after the last step."""
+        if link_a is None:
+            return bool(self.client.getContactPoints(bodyA=body_a, bodyB=body_b))
+        return bool(self.client.getContactPoints(bodyA=body_a, bodyB=body_b, linkIndexA=link_a))
+
+    # ---- cameras ------------------------------------------------------------------------------------------
+    def camera_view(
+        self,
+        eye: Sequence[float],
+        target: Sequence[float],
+        up: Sequence[float],
+        fov_deg: float,
+        width: int,
+        height: int,
+        near: float,
+        far: float,
+    ) -> CameraView:
+        """View and projection matrices of a camera at `eye` looking at `target`."""
+        view = self.client.computeViewMatrix(list(eye), list(target), list(up))
+        projection = self.client.computeProjectionMatrixFOV(fov_deg, width / height, near, far)
+        return CameraView(view, projection, width, height)
+
+    def render(self, camera: CameraView, lighting: Lighting, shadow: bool = False) -> np.ndarray:
+        """An RGB frame (height, width, 3) uint8 from the CPU tiny renderer (no GPU, no display needed)."""
+        _, _, rgba, _, _ = self.client.getCameraImage(
+            camera.width,
+            camera.height,
+            viewMatrix=camera.view_matrix,
+            projectionMatrix=camera.projection_matrix,
+            lightDirection=list(lighting.direction),
+            lightColor=list(lighting.colour),
+            lightAmbientCoeff=lighting.ambient,
+            lightDiffuseCoeff=lighting.diffuse,
+            lightSpecularCoeff=lighting.specular,
+            shadow=int(shadow),
+            renderer=p.ER_TINY_RENDERER,
+            flags=p.ER_NO_SEGMENTATION_MASK,
+        )
+        frame = np.asarray(rgba, dtype=np.uint8).reshape(camera.height, camera.width, 4)
+        return np.ascontiguousarray(frame[:, :, :3])
