@@ -1,0 +1,197 @@
+"""Numbers that say how far sim and real agree: rank agreement, action distributions, timing and trajectories.
+
+Pure functions over arrays and episode logs; compare.py and report.py build on them. Definitions are in
+docs/sim_vs_real.md.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import numpy as np
+from scipy.stats import wasserstein_distance
+
+from envs.action_convention import ACTION_NAMES, GRIPPER
+from eval.episode_log import Episode
+from eval.stats import wilson_interval
+
+
+def pearson_correlation(perf_sim: Sequence[float], perf_real: Sequence[float]) -> float:
+    """Pearson r of sim against real success across checkpoints, as SimplerEnv defines it.
+
+    Identical centred vectors give exactly 1; a constant side gives 0 (the 1e-8 in the denominator), not NaN.
+    """
+    sim, real = _paired(perf_sim, perf_real)
+    sim = sim - sim.mean()
+    real = real - real.mean()
+    if np.all(sim == real):
+        return 1.0
+    return float(np.sum(sim * real) / (np.sqrt(np.sum(sim**2) * np.sum(real**2)) + 1e-8))
+
+
+def mean_maximum_rank_violation(perf_sim: Sequence[float], perf_real: Sequence[float]) -> float:
+    """MMRV, as SimplerEnv defines it: per checkpoint, the largest real-success gap to a checkpoint that sim
+    orders differently (strict `>` on both sides, so a tie on one side and an order on the other is a
+    violation), averaged over checkpoints. 0 means sim ranks every pair as real does."""
+    sim, real = _paired(perf_sim, perf_real)
+    worst = np.zeros(len(sim))
+    for i in range(len(sim)):
+        for j in range(len(sim)):
+            if (sim[i] > sim[j]) != (real[i] > real[j]):
+                worst[i] = max(worst[i], abs(real[i] - real[j]))
+    return float(worst.mean()) if len(worst) else 0.0
+
+
+def _paired(perf_sim: Sequence[float], perf_real: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
+    sim, real = np.asarray(perf_sim, dtype=np.float64), np.asarray(perf_real, dtype=np.float64)
+    if sim.shape != real.shape or sim.ndim != 1:
+        raise ValueError(f"sim and real success must be 1-D and the same length, got {sim.shape} and {real.shape}")
+    return sim, real
+
+
+def dtw_distance(path_a: np.ndarray, path_b: np.ndarray) -> float:
+    """Dynamic time warping distance: the least total Euclidean distance over monotone alignments of two paths."""
+    a, b = np.asarray(path_a, dtype=np.float64), np.asarray(path_b, dtype=np.float64)
+    if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[1]:
+        raise ValueError(f"DTW needs two (T, D) paths with the same D, got {a.shape} and {b.shape}")
+    if len(a) == 0 or len(b) == 0:
+        raise ValueError("DTW needs non-empty paths")
+    cost = np.linalg.norm(a[:, None, :] - b[None, :, :], axis=-1)
+    total = np.full((len(a) + 1, len(b) + 1), np.inf)
+    total[0, 0] = 0.0
+    for i in range(1, len(a) + 1):
+        for j in range(1, len(b) + 1):
+            total[i, j] = cost[i - 1, j - 1] + min(total[i - 1, j], total[i, j - 1], total[i - 1, j - 1])
+    return float(total[-1, -1])
+
+
+def path_length(xy: np.ndarray) -> float:
+    """Distance travelled: the sum of the step-to-step displacements of an (T, 2) path."""
+    xy = np.asarray(xy, dtype=np.float64)
+    return float(np.linalg.norm(np.diff(xy, axis=0), axis=1).sum()) if len(xy) > 1 else 0.0
+
+
+def gripper_close_step(actions: np.ndarray) -> int | None:
+    """The first step whose normalized gripper command closes (> 0); None if the gripper never closes."""
+    closing = np.flatnonzero(np.asarray(actions)[:, GRIPPER] > 0.0)
+    return int(closing[0]) if closing.size else None
+
+
+def has_trajectory(episode: Episode) -> bool:
+    """Whether the log holds a measured path (an imported run without odometry does not)."""
+    return bool(episode.meta.extra.get("has_odometry", True)) and episode.num_steps > 0
+
+
+def episode_pose(episode: Episode) -> np.ndarray:
+    """(T, 3) = (x, y, yaw) per step: robot_pose when logged, else robot_obs (x, y) with yaw 0."""
+    if episode.robot_pose is not None:
+        return episode.robot_pose.astype(np.float64)
+    xy = episode.robot_obs[:, :2].astype(np.float64)
+    return np.concatenate([xy, np.zeros((len(xy), 1))], axis=1)
+
+
+def path_in_start_frame(episode: Episode) -> np.ndarray:
+    """(T, 2) path in the robot's own frame at the first step (x forward, y left), so runs that start at
+    different places, or in different odometry frames, overlay."""
+    pose = episode_pose(episode)
+    delta = pose[:, :2] - pose[0, :2]
+    cos, sin = np.cos(pose[0, 2]), np.sin(pose[0, 2])
+    return np.stack([cos * delta[:, 0] + sin * delta[:, 1], -sin * delta[:, 0] + cos * delta[:, 1]], axis=1)
+
+
+def policy_label(episode: Episode) -> str:
+    """Which policy ran: the checkpoint's file name when there is one (sim and robot paths differ), else the agent."""
+    return Path(episode.meta.checkpoint).name if episode.meta.checkpoint else episode.meta.agent
+
+
+@dataclass(frozen=True)
+class SuccessRate:
+    """Successes out of trials with the Wilson 95% interval."""
+
+    successes: int
+    trials: int
+    low: float
+    high: float
+
+    @property
+    def rate(self) -> float:
+        """Fraction of successful episodes (0 when there are none)."""
+        return self.successes / self.trials if self.trials else 0.0
+
+    def to_dict(self) -> dict[str, float | int]:
+        """JSON form for metrics.json."""
+        return {"successes": self.successes, "trials": self.trials, "rate": self.rate, "ci95": [self.low, self.high]}
+
+
+def success_rate(outcomes: Iterable[bool]) -> SuccessRate:
+    """Count successes and attach the shared Wilson interval."""
+    outcomes = [bool(o) for o in outcomes]
+    low, high = wilson_interval(sum(outcomes), len(outcomes))
+    return SuccessRate(sum(outcomes), len(outcomes), low, high)
+
+
+def group_by_task_and_policy(episodes: Iterable[Episode]) -> dict[tuple[str, str], list[Episode]]:
+    """Episodes keyed by (task, policy label), keys sorted."""
+    groups: dict[tuple[str, str], list[Episode]] = defaultdict(list)
+    for episode in episodes:
+        groups[(episode.meta.task, policy_label(episode))].append(episode)
+    return dict(sorted(groups.items()))
+
+
+def rank_agreement(sim_rates: dict[str, float], real_rates: dict[str, float]) -> dict[str, object]:
+    """Pearson r and MMRV over the checkpoints both sides ran; needs at least two, else says why not."""
+    shared = sorted(set(sim_rates) & set(real_rates))
+    if len(shared) < 2:
+        return {"checkpoints": shared, "pearson_r": None, "mmrv": None, "note": "needs >= 2 checkpoints on both sides"}
+    sim = [sim_rates[name] for name in shared]
+    real = [real_rates[name] for name in shared]
+    return {
+        "checkpoints": shared,
+        "pearson_r": pearson_correlation(sim, real),
+        "mmrv": mean_maximum_rank_violation(sim, real),
+        "note": "",
+    }
+
+
+def action_distribution_gap(sim_actions: np.ndarray, real_actions: np.ndarray) -> dict[str, dict[str, float]]:
+    """Per action dimension: Wasserstein-1 between sim and real normalized actions, and each side's mean and std."""
+    out: dict[str, dict[str, float]] = {}
+    for dim, name in enumerate(ACTION_NAMES):
+        sim, real = sim_actions[:, dim], real_actions[:, dim]
+        out[name] = {
+            "wasserstein1": float(wasserstein_distance(sim, real)) if len(sim) and len(real) else float("nan"),
+            "sim_mean": float(sim.mean()) if len(sim) else float("nan"),
+            "sim_std": float(sim.std()) if len(sim) else float("nan"),
+            "real_mean": float(real.mean()) if len(real) else float("nan"),
+            "real_std": float(real.std()) if len(real) else float("nan"),
+        }
+    return out
+
+
+def _mean_or_nan(values: Sequence[float]) -> float:
+    return float(np.mean(values)) if len(values) else float("nan")
+
+
+def behaviour_summary(episodes: Sequence[Episode]) -> dict[str, float]:
+    """Mean episode length, path length, gripper close step (over episodes that close) and close fraction."""
+    closes = [gripper_close_step(e.action) for e in episodes]
+    with_path = [e for e in episodes if has_trajectory(e)]
+    return {
+        "episodes": len(episodes),
+        "episode_length": _mean_or_nan([e.num_steps for e in episodes]),
+        "path_length_m": _mean_or_nan([path_length(path_in_start_frame(e)) for e in with_path]),
+        "gripper_close_step": _mean_or_nan([c for c in closes if c is not None]),
+        "gripper_close_fraction": _mean_or_nan([c is not None for c in closes]),
+        "episodes_with_path": len(with_path),
+    }
+
+
+def mean_pairwise_dtw(paths_a: Sequence[np.ndarray], paths_b: Sequence[np.ndarray] | None = None) -> float:
+    """Mean DTW over all (a, b) pairs; with one list, over its distinct pairs (the spread within one side)."""
+    if paths_b is None:
+        pairs = [(paths_a[i], paths_a[j]) for i in range(len(paths_a)) for j in range(i + 1, len(paths_a))]
+    else:
+        pairs = [(a, b) for a in paths_a for b in paths_b]
+    return _mean_or_nan([dtw_distance(a, b) for a, b in pairs])
