@@ -1,0 +1,141 @@
+"""The Kosmos-2 backbone: one frame + instruction -> one feature, the last hidden state at a learned [LRN] token.
+
+Per frame the text model sees `<s> <image> [64 projected image tokens] </image> instruction [LRN]`. The
+submodules are called directly (vision model, image-to-text projection, text model on inputs_embeds), so no
+patched `Kosmos2Model.forward` is needed.
+"""
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any, Sequence
+
+import torch
+from torch import nn
+from transformers import AutoConfig, AutoTokenizer, Kosmos2Config, Kosmos2Model
+
+from assets import ASSETS_DIR
+from vla_model.config import ConfigError, ModelConfig
+from vla_model.instruction_tokenizer import IMAGE_END, IMAGE_START
+
+# Config copies of hub models that ship here, so they can be sized offline (summary on the meta device).
+SHIPPED_HUB_CONFIGS: dict[str, Path] = {"microsoft/kosmos-2-patch14-224": ASSETS_DIR / "kosmos2_patch14_224"}
+
+
+def resolve_model_path(model_path: str) -> str:
+    """An existing local folder as given, else a folder shipped under assets/, else the hub id unchanged."""
+    if Path(model_path).expanduser().is_dir():
+        return str(Path(model_path).expanduser())
+    if (ASSETS_DIR / model_path / "config.json").is_file():
+        return str(ASSETS_DIR / model_path)
+    return model_path
+
+
+def kosmos_config(model_path: str) -> Kosmos2Config:
+    """The Kosmos-2 config for `model_path`; a hub id with a shipped copy is read offline."""
+    resolved = resolve_model_path(model_path)
+    if not Path(resolved).is_dir() and model_path in SHIPPED_HUB_CONFIGS:
+        resolved = str(SHIPPED_HUB_CONFIGS[model_path])
+    try:
+        config = AutoConfig.from_pretrained(resolved)
+    except OSError as err:
+        raise ConfigError(f"model_path: cannot read a Kosmos-2 config from {model_path!r} ({err})") from None
+    if not isinstance(config, Kosmos2Config):
+        raise ConfigError(f"model_path: {model_path!r} is a {type(config).__name__}, not a Kosmos-2 config")
+    return config
+
+
+def build_kosmos(config: ModelConfig) -> Kosmos2Model:
+    """The Kosmos-2 model: pretrained weights via from_pretrained, or a seeded random init from the config."""
+    if config.init_weights == "random":
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(config.seed)
+            return Kosmos2Model(kosmos_config(config.model_path))
+    try:
+        return Kosmos2Model.from_pretrained(resolve_model_path(config.model_path))
+    except OSError as err:
+        raise ConfigError(
+            f"model_path: cannot load Kosmos-2 weights from {config.model_path!r} ({err}); give a local folder "
+            "with the downloaded model, or set init_weights to 'random'"
+        ) from None
+
+
+def load_tokenizer(config: ModelConfig) -> Any:
+    """The tokenizer that ships with the model folder (or the hub id), with Kosmos-2's <image> markers."""
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(resolve_model_path(config.model_path))
+    except OSError as err:
+        raise ConfigError(f"model_path: cannot load a tokenizer from {config.model_path!r} ({err})") from None
+    for token in (IMAGE_START, IMAGE_END):
+        if tokenizer.convert_tokens_to_ids(token) in (None, tokenizer.unk_token_id):
+            raise ConfigError(f"model_path: the tokenizer of {config.model_path!r} has no {token} token")
+    return tokenizer
+
+
+def weights_fingerprint(module: nn.Module) -> str:
+    """A short hash of the first values of every parameter: tells whether two bases hold the same weights."""
+    digest = hashlib.sha256()
+    for name, param in sorted(module.named_parameters()):
+        digest.update(name.encode())
+        digest.update(param.detach().flatten()[:64].to(torch.float32).cpu().numpy().tobytes())
+    return digest.hexdigest()[:16]
+
+
+class KosmosBackbone(nn.Module):
+    """Kosmos-2 plus the learnable [LRN] embedding; maps (frames, instructions) to one feature per frame."""
+
+    def __init__(self, kosmos: Kosmos2Model, tokenizer: Any | None) -> None:
+        super().__init__()
+        self.kosmos = kosmos
+        text_config = kosmos.config.text_config
+        self.feature_dim: int = text_config.embed_dim
+        self.num_image_tokens: int = kosmos.config.latent_query_num
+        self.image_size: int = kosmos.config.vision_config.image_size
+        self.lrn = nn.Parameter(torch.randn(self.feature_dim) * text_config.init_std)
+        self.tokenizer = tokenizer
+        self._prompt_cache: dict[str, list[int]] = {}
+
+    def _prompt_ids(self, instruction: str) -> list[int]:
+        if self.tokenizer is None:
+            raise ValueError("this backbone was built without a tokenizer (meta device); it cannot encode text")
+        if instruction not in self._prompt_cache:
+            ids = self.tokenizer(instruction, add_special_tokens=False)["input_ids"]
+            self._prompt_cache[instruction] = list(ids)
+        return self._prompt_cache[instruction]
+
+    def image_tokens(self, pixel_values: torch.Tensor) -> torch.Tensor:
+        """(N, 3, S, S) normalized pixels -> (N, 64, D) image tokens (vision model, then projection)."""
+        vision_out = self.kosmos.vision_model(pixel_values=pixel_values, return_dict=True)
+        patches = self.kosmos.vision_model.model.post_layernorm(vision_out.last_hidden_state)
+        patches = nn.functional.normalize(patches, dim=-1)
+        tokens, _ = self.kosmos.image_to_text_projection(patches)
+        return tokens
+
+    def forward(self, pixel_values: torch.Tensor, instructions: Sequence[str]) -> torch.Tensor:
+        """(N, 3, S, S) frames and N instructions -> (N, D) features at [LRN]."""
+        if pixel_values.ndim != 4 or pixel_values.shape[0] != len(instructions):
+            raise ValueError(
+                f"expected pixel_values (N, 3, H, W) and N instructions, got {tuple(pixel_values.shape)} and "
+                f"{len(instructions)} instructions"
+            )
+        tokenizer = self.tokenizer
+        device = pixel_values.device
+        images = self.image_tokens(pixel_values)
+        prompts = [self._prompt_ids(text) for text in instructions]
+        # Layout: <s> <image> [image tokens] </image> prompt [LRN] <pad>...; padding after [LRN] cannot reach
+        # it through the causal mask, so frames with prompts of different lengths batch exactly.
+        prefix = [tokenizer.bos_token_id, tokenizer.convert_tokens_to_ids(IMAGE_START)]
+        text_start = len(prefix) + self.num_image_tokens
+        lrn_index = torch.tensor([text_start + 1 + len(p) for p in prompts], device=device)
+        length = int(lrn_index.max()) + 1
+        ids = torch.full((len(prompts), length), tokenizer.pad_token_id, dtype=torch.long)
+        ids[:, : len(prefix)] = torch.tensor(prefix)
+        ids[:, text_start] = tokenizer.convert_tokens_to_ids(IMAGE_END)
+        for row, prompt in enumerate(prompts):
+            ids[row, text_start + 1 : text_start + 1 + len(prompt)] = torch.tensor(prompt, dtype=torch.long)
+        word_embeds = self.kosmos.get_input_embeddings()(ids.to(device))
+        embeds = torch.cat([word_embeds[:, : len(prefix)], images.to(word_embeds.dtype), word_embeds[:, text_start:]], 1)
+        is_lrn = (torch.arange(length, device=device)[None, :] == lrn_index[:, None]).unsqueeze(-1)
+        embeds = torch.where(is_lrn, self.lrn.to(embeds.dtype), embeds)
+        hidden = self.kosmos.text_model(inputs_embeds=embeds, use_cache=False, return_dict=True).last_hidden_state
+        return hidden[torch.arange(len(prompts), device=device), lrn_index]

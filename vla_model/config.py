@@ -1,0 +1,195 @@
+"""The model config: JSON with RoboVLMs' key names, loaded once, at the edge, into a validated dataclass.
+
+An unknown key or a value of the wrong type is a ConfigError that names the key (e.g. "train_setup.lora_r").
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+from assets import ASSETS_DIR
+
+CONFIGS_DIR: Path = ASSETS_DIR / "configs"
+SMALL_CONFIG: Path = CONFIGS_DIR / "small_lora.json"
+PRECISIONS = ("fp32", "fp16", "bf16")
+INIT_WEIGHTS = ("pretrained", "random")
+# CLIP's normalization, which Kosmos-2's image processor uses.
+CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
+CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
+
+
+class ConfigError(ValueError):
+    """A model config that is missing, unreadable or has a bad key or value."""
+
+
+@dataclass(frozen=True)
+class TrainSetup:
+    """Which parts train and how (RoboVLMs' `train_setup` block)."""
+
+    precision: str = "fp32"
+    freeze_backbone: bool = True
+    train_vision: bool = False
+    train_text_embedding: bool = False
+    gradient_checkpointing: bool = False
+    lora_enable: bool = True
+    lora_r: int = 64
+    lora_alpha: int = 16
+    lora_dropout: float = 0.05
+    lora_bias: str = "none"
+    lora_target_modules: tuple[str, ...] = ("q_proj", "k_proj", "v_proj", "out_proj", "fc1", "fc2")
+
+
+@dataclass(frozen=True)
+class ActHead:
+    """The LSTM policy head (RoboVLMs' `act_head` block)."""
+
+    type: str = "LSTMDecoder"
+    hidden_size: int = 1024
+    num_layers: int = 4
+    policy_rnn_dropout_p: float = 0.0
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Everything that defines a Mobile VLA model and how it is fine-tuned.
+
+    `model_path` is a hub id, a local folder, or a folder under assets/ (e.g. "kosmos2_small");
+    `init_weights` "random" builds the backbone from its config.json with `seed` instead of loading weights.
+    """
+
+    name: str = "mobile-vla"
+    model: str = "kosmos"
+    model_path: str = "microsoft/kosmos-2-patch14-224"
+    init_weights: str = "pretrained"
+    seed: int = 123
+    image_size: int = 224
+    image_mean: tuple[float, ...] = CLIP_MEAN
+    image_std: tuple[float, ...] = CLIP_STD
+    window_size: int = 8
+    fwd_pred_next_n: int = 10
+    arm_gripper_loss_ratio: float = 0.01
+    learning_rate: float = 1e-4
+    weight_decay: float = 0.01
+    batch_size: int = 4
+    max_epochs: int = 5
+    gradient_clip_val: float = 1.0
+    train_setup: TrainSetup = field(default_factory=TrainSetup)
+    act_head: ActHead = field(default_factory=ActHead)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready dict with the same keys as the file (stored in checkpoint metadata)."""
+        return json.loads(json.dumps(dataclasses.asdict(self)))
+
+    def to_json(self) -> str:
+        """Canonical JSON text (sorted keys), the form compared when a checkpoint is loaded."""
+        return json.dumps(self.to_dict(), sort_keys=True)
+
+    def replace(self, **changes: Any) -> "ModelConfig":
+        """A copy with some top-level fields changed."""
+        return dataclasses.replace(self, **changes)
+
+    @property
+    def is_lora(self) -> bool:
+        """True when LoRA adapters are trained (the default mode)."""
+        return self.train_setup.lora_enable
+
+
+def _type_name(hint: Any) -> str:
+    if typing.get_origin(hint) is tuple:
+        return f"a list of {typing.get_args(hint)[0].__name__}"
+    return {bool: "true/false", int: "an integer", float: "a number", str: "a string"}[hint]
+
+
+def _coerce(value: Any, hint: Any, key: str) -> Any:
+    if typing.get_origin(hint) is tuple:
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(f"{key}: expected {_type_name(hint)}, got {value!r}")
+        item_hint = typing.get_args(hint)[0]
+        return tuple(_coerce(item, item_hint, f"{key}[{i}]") for i, item in enumerate(value))
+    ok = {
+        bool: isinstance(value, bool),
+        int: isinstance(value, int) and not isinstance(value, bool),
+        float: isinstance(value, (int, float)) and not isinstance(value, bool),
+        str: isinstance(value, str),
+    }[hint]
+    if not ok:
+        raise ConfigError(f"{key}: expected {_type_name(hint)}, got {value!r}")
+    return float(value) if hint is float else value
+
+
+def _build(cls: type, data: Mapping[str, Any], where: str) -> Any:
+    hints = typing.get_type_hints(cls)
+    known = [f.name for f in dataclasses.fields(cls)]
+    kwargs: dict[str, Any] = {}
+    for key, value in data.items():
+        full_key = f"{where}.{key}" if where else key
+        if key not in known:
+            raise ConfigError(f"{full_key}: unknown key (known: {', '.join(known)})")
+        hint = hints[key]
+        if dataclasses.is_dataclass(hint):
+            if not isinstance(value, Mapping):
+                raise ConfigError(f"{full_key}: expected a mapping, got {value!r}")
+            kwargs[key] = _build(hint, value, full_key)
+        else:
+            kwargs[key] = _coerce(value, hint, full_key)
+    return cls(**kwargs)
+
+
+def _validate(config: ModelConfig) -> ModelConfig:
+    setup, head = config.train_setup, config.act_head
+    checks = [
+        (config.model == "kosmos", "model", "only 'kosmos' is supported"),
+        (config.init_weights in INIT_WEIGHTS, "init_weights", f"must be one of {', '.join(INIT_WEIGHTS)}"),
+        (config.window_size >= 1, "window_size", "must be >= 1"),
+        (config.fwd_pred_next_n >= 1, "fwd_pred_next_n", "must be >= 1"),
+        (config.image_size >= 8, "image_size", "must be >= 8"),
+        (len(config.image_mean) == 3, "image_mean", "must have 3 values (RGB)"),
+        (len(config.image_std) == 3 and min(config.image_std) > 0, "image_std", "must have 3 values > 0"),
+        (config.arm_gripper_loss_ratio >= 0, "arm_gripper_loss_ratio", "must be >= 0"),
+        (config.learning_rate > 0, "learning_rate", "must be > 0"),
+        (config.weight_decay >= 0, "weight_decay", "must be >= 0"),
+        (config.batch_size >= 1, "batch_size", "must be >= 1"),
+        (setup.precision in PRECISIONS, "train_setup.precision", f"must be one of {', '.join(PRECISIONS)}"),
+        (setup.lora_r >= 1, "train_setup.lora_r", "must be >= 1"),
+        (0.0 <= setup.lora_dropout < 1.0, "train_setup.lora_dropout", "must be in [0, 1)"),
+        (setup.lora_bias == "none", "train_setup.lora_bias", "only 'none' is supported"),
+        (not setup.lora_enable or len(setup.lora_target_modules) > 0, "train_setup.lora_target_modules",
+         "must name at least one module when lora_enable is true"),
+        (head.type == "LSTMDecoder", "act_head.type", "only 'LSTMDecoder' is supported"),
+        (head.hidden_size >= 1, "act_head.hidden_size", "must be >= 1"),
+        (head.num_layers >= 1, "act_head.num_layers", "must be >= 1"),
+        (0.0 <= head.policy_rnn_dropout_p < 1.0, "act_head.policy_rnn_dropout_p", "must be in [0, 1)"),
+    ]
+    for ok, key, message in checks:
+        if not ok:
+            value = config.to_dict()
+            for part in key.split("."):
+                value = value[part]
+            raise ConfigError(f"{key}: {message}, got {value!r}")
+    return config
+
+
+def model_config_from_dict(data: Mapping[str, Any], source: str = "model config") -> ModelConfig:
+    """Build and validate a ModelConfig from a mapping (a parsed file, or the copy stored in a checkpoint)."""
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"{source}: expected a JSON object at the top level")
+    try:
+        return _validate(_build(ModelConfig, data, ""))
+    except ConfigError as err:
+        raise ConfigError(f"{source}: {err}") from None
+
+
+def load_model_config(path: str | Path | None = None) -> ModelConfig:
+    """Read a model config JSON file; None gives the shipped small config (assets/configs/small_lora.json)."""
+    path = Path(path) if path is not None else SMALL_CONFIG
+    if not path.is_file():
+        raise ConfigError(f"{path}: model config file not found")
+    try:
+        data = json.loads(path.read_text())
+    except json.JSONDecodeError as err:
+        raise ConfigError(f"{path}: not valid JSON ({err})") from None
+    return model_config_from_dict(data, source=str(path))

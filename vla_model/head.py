@@ -1,0 +1,55 @@
+"""The LSTM policy head and its loss: a window of features -> a chunk of future actions at every window step."""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from envs.action_convention import ACTION_DIM, GRIPPER
+from vla_model.config import ActHead
+
+
+class LSTMActionHead(nn.Module):
+    """LSTM over (B, W, D) features; each step predicts `chunk` actions: dx, dy via tanh, the gripper as a logit."""
+
+    def __init__(self, feature_dim: int, chunk: int, config: ActHead) -> None:
+        super().__init__()
+        self.chunk = chunk
+        self.lstm = nn.LSTM(
+            input_size=feature_dim,
+            hidden_size=config.hidden_size,
+            num_layers=config.num_layers,
+            dropout=config.policy_rnn_dropout_p if config.num_layers > 1 else 0.0,
+            batch_first=True,
+        )
+        self.arm = nn.Linear(config.hidden_size, chunk * (ACTION_DIM - 1))
+        self.gripper = nn.Linear(config.hidden_size, chunk)
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        """(B, W, D) -> (B, W, chunk, 3): columns (dx, dy) in [-1, 1] and the gripper logit."""
+        hidden, _ = self.lstm(features)
+        arm = torch.tanh(self.arm(hidden)).unflatten(-1, (self.chunk, ACTION_DIM - 1))
+        gripper = self.gripper(hidden).unsqueeze(-1)
+        return torch.cat([arm, gripper], dim=-1)
+
+
+def action_loss(
+    predictions: torch.Tensor, actions: torch.Tensor, mask: torch.Tensor, gripper_ratio: float
+) -> dict[str, torch.Tensor]:
+    """Huber(dx, dy) + gripper_ratio * BCE(gripper), averaged over the unmasked (inside the episode) actions.
+
+    predictions: (B, W, chunk, 3) from the head (gripper column a logit); actions: the same shape, normalized
+    (gripper > 0 means closed); mask: (B, W, chunk), 1 where the action lies inside the episode.
+    """
+    if predictions.shape != actions.shape or actions.shape[:-1] != mask.shape:
+        raise ValueError(
+            f"loss: predictions {tuple(predictions.shape)}, actions {tuple(actions.shape)} and mask "
+            f"{tuple(mask.shape)} do not match (expected (B, W, chunk, 3) twice and (B, W, chunk))"
+        )
+    weight = mask.to(predictions.dtype)
+    count = weight.sum().clamp_min(1.0)
+    arm_err = nn.functional.huber_loss(predictions[..., :GRIPPER], actions[..., :GRIPPER], reduction="none")
+    loss_arm = (arm_err.mean(-1) * weight).sum() / count
+    closed = (actions[..., GRIPPER] > 0.0).to(predictions.dtype)
+    bce = nn.functional.binary_cross_entropy_with_logits(predictions[..., GRIPPER], closed, reduction="none")
+    loss_gripper = (bce * weight).sum() / count
+    return {"loss": loss_arm + gripper_ratio * loss_gripper, "loss_arm": loss_arm, "loss_gripper": loss_gripper}

@@ -1,0 +1,166 @@
+"""The Mobile VLA policy: Kosmos-2 backbone + [LRN] feature per frame, LSTM head over a window of 8 features.
+
+Two paths give the same predictions: training runs a whole window at once (`forward`), inference runs the
+backbone once per new frame (`observe`) and the head over the last `window_size` features (`predict_chunk`).
+"""
+from __future__ import annotations
+
+from collections import deque
+from typing import Any, Sequence
+
+import numpy as np
+import torch
+from torch import nn
+from transformers import Kosmos2Model
+
+from envs.action_convention import GRIPPER
+from envs.robot_config import RobotConfig
+from vla_model.backbone import KosmosBackbone, build_kosmos, load_tokenizer, weights_fingerprint
+from vla_model.config import CLIP_MEAN, CLIP_STD, ConfigError, ModelConfig
+from vla_model.finetune import configure_finetuning
+from vla_model.head import LSTMActionHead, action_loss
+from vla_model.precision import autocast, cast_frozen
+
+
+def preprocess_frame(
+    frame: np.ndarray,
+    image_size: int = 224,
+    mean: Sequence[float] = CLIP_MEAN,
+    std: Sequence[float] = CLIP_STD,
+) -> torch.Tensor:
+    """uint8 (H, W, 3) RGB -> float32 (3, image_size, image_size), resized (bilinear) and normalized."""
+    frame = np.asarray(frame)
+    if frame.ndim != 3 or frame.shape[-1] != 3 or frame.dtype != np.uint8:
+        raise ValueError(f"frame: expected uint8 (H, W, 3) RGB, got {frame.dtype} {frame.shape}")
+    pixels = torch.from_numpy(np.ascontiguousarray(frame)).permute(2, 0, 1).to(torch.float32) / 255.0
+    if pixels.shape[1:] != (image_size, image_size):
+        pixels = nn.functional.interpolate(
+            pixels[None], size=(image_size, image_size), mode="bilinear", antialias=True, align_corners=False
+        )[0]
+    mean_t = torch.tensor(mean, dtype=torch.float32)[:, None, None]
+    std_t = torch.tensor(std, dtype=torch.float32)[:, None, None]
+    return (pixels - mean_t) / std_t
+
+
+class MobileVLAPolicy(nn.Module):
+    """Frames + instruction -> chunks of `fwd_pred_next_n` normalized actions (dx, dy, gripper)."""
+
+    def __init__(self, config: ModelConfig, backbone: KosmosBackbone, base_fingerprint: str = "") -> None:
+        super().__init__()
+        self.config = config
+        self.backbone = backbone
+        self.head = LSTMActionHead(backbone.feature_dim, config.fwd_pred_next_n, config.act_head)
+        self.base_fingerprint = base_fingerprint
+        self.robot_config: RobotConfig | None = None
+        self.frames_encoded = 0
+        self._window: deque[torch.Tensor] = deque(maxlen=config.window_size)
+
+    @property
+    def device(self) -> torch.device:
+        """Where the policy's weights live."""
+        return self.backbone.lrn.device
+
+    def preprocess(self, frame: np.ndarray) -> torch.Tensor:
+        """One uint8 frame -> normalized (3, S, S) tensor at this model's image size."""
+        return preprocess_frame(frame, self.config.image_size, self.config.image_mean, self.config.image_std)
+
+    def encode(self, pixel_values: torch.Tensor, instructions: Sequence[str]) -> torch.Tensor:
+        """(N, 3, S, S) frames, N instructions -> (N, D) float32 features (backbone in the config's precision)."""
+        with autocast(self.config.train_setup.precision, pixel_values.device):
+            features = self.backbone(pixel_values, instructions)
+        return features.float()
+
+    def predict(self, features: torch.Tensor) -> torch.Tensor:
+        """(B, W, D) features -> (B, W, chunk, 3) float32; gripper column is a logit."""
+        with autocast(self.config.train_setup.precision, features.device):
+            predictions = self.head(features)
+        return predictions.float()
+
+    def forward(self, images: torch.Tensor, instructions: Sequence[str]) -> torch.Tensor:
+        """Training path: (B, W, 3, S, S) windows and B instructions -> (B, W, chunk, 3); gripper column a logit."""
+        if images.ndim != 5 or images.shape[0] != len(instructions):
+            raise ValueError(
+                f"expected images (B, W, 3, H, W) and B instructions, got {tuple(images.shape)} and "
+                f"{len(instructions)} instructions"
+            )
+        batch, window = images.shape[:2]
+        per_frame = [text for text in instructions for _ in range(window)]
+        features = self.encode(images.flatten(0, 1), per_frame).unflatten(0, (batch, window))
+        return self.predict(features)
+
+    def loss(self, predictions: torch.Tensor, actions: torch.Tensor, mask: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Huber(dx, dy) + arm_gripper_loss_ratio * BCE(gripper), masked past the episode end."""
+        return action_loss(predictions, actions, mask, self.config.arm_gripper_loss_ratio)
+
+    def reset(self) -> None:
+        """Forget the feature window (start of an episode)."""
+        self._window.clear()
+
+    @torch.no_grad()
+    def observe(self, frame: np.ndarray, instruction: str) -> None:
+        """Run the backbone once on a new frame and keep its feature (the last `window_size` are kept)."""
+        pixels = self.preprocess(frame)[None].to(self.device)
+        self._window.append(self.encode(pixels, [instruction])[0])
+        self.frames_encoded += 1
+
+    @torch.no_grad()
+    def predict_chunk(self) -> np.ndarray:
+        """(fwd_pred_next_n, 3) float32 for the newest frame: dx, dy in [-1, 1], gripper = P(closed) in [0, 1].
+
+        Before `window_size` frames were seen, the window is padded at the front with the first feature.
+        """
+        if not self._window:
+            raise ValueError("predict_chunk: no frame yet; call observe(frame, instruction) first")
+        features = list(self._window)
+        features = [features[0]] * (self.config.window_size - len(features)) + features
+        chunk = self.predict(torch.stack(features)[None])[0, -1]
+        chunk[:, GRIPPER] = torch.sigmoid(chunk[:, GRIPPER])
+        return chunk.cpu().numpy().astype(np.float32)
+
+    def step(self, frame: np.ndarray, instruction: str) -> np.ndarray:
+        """observe(frame, instruction) then predict_chunk()."""
+        self.observe(frame, instruction)
+        return self.predict_chunk()
+
+    def trainable_state_dict(self) -> dict[str, torch.Tensor]:
+        """The tensors this config trains (LoRA adapters, [LRN], head, and any unfrozen backbone weights)."""
+        return {name: param for name, param in self.named_parameters() if param.requires_grad}
+
+    def parameter_counts(self) -> dict[str, int]:
+        """Total and trainable parameter counts."""
+        total = sum(p.numel() for p in self.parameters())
+        trainable = sum(p.numel() for p in self.parameters() if p.requires_grad)
+        return {"total": total, "trainable": trainable}
+
+    def settings(self) -> dict[str, Any]:
+        """What an episode log records about the model."""
+        return {
+            "model_name": self.config.name,
+            "model_path": self.config.model_path,
+            "window_size": self.config.window_size,
+            "fwd_pred_next_n": self.config.fwd_pred_next_n,
+            "precision": self.config.train_setup.precision,
+            "lora": self.config.is_lora,
+        }
+
+
+def assemble_policy(config: ModelConfig, kosmos: Kosmos2Model, tokenizer: Any | None) -> MobileVLAPolicy:
+    """Wrap a built Kosmos-2 into the policy: fine-tuning mode, [LRN], head, precision (seeded by the config)."""
+    vision = kosmos.config.vision_config
+    if config.image_size != vision.image_size:
+        raise ConfigError(f"image_size: {config.image_size} differs from the backbone's {vision.image_size}")
+    is_meta = next(kosmos.parameters()).is_meta
+    fingerprint = "" if is_meta else weights_fingerprint(kosmos)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(config.seed)
+        configure_finetuning(kosmos, config.train_setup)
+        policy = MobileVLAPolicy(config, KosmosBackbone(kosmos, tokenizer), fingerprint)
+    cast_frozen(policy, config.train_setup.precision)
+    return policy
+
+
+def build_policy(config: ModelConfig, device: str | torch.device = "cpu") -> MobileVLAPolicy:
+    """Build the policy for `config` (pretrained or seeded random backbone), untrained head, on `device`."""
+    policy = assemble_policy(config, build_kosmos(config), load_tokenizer(config))
+    return policy.to(device)
+
