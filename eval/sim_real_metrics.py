@@ -95,7 +95,11 @@ def episode_pose(episode: Episode) -> np.ndarray:
 def path_in_start_frame(episode: Episode) -> np.ndarray:
     """(T, 2) path in the robot's own frame at the first step (x forward, y left), so runs that start at
     different places, or in different odometry frames, overlay."""
-    pose = episode_pose(episode)
+    return start_frame_path(episode_pose(episode))
+
+
+def start_frame_path(pose: np.ndarray) -> np.ndarray:
+    """(T, 3) poses (x, y, yaw) -> (T, 2) positions relative to the first pose, in its heading's frame."""
     delta = pose[:, :2] - pose[0, :2]
     cos, sin = np.cos(pose[0, 2]), np.sin(pose[0, 2])
     return np.stack([cos * delta[:, 0] + sin * delta[:, 1], -sin * delta[:, 0] + cos * delta[:, 1]], axis=1)

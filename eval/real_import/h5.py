@@ -15,18 +15,11 @@ import numpy as np
 
 from envs.robot_config import RobotConfig
 from eval.real_import import RealImportError
-from eval.real_import.build import RealRun
+from eval.real_import.build import RealRun, step_period
 from eval.real_import.frames import decode_image_bytes, to_sim_frame
 from eval.real_import.mapping import ColumnMap
 
 FILE_NAME = re.compile(r"episode_(?P<stamp>\d{8}_\d{6})_(?P<scenario>.+)$")
-
-
-def step_period(config: RobotConfig) -> float:
-    """Seconds one recorded step lasts on that robot (a move-then-stop step lasts at least the move)."""
-    if config.step_mode == "move_then_stop":
-        return max(config.move_duration_s, config.control_dt)
-    return config.control_dt
 
 
 def _dataset(f: h5py.File, name: str, where: str) -> h5py.Dataset:

@@ -1,0 +1,105 @@
+"""Honest stand-ins for real logs: the scripted expert in a sim whose robot is slower and later than the robot
+config says, seen through a noisier, colour-shifted camera. Every log is source="synthetic" and says so in
+meta.extra; nothing here is ever called real."""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+
+import gymnasium
+import numpy as np
+
+import envs  # noqa: F401  (registers the tasks)
+from agents.scripted_expert import ScriptedExpert
+from envs.robot_config import RobotConfig
+from envs.task_names import task_id, task_name
+from eval.episode_log import EpisodeMeta, EpisodeRecorder, episode_filename, write_episode
+from eval.real_import.build import step_period
+
+SYNTHETIC_NOTE = "made in the simulator with a perturbed robot config; NOT data from a real robot"
+
+
+@dataclass(frozen=True)
+class Perturbation:
+    """How the stand-in 'robot' differs from its robot config: what calibration should find again."""
+
+    speed_scale_factor: float = 0.8  # achieved speed = config speed_scale * this
+    added_latency_steps: int = 1
+    accel_limit_factor: float = 1.0
+    camera_noise_std: float = 6.0  # Gaussian pixel noise, 0..255 scale
+    colour_shift: tuple[float, float, float] = (12.0, -4.0, -10.0)  # added to R, G, B
+
+    def __post_init__(self) -> None:
+        if self.speed_scale_factor <= 0 or self.accel_limit_factor <= 0:
+            raise ValueError("speed_scale_factor and accel_limit_factor must be > 0")
+        if self.added_latency_steps < 0 or self.camera_noise_std < 0:
+            raise ValueError("added_latency_steps and camera_noise_std must be >= 0")
+
+    def robot(self, config: RobotConfig) -> RobotConfig:
+        """The perturbed robot: the dynamics the synthetic 'real' runs actually had."""
+        return config.replace(
+            speed_scale=config.speed_scale * self.speed_scale_factor,
+            latency_steps=config.latency_steps + self.added_latency_steps,
+            accel_limit=config.accel_limit * self.accel_limit_factor,
+        )
+
+    def camera(self, frame: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """A frame as the noisier, colour-shifted camera sees it (black frames of a disabled camera included)."""
+        noisy = frame.astype(np.float32) + np.asarray(self.colour_shift, dtype=np.float32)
+        if self.camera_noise_std:
+            noisy += rng.normal(0.0, self.camera_noise_std, size=frame.shape).astype(np.float32)
+        return np.clip(np.rint(noisy), 0, 255).astype(np.uint8)
+
+
+def make_synthetic_episodes(
+    task: str, episodes: int, out: Path, base: RobotConfig, perturbation: Perturbation, seed: int = 0
+) -> list[Path]:
+    """Run the scripted expert on the perturbed robot and write `episodes` logs labelled synthetic.
+
+    meta.robot_config is the base config (what the team believes the robot is); the truth is in
+    meta.extra['perturbation'] and meta.extra['true_robot_config'].
+    """
+    if episodes < 1:
+        raise ValueError(f"episodes must be >= 1, got {episodes}")
+    truth = perturbation.robot(base)
+    env = gymnasium.make(task_id(task), robot_config=truth).unwrapped
+    rng = np.random.default_rng(seed)
+    expert = ScriptedExpert()
+    paths = []
+    try:
+        for index in range(episodes):
+            obs, info = env.reset(seed=seed + index)
+            expert.reset(obs["language"])
+            meta = EpisodeMeta(
+                task=task_name(task),
+                instruction=obs["language"],
+                success=False,
+                agent=expert.name,
+                source="synthetic",
+                seed=seed + index,
+                robot_config=base.to_dict(),
+                scene=env.scene_description(),
+                extra={
+                    "synthetic": True,
+                    "note": SYNTHETIC_NOTE,
+                    "perturbation": dataclasses.asdict(perturbation),
+                    "true_robot_config": truth.to_dict(),
+                    "has_odometry": True,
+                },
+            )
+            recorder = EpisodeRecorder(meta)
+            done, step = False, 0
+            while not done:
+                action = expert.act({**obs, "privileged": info["privileged"]})
+                seen = {**obs, "rgb_static": perturbation.camera(obs["rgb_static"], rng)}
+                if "rgb_gripper" in obs:
+                    seen["rgb_gripper"] = perturbation.camera(obs["rgb_gripper"], rng)
+                pose = np.asarray(info["privileged"]["robot_pose"], dtype=np.float32)
+                recorder.add_step(seen, action, step * step_period(truth), 0.0, robot_pose=pose)
+                obs, _, terminated, truncated, info = env.step(action)
+                done, step = terminated or truncated, step + 1
+            paths.append(write_episode(out / episode_filename(index), recorder.build(success=info["success"])))
+    finally:
+        env.close()
+    return paths
