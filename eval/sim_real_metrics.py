@@ -51,8 +51,9 @@ def _paired(perf_sim: Sequence[float], perf_real: Sequence[float]) -> tuple[np.n
     return sim, real
 
 
-def dtw_distance(path_a: np.ndarray, path_b: np.ndarray) -> float:
-    """Dynamic time warping distance: the least total Euclidean distance over monotone alignments of two paths."""
+def dtw_alignment(path_a: np.ndarray, path_b: np.ndarray) -> tuple[float, int]:
+    """Dynamic time warping: the least total Euclidean distance over monotone alignments of two (T, D) paths,
+    and the number of matched pairs on that alignment."""
     a, b = np.asarray(path_a, dtype=np.float64), np.asarray(path_b, dtype=np.float64)
     if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[1]:
         raise ValueError(f"DTW needs two (T, D) paths with the same D, got {a.shape} and {b.shape}")
@@ -60,11 +61,26 @@ def dtw_distance(path_a: np.ndarray, path_b: np.ndarray) -> float:
         raise ValueError("DTW needs non-empty paths")
     cost = np.linalg.norm(a[:, None, :] - b[None, :, :], axis=-1)
     total = np.full((len(a) + 1, len(b) + 1), np.inf)
+    pairs = np.zeros((len(a) + 1, len(b) + 1), dtype=np.int64)
     total[0, 0] = 0.0
     for i in range(1, len(a) + 1):
         for j in range(1, len(b) + 1):
-            total[i, j] = cost[i - 1, j - 1] + min(total[i - 1, j], total[i, j - 1], total[i - 1, j - 1])
-    return float(total[-1, -1])
+            previous = ((i - 1, j - 1), (i - 1, j), (i, j - 1))  # diagonal first: ties take the shorter alignment
+            pi, pj = min(previous, key=lambda ij: total[ij])
+            total[i, j] = cost[i - 1, j - 1] + total[pi, pj]
+            pairs[i, j] = pairs[pi, pj] + 1
+    return float(total[-1, -1]), int(pairs[-1, -1])
+
+
+def dtw_distance(path_a: np.ndarray, path_b: np.ndarray) -> float:
+    """Total DTW distance (sum of the matched pairs' distances)."""
+    return dtw_alignment(path_a, path_b)[0]
+
+
+def dtw_mean_distance(path_a: np.ndarray, path_b: np.ndarray) -> float:
+    """DTW distance per matched pair (metres for x-y paths): comparable across episode lengths."""
+    total, pairs = dtw_alignment(path_a, path_b)
+    return total / pairs
 
 
 def path_length(xy: np.ndarray) -> float:
@@ -193,9 +209,60 @@ def behaviour_summary(episodes: Sequence[Episode]) -> dict[str, float]:
 
 
 def mean_pairwise_dtw(paths_a: Sequence[np.ndarray], paths_b: Sequence[np.ndarray] | None = None) -> float:
-    """Mean DTW over all (a, b) pairs; with one list, over its distinct pairs (the spread within one side)."""
+    """Mean per-pair DTW distance over all (a, b) pairs; with one list, over its distinct pairs (the spread
+    within one side)."""
     if paths_b is None:
         pairs = [(paths_a[i], paths_a[j]) for i in range(len(paths_a)) for j in range(i + 1, len(paths_a))]
     else:
         pairs = [(a, b) for a in paths_a for b in paths_b]
-    return _mean_or_nan([dtw_distance(a, b) for a, b in pairs])
+    return _mean_or_nan([dtw_mean_distance(a, b) for a, b in pairs])
+
+
+MAX_DTW_PATHS = 10  # per side and task: DTW is quadratic, and ten paths already show the spread
+
+
+def success_tables(episodes: Sequence[Episode]) -> dict[str, dict[str, SuccessRate]]:
+    """task -> policy label -> success rate with its Wilson interval."""
+    table: dict[str, dict[str, SuccessRate]] = defaultdict(dict)
+    for (task, policy), group in group_by_task_and_policy(episodes).items():
+        table[task][policy] = success_rate(e.meta.success for e in group)
+    return dict(table)
+
+
+def behaviour_by_task(sim: Sequence[Episode], real: Sequence[Episode]) -> dict[str, dict[str, object]]:
+    """Per task present on both sides (all policies pooled): action distribution gap, timing, lengths, DTW."""
+    out: dict[str, dict[str, object]] = {}
+    for task in sorted({e.meta.task for e in sim} & {e.meta.task for e in real}):
+        sim_task = [e for e in sim if e.meta.task == task]
+        real_task = [e for e in real if e.meta.task == task]
+        sim_paths = [path_in_start_frame(e) for e in sim_task if has_trajectory(e)][:MAX_DTW_PATHS]
+        real_paths = [path_in_start_frame(e) for e in real_task if has_trajectory(e)][:MAX_DTW_PATHS]
+        out[task] = {
+            "actions": action_distribution_gap(
+                np.concatenate([e.action for e in sim_task]), np.concatenate([e.action for e in real_task])
+            ),
+            "sim": behaviour_summary(sim_task),
+            "real": behaviour_summary(real_task),
+            "dtw_sim_vs_real_m": mean_pairwise_dtw(sim_paths, real_paths) if sim_paths and real_paths else float("nan"),
+            "dtw_within_real_m": mean_pairwise_dtw(real_paths),
+        }
+    return out
+
+
+def compare_logs(sim: Sequence[Episode], real: Sequence[Episode]) -> dict[str, object]:
+    """Everything compare.py reports that needs only the logs: success, rank agreement, behaviour."""
+    sim_success, real_success = success_tables(sim), success_tables(real)
+    agreement: dict[str, object] = {}
+    for task in sorted(set(sim_success) | set(real_success)):
+        agreement[task] = rank_agreement(
+            {p: r.rate for p, r in sim_success.get(task, {}).items()},
+            {p: r.rate for p, r in real_success.get(task, {}).items()},
+        )
+    return {
+        "success": {
+            side: {task: {p: r.to_dict() for p, r in rows.items()} for task, rows in table.items()}
+            for side, table in (("sim", sim_success), ("real", real_success))
+        },
+        "rank_agreement": agreement,
+        "behaviour": behaviour_by_task(sim, real),
+    }

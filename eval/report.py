@@ -1,0 +1,265 @@
+"""The sim-versus-real report folder: report.md with the tables, PNG plots (matplotlib, Agg) and metrics.json."""
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any, Sequence
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first)
+import numpy as np  # noqa: E402
+
+from envs.action_convention import ACTION_NAMES  # noqa: E402
+from eval.dynamics_gap import Replay  # noqa: E402
+from eval.episode_log import Episode  # noqa: E402
+from eval.sim_real_metrics import has_trajectory, path_in_start_frame  # noqa: E402
+
+SIM_COLOUR, REAL_COLOUR = "tab:blue", "tab:orange"
+PLOTS = {
+    "success": "success.png",
+    "actions": "action_histograms.png",
+    "trajectories": "trajectories.png",
+    "replay": "replay_error.png",
+}
+MAX_PATHS_PLOTTED = 20
+
+
+def json_ready(value: Any) -> Any:
+    """NaN and inf become null (strict JSON); tuples become lists; numpy scalars plain numbers."""
+    if isinstance(value, dict):
+        return {str(k): json_ready(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_ready(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def _fmt(value: Any, digits: int = 3) -> str:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "n/a"
+    if isinstance(value, float):
+        return f"{value:.{digits}f}"
+    return str(value)
+
+
+def plot_success(success: dict[str, dict[str, dict[str, dict[str, Any]]]], path: Path) -> None:
+    """Grouped bars per (task, policy): sim and real success with Wilson 95% intervals as error bars."""
+    keys = sorted({(t, p) for side in success.values() for t, rows in side.items() for p in rows})
+    fig, ax = plt.subplots(figsize=(max(5.0, 1.4 * len(keys) + 2), 4))
+    x = np.arange(len(keys))
+    for offset, side, colour in ((-0.2, "sim", SIM_COLOUR), (0.2, "real", REAL_COLOUR)):
+        rows = [success.get(side, {}).get(t, {}).get(p) for t, p in keys]
+        rates = np.array([r["rate"] if r else np.nan for r in rows])
+        low = np.array([r["rate"] - r["ci95"][0] if r else 0 for r in rows])
+        high = np.array([r["ci95"][1] - r["rate"] if r else 0 for r in rows])
+        ax.bar(x + offset, rates, width=0.4, color=colour, label=side, yerr=[low, high], capsize=4)
+    ax.set_xticks(x, [f"{t}\n{p}" for t, p in keys], fontsize=8)
+    ax.set_ylim(0, 1.05)
+    ax.set_ylabel("success rate (Wilson 95% CI)")
+    ax.set_title("Success per task and policy")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def plot_action_histograms(sim: Sequence[Episode], real: Sequence[Episode], path: Path) -> None:
+    """Per task (rows) and action dimension (columns): sim and real normalized-action histograms overlaid."""
+    tasks = sorted({e.meta.task for e in sim} & {e.meta.task for e in real}) or ["(no shared task)"]
+    fig, axes = plt.subplots(len(tasks), len(ACTION_NAMES), figsize=(11, 2.8 * len(tasks)), squeeze=False)
+    bins = np.linspace(-1.0, 1.0, 21)
+    for row, task in enumerate(tasks):
+        for dim, name in enumerate(ACTION_NAMES):
+            ax = axes[row, dim]
+            for side, episodes, colour in (("sim", sim, SIM_COLOUR), ("real", real, REAL_COLOUR)):
+                values = [e.action[:, dim] for e in episodes if e.meta.task == task]
+                if values:
+                    ax.hist(np.concatenate(values), bins=bins, density=True, alpha=0.5, color=colour, label=side)
+            ax.set_title(f"{task}: {name}", fontsize=9)
+            ax.set_xlabel("normalized action", fontsize=8)
+            if dim == 0:
+                ax.set_ylabel("density")
+                ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def plot_trajectories(sim: Sequence[Episode], real: Sequence[Episode], path: Path) -> None:
+    """Per task: x-y paths in each run's start frame (x forward, y left), sim and real overlaid."""
+    tasks = sorted({e.meta.task for e in list(sim) + list(real)})
+    fig, axes = plt.subplots(1, len(tasks), figsize=(4.5 * len(tasks), 4.5), squeeze=False)
+    for ax, task in zip(axes[0], tasks):
+        for side, episodes, colour in (("sim", sim, SIM_COLOUR), ("real", real, REAL_COLOUR)):
+            paths = [path_in_start_frame(e) for e in episodes if e.meta.task == task and has_trajectory(e)]
+            for i, xy in enumerate(paths[:MAX_PATHS_PLOTTED]):
+                ax.plot(xy[:, 1], xy[:, 0], color=colour, alpha=0.6, lw=1.2, label=side if i == 0 else None)
+                ax.plot(xy[-1, 1], xy[-1, 0], "o", color=colour, ms=3)
+        ax.plot(0, 0, "k^", ms=8, label="start")
+        ax.invert_xaxis()  # y is to the robot's left: left on the page
+        ax.set_aspect("equal", adjustable="datalim")
+        ax.set_xlabel("y (m, left)")
+        ax.set_ylabel("x (m, forward)")
+        ax.set_title(f"{task}: paths from the start pose")
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def plot_replay(replays: Sequence[Replay], path: Path) -> None:
+    """Left: position error of the sim replay over time, per episode and mean. Right: real vs replayed paths."""
+    fig, (ax_err, ax_path) = plt.subplots(1, 2, figsize=(11, 4.3))
+    for replay in replays[:MAX_PATHS_PLOTTED]:
+        ax_err.plot(replay.error, color="grey", alpha=0.4, lw=1)
+    if replays:
+        longest = max(len(r.error) for r in replays)
+        mean = [np.mean([r.error[t] for r in replays if t < len(r.error)]) for t in range(longest)]
+        ax_err.plot(mean, color="black", lw=2, label="mean")
+        ax_err.legend()
+    ax_err.set_xlabel("step")
+    ax_err.set_ylabel("position error (m)")
+    ax_err.set_title("Dynamics gap: sim replay of the real actions")
+    for i, replay in enumerate(replays[:6]):
+        ax_path.plot(replay.real_path[:, 1], replay.real_path[:, 0], color=REAL_COLOUR, lw=1.5, label="real" if i == 0 else None)
+        ax_path.plot(replay.sim_path[:, 1], replay.sim_path[:, 0], "--", color=SIM_COLOUR, lw=1.5, label="sim replay" if i == 0 else None)
+    ax_path.plot(0, 0, "k^", ms=8)
+    ax_path.invert_xaxis()
+    ax_path.set_aspect("equal", adjustable="datalim")
+    ax_path.set_xlabel("y (m, left)")
+    ax_path.set_ylabel("x (m, forward)")
+    ax_path.set_title("Real path and its sim replay (start frame)")
+    if replays:
+        ax_path.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def _success_table(success: dict[str, Any]) -> list[str]:
+    lines = ["| task | policy | sim success (95% CI) | n | real success (95% CI) | n |", "|---|---|---|---|---|---|"]
+    keys = sorted({(t, p) for side in success.values() for t, rows in side.items() for p in rows})
+    for task, policy in keys:
+        cells = []
+        for side in ("sim", "real"):
+            row = success.get(side, {}).get(task, {}).get(policy)
+            cells += [f"{row['rate']:.2f} [{row['ci95'][0]:.2f}, {row['ci95'][1]:.2f}]", str(row["trials"])] if row else ["-", "0"]
+        lines.append(f"| {task} | {policy} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def _agreement_table(agreement: dict[str, Any]) -> list[str]:
+    lines = ["| task | checkpoints on both sides | Pearson r | MMRV |", "|---|---|---|---|"]
+    for task, row in agreement.items():
+        shared = ", ".join(row["checkpoints"]) or "none"
+        lines.append(f"| {task} | {shared} | {_fmt(row['pearson_r'])} | {_fmt(row['mmrv'])} {row['note']} |")
+    return lines
+
+
+def _behaviour_tables(behaviour: dict[str, Any]) -> list[str]:
+    lines: list[str] = []
+    for task, row in behaviour.items():
+        lines += [f"### {task}", "", "| action | Wasserstein-1 | sim mean | sim std | real mean | real std |", "|---|---|---|---|---|---|"]
+        for name, a in row["actions"].items():
+            lines.append(
+                f"| {name} | {_fmt(a['wasserstein1'])} | {_fmt(a['sim_mean'])} | {_fmt(a['sim_std'])} | "
+                f"{_fmt(a['real_mean'])} | {_fmt(a['real_std'])} |"
+            )
+        lines += ["", "| | episodes | length (steps) | path length (m) | gripper close step | episodes closing |", "|---|---|---|---|---|---|"]
+        for side in ("sim", "real"):
+            b = row[side]
+            lines.append(
+                f"| {side} | {b['episodes']} | {_fmt(b['episode_length'], 1)} | {_fmt(b['path_length_m'])} | "
+                f"{_fmt(b['gripper_close_step'], 1)} | {_fmt(b['gripper_close_fraction'], 2)} |"
+            )
+        lines += [
+            "",
+            f"DTW over (x, y) per matched step, mean over sim x real pairs: **{_fmt(row['dtw_sim_vs_real_m'])} m** "
+            f"(between real runs, the noise floor: {_fmt(row['dtw_within_real_m'])} m).",
+            "",
+        ]
+    return lines
+
+
+def _gap_lines(gap: dict[str, Any] | None) -> list[str]:
+    if gap is None:
+        return ["Not run (--no-replay)."]
+    if not gap.get("episodes"):
+        return [gap.get("note", "No episode replayed.")]
+    return [
+        f"{gap['episodes']} real episodes replayed in the sim from their start pose "
+        f"({gap['skipped_without_odometry']} skipped: no odometry).",
+        "",
+        f"Mean position error {gap['mean_error_m']:.3f} m, at the last step {gap['final_error_m']:.3f} m, "
+        f"worst {gap['max_error_m']:.3f} m. ![replay error]({PLOTS['replay']})",
+    ]
+
+
+def _parity_lines(parity: dict[str, Any] | None) -> list[str]:
+    if parity is None:
+        return ["Not run (give --checkpoint)."]
+    if not parity.get("episodes"):
+        return [parity.get("note", "No episode.")]
+    dims = parity["per_dimension"]
+    return [
+        f"Checkpoint `{parity['checkpoint']}` on {parity['episodes']} real episodes ({parity['steps']} frames); "
+        f"the logs were driven by: {', '.join(parity['logged_by'])}.",
+        "",
+        "| action | mean abs diff | max abs diff | steps within tolerance |",
+        "|---|---|---|---|",
+        *(
+            f"| {n} | {_fmt(dims[n]['mean_abs_diff'])} | {_fmt(dims[n]['max_abs_diff'])} | {_fmt(dims[n]['within_tolerance'], 2)} |"
+            for n in ("dx", "dy")
+        ),
+        "",
+        f"Gripper open/closed agreement: {_fmt(dims['gripper']['agreement'], 2)} (tolerance {parity['tolerance']}).",
+    ]
+
+
+def write_report(
+    out: Path,
+    metrics: dict[str, Any],
+    sim: Sequence[Episode],
+    real: Sequence[Episode],
+    replays: Sequence[Replay],
+) -> list[Path]:
+    """Write report.md, metrics.json and the PNGs into `out`; returns the files written."""
+    out.mkdir(parents=True, exist_ok=True)
+    plot_success(metrics["success"], out / PLOTS["success"])
+    plot_action_histograms(sim, real, out / PLOTS["actions"])
+    plot_trajectories(sim, real, out / PLOTS["trajectories"])
+    written = [out / PLOTS[name] for name in ("success", "actions", "trajectories")]
+    if replays:
+        plot_replay(replays, out / PLOTS["replay"])
+        written.append(out / PLOTS["replay"])
+    (out / "metrics.json").write_text(json.dumps(json_ready(metrics), indent=2, sort_keys=True))
+    sources = metrics["sources"]
+    lines = [
+        "# Sim versus real",
+        "",
+        f"Sim: {sources['sim']['episodes']} episodes from `{sources['sim']['dir']}`. "
+        f"Real side: {sources['real']['episodes']} episodes from `{sources['real']['dir']}` "
+        f"(sources: {', '.join(f'{k} {v}' for k, v in sources['real']['by_source'].items())}).",
+        "",
+    ]
+    if sources["real"]["by_source"].get("synthetic"):
+        lines += [
+            "> **The real side holds synthetic logs**: made in the simulator with a perturbed robot config "
+            "(eval/make_synthetic_real.py). They test this tool; they say nothing about a real robot.",
+            "",
+        ]
+    lines += ["## Success", "", *_success_table(metrics["success"]), "", f"![success]({PLOTS['success']})", ""]
+    lines += ["## Agreement across checkpoints (SimplerEnv's Pearson r and MMRV)", "", *_agreement_table(metrics["rank_agreement"]), ""]
+    lines += ["## Behaviour (all policies of a task pooled)", "", *_behaviour_tables(metrics["behaviour"])]
+    lines += [f"![action histograms]({PLOTS['actions']})", "", f"![trajectories]({PLOTS['trajectories']})", ""]
+    lines += ["## Dynamics gap", "", *_gap_lines(metrics.get("dynamics_gap")), ""]
+    lines += ["## Policy parity", "", *_parity_lines(metrics.get("policy_parity")), ""]
+    lines += ["Definitions: docs/sim_vs_real.md.", ""]
+    (out / "report.md").write_text("\n".join(lines))
+    return [out / "report.md", out / "metrics.json", *written]
