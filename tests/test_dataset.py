@@ -58,10 +58,10 @@ def test_one_sample_per_step_with_window_chunk_and_mask(tmp_path: Path) -> None:
     assert sample["images"].shape == (4, 3, 16, 16) and sample["images"].dtype == torch.uint8
     assert sample["images"][:, 0, 0, 0].tolist() == [3, 4, 5, 6]
     assert sample["instruction"] == "pick up the red cube"
-    assert sample["actions"].shape == (4, 3, 3)
+    assert sample["actions"].shape == (1, 4, 3, 3) and sample["action_mask"].shape == (1, 4, 3)
     # Window step 0 is frame 3: its chunk is actions 3, 4, 5.
-    assert torch.allclose(sample["actions"][0, :, 0], torch.tensor([0.03, 0.04, 0.05]))
-    assert sample["actions"][0, :, 2].tolist() == [1.0, -1.0, 1.0]
+    assert torch.allclose(sample["actions"][0, 0, :, 0], torch.tensor([0.03, 0.04, 0.05]))
+    assert sample["actions"][0, 0, :, 2].tolist() == [1.0, -1.0, 1.0]
     assert sample["action_mask"].all()
 
 
@@ -69,16 +69,39 @@ def test_window_at_episode_start_repeats_first_frame_and_masks_padding(tmp_path:
     dataset = EpisodeWindowDataset(write_logs(tmp_path, [5]), window_size=4, fwd_pred_next_n=3)
     sample = dataset[1]
     assert sample["images"][:, 0, 0, 0].tolist() == [0, 0, 0, 1]
-    assert sample["action_mask"].tolist() == [[False] * 3, [False] * 3, [True] * 3, [True] * 3]
-    assert (sample["actions"][:2] == 0).all()
+    assert sample["action_mask"][0].tolist() == [[False] * 3, [False] * 3, [True] * 3, [True] * 3]
+    assert (sample["actions"][0, :2] == 0).all()
 
 
 def test_chunk_past_episode_end_is_masked(tmp_path: Path) -> None:
     dataset = EpisodeWindowDataset(write_logs(tmp_path, [5]), window_size=2, fwd_pred_next_n=3)
     sample = dataset[4]
-    assert sample["action_mask"].tolist() == [[True, True, False], [True, False, False]]
-    assert torch.allclose(sample["actions"][1, 0, 0], torch.tensor(0.04))
-    assert (sample["actions"][1, 1:] == 0).all()
+    assert sample["action_mask"][0].tolist() == [[True, True, False], [True, False, False]]
+    assert torch.allclose(sample["actions"][0, 1, 0, 0], torch.tensor(0.04))
+    assert (sample["actions"][0, 1, 1:] == 0).all()
+
+
+@settings(max_examples=25, deadline=None)
+@given(num_steps=st.integers(1, 14), windows_per_sample=st.integers(2, 6))
+def test_shared_frame_samples_hold_the_same_windows_as_single_ones(
+    tmp_path_factory: pytest.TempPathFactory, num_steps: int, windows_per_sample: int
+) -> None:
+    paths = write_logs(tmp_path_factory.mktemp("logs"), [num_steps])
+    single = EpisodeWindowDataset(paths, window_size=4, fwd_pred_next_n=3)
+    shared = EpisodeWindowDataset(paths, window_size=4, fwd_pred_next_n=3, windows_per_sample=windows_per_sample)
+    assert len(shared) == -(-num_steps // windows_per_sample)
+    for item in range(len(shared)):
+        sample = shared[item]
+        assert sample["images"].shape[0] == windows_per_sample + 3
+        for k in range(windows_per_sample):
+            end = item * windows_per_sample + k
+            if end >= num_steps:  # past the episode: no targets at all
+                assert not sample["action_mask"][k].any()
+                continue
+            expected = single[end]
+            assert torch.equal(sample["images"][k : k + 4], expected["images"])
+            assert torch.equal(sample["actions"][k], expected["actions"][0])
+            assert torch.equal(sample["action_mask"][k], expected["action_mask"][0])
 
 
 @settings(max_examples=60, deadline=None)

@@ -1,8 +1,8 @@
 """Training samples from episode logs (sim demos or real runs): windows of frames and, per step, the next action chunk.
 
-A sample ending at step t holds the frames t-window_size+1 .. t (padded at the episode start by repeating the first
-frame, as the inference path does), and for every step s of the window the normalized actions s .. s+chunk-1 with a
-mask that is False past the episode's end and on the padded steps (their targets do not exist).
+A window ending at step t holds the frames t-window_size+1 .. t (padded at the episode start by repeating the first
+frame, as the inference path pads with the first feature), and for every step s of the window the normalized
+actions s .. s+chunk-1 with a mask that is False past the episode's end and on the padded steps (no targets there).
 """
 from __future__ import annotations
 
@@ -81,21 +81,32 @@ def logs_robot_config(episodes: Sequence[Episode], names: Sequence[str]) -> Robo
 
 
 class EpisodeWindowDataset(Dataset):
-    """One sample per (episode, step): frames (W, 3, H, Wd) uint8, actions (W, N, 3), action_mask (W, N), instruction."""
+    """Samples of `windows_per_sample` consecutive windows from one episode, sharing their frames.
+
+    A sample: images uint8 (K + W - 1, 3, H, Wd), actions (K, W, N, 3), action_mask (K, W, N) and the
+    instruction, where window k ends at step start + k and spans images[k : k + W]. K > 1 lets training run the
+    backbone once per frame instead of once per frame per window (W times fewer backbone passes); windows that
+    would end past the episode repeat its last frame and are fully masked. With K = 1 there is one sample per step.
+    """
 
     def __init__(
         self,
         paths: Sequence[str | Path],
         window_size: int = 8,
         fwd_pred_next_n: int = 10,
+        windows_per_sample: int = 1,
         augmentation: ImageAugmentation | None = None,
     ) -> None:
-        if window_size < 1 or fwd_pred_next_n < 1:
-            raise ValueError(f"window_size and fwd_pred_next_n must be >= 1, got {window_size}, {fwd_pred_next_n}")
+        if min(window_size, fwd_pred_next_n, windows_per_sample) < 1:
+            raise ValueError(
+                "window_size, fwd_pred_next_n and windows_per_sample must be >= 1, got "
+                f"{window_size}, {fwd_pred_next_n}, {windows_per_sample}"
+            )
         if not paths:
             raise ValueError("no episode logs to train on")
         self.window_size = window_size
         self.fwd_pred_next_n = fwd_pred_next_n
+        self.windows_per_sample = windows_per_sample
         self.augmentation = augmentation
         # Logs are small (a demo is tens of frames): holding them decoded keeps a training step free of HDF5 reads.
         self.episodes = [read_episode(path) for path in paths]
@@ -104,24 +115,33 @@ class EpisodeWindowDataset(Dataset):
             if episode.num_steps == 0:
                 raise EpisodeLogError(f"{name}: episode has no steps")
         self.robot_config = logs_robot_config(self.episodes, names)
-        self.index = [(e, t) for e, episode in enumerate(self.episodes) for t in range(episode.num_steps)]
+        self.index = [
+            (e, start)
+            for e, episode in enumerate(self.episodes)
+            for start in range(0, episode.num_steps, windows_per_sample)
+        ]
 
     def __len__(self) -> int:
         return len(self.index)
 
     def __getitem__(self, item: int) -> dict[str, torch.Tensor | str]:
-        episode_index, end = self.index[item]
+        episode_index, first_end = self.index[item]
         episode = self.episodes[episode_index]
-        frame_index = window_frame_indices(end, self.window_size)
+        last_end = first_end + self.windows_per_sample - 1
+        frame_index = np.minimum(window_frame_indices(last_end, self.window_size + self.windows_per_sample - 1),
+                                 episode.num_steps - 1)
         frames = torch.from_numpy(episode.rgb_static[frame_index]).permute(0, 3, 1, 2).contiguous()
         if self.augmentation is not None:
             # The global torch RNG: DataLoader seeds it per worker, so workers do not repeat each other's draws.
             frames = self.augmentation(frames)
-        starts = np.arange(end - self.window_size + 1, end + 1)
+        ends = np.arange(first_end, last_end + 1)
+        starts = (ends[:, None] - self.window_size + 1 + np.arange(self.window_size)[None, :]).reshape(-1)
         actions, mask = chunk_targets(episode.action, starts, self.fwd_pred_next_n)
+        shape = (self.windows_per_sample, self.window_size, self.fwd_pred_next_n)
+        mask = mask.reshape(shape) & (ends < episode.num_steps)[:, None, None]
         return {
             "images": frames,
-            "actions": torch.from_numpy(actions),
+            "actions": torch.from_numpy(actions.reshape(*shape, -1)),
             "action_mask": torch.from_numpy(mask),
             "instruction": episode.meta.instruction,
         }

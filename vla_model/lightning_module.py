@@ -1,7 +1,7 @@
-"""The Lightning side of training: the policy's training/validation steps and optimizer, and the policy export.
+"""The Lightning side of training: what one step computes, the optimizer, and the policy export.
 
-Lightning gives the loop (DDP, mixed precision, gradient accumulation, checkpoints, logs); this module only says
-what one step computes and writes the one .safetensors file that rollout.py --checkpoint takes.
+Lightning gives the loop (DDP, mixed precision, gradient accumulation, checkpoints, logs); this module says what
+a step computes and writes the one .safetensors file that rollout.py --checkpoint takes.
 """
 from __future__ import annotations
 
@@ -15,22 +15,44 @@ from envs.robot_config import RobotConfig
 from vla_model.checkpoint import save_checkpoint
 from vla_model.policy import MobileVLAPolicy
 
-# Our config's precision names -> Lightning's.
+# Our config's precision names -> Lightning's (fp16 needs Lightning's gradient scaler; the policy autocasts itself).
 LIGHTNING_PRECISION = {"fp32": "32-true", "bf16": "bf16-mixed", "fp16": "16-mixed"}
 
 
+def window_predictions(policy: MobileVLAPolicy, images: torch.Tensor, instructions: list[str]) -> torch.Tensor:
+    """(B, K + W - 1, 3, S, S) frames -> (B, K, W, chunk, 3): every frame through the backbone once, then K windows.
+
+    Window k spans frames k .. k + W - 1, exactly the window policy.forward would get; for K = 1 this is forward.
+    """
+    batch, length = images.shape[:2]
+    window = policy.config.window_size
+    per_frame = [text for text in instructions for _ in range(length)]
+    features = policy.encode(images.flatten(0, 1), per_frame).unflatten(0, (batch, length))
+    windows = features.unfold(1, window, 1).permute(0, 1, 3, 2)  # (B, K, W, D)
+    return policy.predict(windows.flatten(0, 1)).unflatten(0, windows.shape[:2])
+
+
 class PolicyTrainingModule(L.LightningModule):
-    """Masked chunk loss of a MobileVLAPolicy on batches from vla_model.dataset; AdamW on the trainable tensors."""
+    """Masked chunk loss of a MobileVLAPolicy on vla_model.dataset batches; AdamW on the trainable tensors only."""
 
     def __init__(self, policy: MobileVLAPolicy) -> None:
         super().__init__()
         self.policy = policy
 
+    def pixels(self, images: torch.Tensor) -> torch.Tensor:
+        """uint8 (B, L, 3, H, W) -> the model's normalized input, with the policy's own preprocessing."""
+        frames = images.permute(0, 1, 3, 4, 2).flatten(0, 1).cpu().numpy()
+        pixels = torch.stack([self.policy.preprocess(frame) for frame in frames])
+        return pixels.unflatten(0, images.shape[:2]).to(self.device)
+
     def _loss(self, batch: dict[str, Any], stage: str) -> torch.Tensor:
-        predictions = self.policy(batch["images"], list(batch["instruction"]))
-        loss = self.policy.loss(predictions, batch["actions"], batch["action_mask"])
-        self.log(f"{stage}_loss", loss, prog_bar=True, batch_size=len(batch["instruction"]), sync_dist=stage == "val")
-        return loss
+        instructions = list(batch["instruction"])
+        predictions = window_predictions(self.policy, self.pixels(batch["images"]), instructions)
+        losses = self.policy.loss(predictions, batch["actions"], batch["action_mask"])
+        for name, value in losses.items():
+            self.log(f"{stage}_{name}", value, prog_bar=name == "loss", batch_size=len(instructions),
+                     sync_dist=stage == "val")
+        return losses["loss"]
 
     def training_step(self, batch: dict[str, Any], batch_idx: int) -> torch.Tensor:
         return self._loss(batch, "train")
@@ -47,18 +69,18 @@ class PolicyTrainingModule(L.LightningModule):
 
 
 class ExportPolicy(L.Callback):
-    """Write the policy .safetensors after every validation, so a run stopped early still leaves a usable file."""
+    """Write the policy .safetensors with every Lightning checkpoint and at the end: a stopped run leaves a usable file."""
 
     def __init__(self, path: Path, robot_config: RobotConfig) -> None:
         self.path = path
         self.robot_config = robot_config
 
     def export(self, module: PolicyTrainingModule) -> None:
-        """Save the trained tensors with the config and the action bounds of the training logs."""
+        """Save the trained tensors with the config and the training logs' action bounds."""
         save_checkpoint(module.policy, self.path, robot_config=self.robot_config)
 
-    def on_validation_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        if not trainer.sanity_checking and trainer.is_global_zero:
+    def on_save_checkpoint(self, trainer: L.Trainer, pl_module: L.LightningModule, checkpoint: dict) -> None:
+        if trainer.is_global_zero:
             self.export(pl_module)
 
     def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
