@@ -28,6 +28,8 @@ class ChunkPolicy(Protocol):
 
     def predict_chunk(self) -> np.ndarray: ...
 
+    def settings(self) -> dict[str, Any]: ...
+
 
 class VLAAgent:
     """Executes `exec_horizon` actions of each predicted chunk, optionally ensembled and delayed.
@@ -102,6 +104,7 @@ class VLAAgent:
             "ensemble_decay": self.ensemble_decay,
             "latency_steps": self.latency_steps,
             "gripper_threshold": self.gripper_threshold,
+            "model": self.policy.settings(),
         }
 
     def _query(self) -> None:

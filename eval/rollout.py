@@ -6,6 +6,7 @@ With no --checkpoint the VLA agent runs the embedded default model, which is unt
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from pathlib import Path
 
@@ -79,6 +80,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     """Parse, set up, run, report; bad input is one line on stderr and exit status 2, Ctrl-C exits 130."""
     args = parse_args(argv)
+    # Ctrl-C (SIGINT) must stop the run even when a launcher started us with SIGINT ignored
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         settings = RolloutSettings(
             task=args.task, agent=args.agent, episodes=args.episodes, seed=args.seed, checkpoint=args.checkpoint,

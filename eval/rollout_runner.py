@@ -6,10 +6,12 @@ many envs ran it, and an interrupted run can be resumed from the episode logs it
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import signal
 import tempfile
 import time
+import warnings
 from collections import deque
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -37,7 +39,7 @@ from eval.video import compose_frame, write_video
 
 RESULTS_FILE = "results.json"
 RESULTS_VERSION = 1
-DEFAULT_CHECKPOINT_LABEL = "embedded default (untrained)"
+DEFAULT_CHECKPOINT_LABELS = {True: "embedded default (untrained)", False: "embedded default (trained, shipped)"}
 # Settings that may differ when a run is resumed: how many episodes, how fast, and whether to film.
 RESUMABLE_SETTINGS = ("episodes",)
 
@@ -95,8 +97,12 @@ class RolloutSettings:
 
     @property
     def untrained_default(self) -> bool:
-        """True when the VLA agent runs the embedded default model, which no training has touched."""
-        return self.agent == "vla" and self.checkpoint is None
+        """True when the VLA agent runs the embedded default model and no trained default checkpoint ships."""
+        if self.agent != "vla" or self.checkpoint is not None:
+            return False
+        from vla_model.checkpoint import DEFAULT_CHECKPOINT  # the model stack loads only for the VLA agent
+
+        return not DEFAULT_CHECKPOINT.is_file()
 
 
 @dataclass
@@ -170,7 +176,8 @@ def prepare_out_dir(out: Path, resume: bool) -> None:
 def settings_dict(settings: RolloutSettings) -> dict[str, Any]:
     """The settings as stored in results.json (with the checkpoint labelled when it is the default)."""
     data = asdict(settings)
-    data["checkpoint"] = settings.checkpoint or (DEFAULT_CHECKPOINT_LABEL if settings.agent == "vla" else None)
+    if settings.agent == "vla" and settings.checkpoint is None:
+        data["checkpoint"] = DEFAULT_CHECKPOINT_LABELS[settings.untrained_default]
     return data
 
 
@@ -230,7 +237,8 @@ class EnvFactory:
         self.render = render
 
     def __call__(self) -> gym.Env:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        if multiprocessing.parent_process() is not None:  # a worker (AsyncVectorEnv also builds one env here)
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
         import envs  # noqa: F401  registers the tasks in this process
 
         render_mode = "rgb_array" if self.render else None
@@ -302,7 +310,9 @@ class Rollout:
         except KeyboardInterrupt:
             complete = False
         finally:
-            self.envs.close(**({"terminate": True} if isinstance(self.envs, gym.vector.AsyncVectorEnv) else {}))
+            with warnings.catch_warnings():  # closing mid-call (after Ctrl-C) warns; the workers are ended anyway
+                warnings.simplefilter("ignore")
+                self.envs.close(**({"terminate": True} if isinstance(self.envs, gym.vector.AsyncVectorEnv) else {}))
         wall = time.perf_counter() - start
         rows = sorted(self.done, key=lambda row: row.index)
         complete = complete and len(rows) == self.settings.episodes
@@ -477,7 +487,7 @@ def format_summary(result: RolloutResult, out: Path) -> str:
     model = ""
     if settings.agent == "vla":
         model = (" on the embedded default model (UNTRAINED: its success rate says nothing about a trained policy)"
-                 if settings.untrained_default else f" on {settings.checkpoint}")
+                 if settings.untrained_default else f" on {settings.checkpoint or 'the shipped default checkpoint'}")
     timing = result.timing
     lines = [
         f"task {settings.task}, agent {settings.agent}{model}",

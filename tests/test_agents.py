@@ -36,6 +36,9 @@ class HandMadeChunks:
         self.queried += 1
         return chunk
 
+    def settings(self) -> dict:
+        return {"model_name": "hand-made chunks"}
+
 
 def counting_chunks(count: int, length: int = 10) -> HandMadeChunks:
     """Chunk q has dx = q / 100 + j / 1000 at row j, so every applied action says which chunk and row it came from."""
