@@ -1,0 +1,85 @@
+"""Latency of one frame: torch eager vs onnxruntime, backbone step and head, on this machine's CPU.
+
+    python eval/bench_export.py                       # embedded small model, 1 thread, 20 repeats
+    python eval/bench_export.py --checkpoint ckpt.safetensors --threads 4 --repeats 50
+
+Exports to a temporary folder (or uses --onnx FOLDER from eval/export_onnx.py) and prints a markdown table of
+the median and 90th percentile milliseconds per call, batch 1.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+
+from vla_model.checkpoint import load_policy
+from vla_model.export_onnx import HeadStep, OnnxPolicy, export_policy, sample_inputs
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """Command-line arguments."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--checkpoint", type=Path, default=None, help="default: the embedded small model")
+    parser.add_argument("--onnx", type=Path, default=None, help="an exported folder (default: export now)")
+    parser.add_argument("--threads", type=int, default=1, help="intra-op threads for torch and onnxruntime")
+    parser.add_argument("--repeats", type=int, default=20)
+    parser.add_argument("--warmup", type=int, default=3)
+    return parser.parse_args(argv)
+
+
+def time_ms(call: Callable[[], object], repeats: int, warmup: int) -> tuple[float, float]:
+    """Median and 90th percentile milliseconds of `call`, after `warmup` untimed calls."""
+    for _ in range(warmup):
+        call()
+    samples = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        call()
+        samples.append((time.perf_counter() - start) * 1e3)
+    return float(np.median(samples)), float(np.percentile(samples, 90))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Load, export if needed, time each graph both ways, print the table."""
+    args = parse_args(argv)
+    torch.set_num_threads(args.threads)
+    policy = load_policy(args.checkpoint)
+    inputs = sample_inputs(policy, batch=1)
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = args.onnx
+        if folder is None:
+            folder = Path(tmp)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                export_policy(policy, folder)
+        onnx_fp32 = OnnxPolicy(folder, "fp32", threads=args.threads)
+        onnx_fp16 = OnnxPolicy(folder, "fp16", threads=args.threads)
+        pixels_t = torch.from_numpy(inputs.pixel_values)
+        features_t = torch.from_numpy(inputs.features)
+        head = HeadStep(policy)
+        rows = []
+        with torch.no_grad():
+            rows.append(("backbone", "torch eager fp32", time_ms(lambda: policy.encode(pixels_t, inputs.instructions), args.repeats, args.warmup)))
+            rows.append(("backbone", "onnxruntime fp32", time_ms(lambda: onnx_fp32.encode(inputs.pixel_values, inputs.instructions), args.repeats, args.warmup)))
+            rows.append(("backbone", "onnxruntime fp16", time_ms(lambda: onnx_fp16.encode(inputs.pixel_values, inputs.instructions), args.repeats, args.warmup)))
+            rows.append(("head", "torch eager fp32", time_ms(lambda: head(features_t), args.repeats, args.warmup)))
+            rows.append(("head", "onnxruntime fp32", time_ms(lambda: onnx_fp32.predict(inputs.features), args.repeats, args.warmup)))
+    params = policy.parameter_counts()["total"]
+    print(f"model: {policy.config.name} ({params:,} parameters), batch 1, {args.threads} thread(s), "
+          f"{args.repeats} repeats, torch {torch.__version__}")
+    print("| graph | runtime | median ms | p90 ms |")
+    print("| --- | --- | ---: | ---: |")
+    for graph, runtime, (median, p90) in rows:
+        print(f"| {graph} | {runtime} | {median:.2f} | {p90:.2f} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

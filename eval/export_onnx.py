@@ -1,0 +1,46 @@
+"""Export a policy to ONNX for the Jetson and check it against torch.
+
+    python eval/export_onnx.py --out exports/default                 # the embedded small model
+    python eval/export_onnx.py --checkpoint ckpt.safetensors --out exports/ckpt --no-fp16
+
+Writes backbone.onnx (+ backbone_fp16.onnx), head.onnx, the tokenizer and export.json, then prints the max abs
+error of each graph and of the whole policy against torch on the same inputs; exits 1 if one exceeds its tolerance.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import warnings
+from pathlib import Path
+
+from vla_model.checkpoint import load_policy
+from vla_model.export_onnx import check_export, export_policy
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """Command-line arguments."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--checkpoint", type=Path, default=None, help="default: the embedded small model")
+    parser.add_argument("--out", type=Path, required=True, help="folder for the exported files")
+    parser.add_argument("--no-fp16", action="store_true", help="skip the fp16 backbone")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Export, check, report."""
+    args = parse_args(argv)
+    policy = load_policy(args.checkpoint)
+    precisions = ("fp32",) if args.no_fp16 else ("fp32", "fp16")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the tracer's warnings are about shapes the graphs do not vary
+        files = export_policy(policy, args.out, precisions)
+    checks = check_export(policy, files)
+    print(f"exported to {files.folder}")
+    print(f"{'graph':<10} {'precision':<10} {'max abs error':>14} {'tolerance':>10}  ok")
+    for check in checks:
+        print(f"{check.graph:<10} {check.precision:<10} {check.max_abs_error:>14.3e} {check.tolerance:>10.0e}  {check.ok}")
+    return 0 if all(check.ok for check in checks) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,55 @@
+"""The ONNX export of the embedded small policy matches torch within the stated tolerance, and runs the agent."""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+from agents.vla_agent import VLAAgent
+from vla_model.checkpoint import load_policy
+from vla_model.export_onnx import TOLERANCE, OnnxPolicy, check_export, export_policy
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    policy = load_policy(None)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        files = export_policy(policy, tmp_path_factory.mktemp("onnx"))
+    return policy, files
+
+
+def test_every_graph_and_the_whole_policy_match_torch_within_tolerance(exported):
+    policy, files = exported
+    checks = check_export(policy, files, batch=3)
+    for check in checks:
+        print(f"{check.graph} {check.precision}: max abs error {check.max_abs_error:.3e} (tolerance {check.tolerance:.0e})")
+    assert {(c.graph, c.precision) for c in checks} == {
+        ("backbone", "fp32"), ("head", "fp32"), ("policy", "fp32"), ("backbone", "fp16"), ("policy", "fp16")
+    }
+    assert all(check.ok for check in checks), checks
+    assert TOLERANCE["fp32"] <= 1e-4
+
+
+def test_onnx_policy_drives_the_vla_agent_like_the_torch_policy(exported):
+    policy, files = exported
+    frames = np.random.default_rng(5).integers(0, 256, size=(4, 40, 60, 3), dtype=np.uint8)
+    agents = [VLAAgent(policy, exec_horizon=2), VLAAgent(OnnxPolicy(files.folder), exec_horizon=2)]
+    actions = []
+    for agent in agents:
+        agent.reset("go to the box")
+        actions.append(np.stack([agent.act({"rgb_static": frame}) for frame in frames]))
+    np.testing.assert_allclose(actions[1], actions[0], atol=1e-4)
+    assert agents[1].model_queries == 2
+
+
+def test_a_folder_without_an_export_is_refused_in_words(tmp_path):
+    with pytest.raises(FileNotFoundError, match="export.json: missing"):
+        OnnxPolicy(tmp_path)
+
+
+def test_an_unexported_precision_is_refused(exported):
+    _, files = exported
+    with pytest.raises(ValueError, match="exported precisions are"):
+        OnnxPolicy(files.folder, "int8")

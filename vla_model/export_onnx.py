@@ -1,0 +1,328 @@
+"""Export the policy's inference path to ONNX for the Jetson, and run it back with onnxruntime.
+
+Two graphs, as the policy runs them: the per-frame backbone step (pixels + instruction tokens -> one [LRN]
+feature) and the head (a window of features -> the chunk for the newest frame). Both have a dynamic batch axis.
+The backbone also comes in fp16; the head stays fp32 (onnxruntime has no fp16 LSTM on CPU: its session crashes).
+Tokenization and the window of features stay in Python (OnnxPolicy), exactly as in MobileVLAPolicy, so a
+TensorRT build on the robot starts from files that were checked against torch here.
+"""
+from __future__ import annotations
+
+import copy
+import json
+from collections import deque
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import torch
+from torch import nn
+from transformers import AutoTokenizer
+
+from envs.action_convention import GRIPPER
+from vla_model.backbone import KosmosBackbone
+from vla_model.config import ModelConfig, model_config_from_dict
+from vla_model.instruction_tokenizer import IMAGE_END, IMAGE_START
+from vla_model.policy import MobileVLAPolicy, preprocess_frame
+
+OPSET = 17
+BACKBONE_FILE = "backbone{suffix}.onnx"
+HEAD_FILE = "head.onnx"
+MANIFEST_FILE = "export.json"
+TOKENIZER_DIR = "tokenizer"
+# Stated tolerances of the export check (max abs error vs torch on the same inputs). fp32 differs only by
+# operator order; fp16 carries ~3 significant digits through every layer.
+TOLERANCE = {"fp32": 1e-4, "fp16": 1e-2}
+INSTRUCTIONS = ("pick up the red cube", "go to the box", "place it on the left")
+
+
+class BackboneStep(nn.Module):
+    """(N, 3, S, S) pixels, (N, L) prompt ids, (N,) [LRN] positions -> (N, D) features.
+
+    The same computation as KosmosBackbone.forward with the tokenizer taken out (see prompt_inputs), so the
+    instruction is an input of the graph, not a constant baked into it.
+    """
+
+    def __init__(self, backbone: KosmosBackbone) -> None:
+        super().__init__()
+        self.backbone = backbone
+
+    def forward(self, pixel_values: torch.Tensor, input_ids: torch.Tensor, lrn_index: torch.Tensor) -> torch.Tensor:
+        """Features at [LRN]."""
+        backbone = self.backbone
+        images = backbone.image_tokens(pixel_values)
+        words = backbone.kosmos.get_input_embeddings()(input_ids)
+        text_start = 2 + backbone.num_image_tokens
+        embeds = torch.cat([words[:, :2], images.to(words.dtype), words[:, text_start:]], dim=1)
+        positions = torch.cumsum(torch.ones_like(input_ids), dim=1) - 1
+        is_lrn = (positions == lrn_index[:, None]).unsqueeze(-1)
+        embeds = torch.where(is_lrn, backbone.lrn.to(embeds.dtype), embeds)
+        hidden = backbone.kosmos.text_model(inputs_embeds=embeds, use_cache=False, return_dict=True).last_hidden_state
+        index = lrn_index[:, None, None].expand(-1, 1, hidden.shape[-1])
+        return hidden.gather(1, index).squeeze(1)
+
+
+class HeadStep(nn.Module):
+    """(B, W, D) window of features -> (B, chunk, 3) for the newest frame; gripper as P(closed), as predict_chunk."""
+
+    def __init__(self, policy: MobileVLAPolicy) -> None:
+        super().__init__()
+        self.head = policy.head
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        """The newest window step's chunk."""
+        chunk = self.head(features)[:, -1]
+        return torch.cat([chunk[..., :GRIPPER], torch.sigmoid(chunk[..., GRIPPER:])], dim=-1)
+
+
+def prompt_inputs(tokenizer: Any, num_image_tokens: int, instructions: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Instructions -> (N, L) int64 ids and (N,) int64 [LRN] positions, in KosmosBackbone's token layout.
+
+    Layout: <s> <image> [image slots] </image> prompt [LRN] <pad>...; the slots and [LRN] hold <pad> ids
+    (the graph puts the image tokens and the learned [LRN] embedding there).
+    """
+    prompts = [list(tokenizer(text, add_special_tokens=False)["input_ids"]) for text in instructions]
+    prefix = [tokenizer.bos_token_id, tokenizer.convert_tokens_to_ids(IMAGE_START)]
+    text_start = len(prefix) + num_image_tokens
+    lrn_index = np.array([text_start + 1 + len(p) for p in prompts], dtype=np.int64)
+    ids = np.full((len(prompts), int(lrn_index.max()) + 1), tokenizer.pad_token_id, dtype=np.int64)
+    ids[:, : len(prefix)] = prefix
+    ids[:, text_start] = tokenizer.convert_tokens_to_ids(IMAGE_END)
+    for row, prompt in enumerate(prompts):
+        ids[row, text_start + 1 : text_start + 1 + len(prompt)] = prompt
+    return ids, lrn_index
+
+
+@dataclass(frozen=True)
+class ExportedFiles:
+    """The files of one export: the backbone graph per precision, the fp32 head, the model config."""
+
+    folder: Path
+    precisions: tuple[str, ...]
+
+    def backbone(self, precision: str = "fp32") -> Path:
+        """Path of the backbone graph in `precision`."""
+        return self.folder / BACKBONE_FILE.format(suffix=_suffix(precision))
+
+    @property
+    def head(self) -> Path:
+        """Path of the head graph (fp32)."""
+        return self.folder / HEAD_FILE
+
+
+def _suffix(precision: str) -> str:
+    if precision not in TOLERANCE:
+        raise ValueError(f"precision must be one of {', '.join(TOLERANCE)}, got {precision!r}")
+    return "" if precision == "fp32" else f"_{precision}"
+
+
+@dataclass(frozen=True)
+class SampleInputs:
+    """Deterministic inputs for export, checks and benchmarks: frames, instructions and a window of features."""
+
+    pixel_values: np.ndarray
+    instructions: list[str]
+    input_ids: np.ndarray
+    lrn_index: np.ndarray
+    features: np.ndarray
+
+
+def sample_inputs(policy: MobileVLAPolicy, batch: int = 1, seed: int = 0) -> SampleInputs:
+    """Random frames (preprocessed as the policy does), one instruction per row, a random window of features."""
+    rng = np.random.default_rng(seed)
+    size = policy.config.image_size
+    frames = rng.integers(0, 256, size=(batch, size, size, 3), dtype=np.uint8)
+    pixels = torch.stack([policy.preprocess(frame) for frame in frames]).numpy()
+    instructions = [INSTRUCTIONS[i % len(INSTRUCTIONS)] for i in range(batch)]
+    ids, lrn_index = prompt_inputs(policy.backbone.tokenizer, policy.backbone.num_image_tokens, instructions)
+    features = rng.standard_normal((batch, policy.config.window_size, policy.backbone.feature_dim)).astype(np.float32)
+    return SampleInputs(pixels, instructions, ids, lrn_index, features)
+
+
+def _export(module: nn.Module, args: tuple[torch.Tensor, ...], path: Path, names: dict[str, dict[int, str]], output: str) -> None:
+    inputs = [name for name in names if name != output]
+    torch.onnx.export(
+        module,
+        args,
+        str(path),
+        input_names=inputs,
+        output_names=[output],
+        dynamic_axes=names,
+        opset_version=OPSET,
+        dynamo=False,  # the dynamo exporter needs onnxscript, which this stack does not ship
+        do_constant_folding=True,
+    )
+
+
+def export_policy(policy: MobileVLAPolicy, folder: str | Path, precisions: Sequence[str] = ("fp32", "fp16")) -> ExportedFiles:
+    """Write backbone.onnx (and backbone_fp16.onnx), head.onnx, the tokenizer and export.json into `folder`.
+
+    The folder is self-contained: OnnxPolicy (and a TensorRT build) need nothing else from this repository's
+    model code or the hub.
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    files = ExportedFiles(folder, tuple(precisions))
+    inputs = sample_inputs(policy, batch=2)
+    with torch.no_grad():
+        for precision in precisions:
+            dtype = torch.float16 if precision == "fp16" else torch.float32
+            model = copy.deepcopy(policy).to(dtype).eval() if dtype != torch.float32 else policy.eval()
+            _export(
+                BackboneStep(model.backbone),
+                tuple(torch.from_numpy(a) for a in (inputs.pixel_values.astype(float_dtype(precision)), inputs.input_ids, inputs.lrn_index)),
+                files.backbone(precision),
+                {"pixel_values": {0: "batch"}, "input_ids": {0: "batch", 1: "tokens"}, "lrn_index": {0: "batch"},
+                 "features": {0: "batch"}},
+                output="features",
+            )
+        # Batch 1 at export: torch warns that an LSTM traced at another batch size may not generalize.
+        _export(
+            HeadStep(policy.eval()),
+            (torch.from_numpy(inputs.features[:1]),),
+            files.head,
+            {"features": {0: "batch"}, "chunk": {0: "batch"}},
+            output="chunk",
+        )
+    policy.backbone.tokenizer.save_pretrained(str(folder / TOKENIZER_DIR))
+    manifest = {
+        "model_config": policy.config.to_dict(),
+        "num_image_tokens": policy.backbone.num_image_tokens,
+        "feature_dim": policy.backbone.feature_dim,
+        "precisions": list(precisions),
+        "opset": OPSET,
+        "torch": torch.__version__,
+    }
+    (folder / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2))
+    return files
+
+
+def float_dtype(precision: str) -> type:
+    """The numpy dtype of a graph's float inputs in `precision`."""
+    return np.float16 if precision == "fp16" else np.float32
+
+
+def _session(path: Path, threads: int | None) -> Any:
+    import onnxruntime as ort
+
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: ONNX file not found (run eval/export_onnx.py first)")
+    options = ort.SessionOptions()
+    options.log_severity_level = 3
+    if threads is not None:
+        options.intra_op_num_threads = threads
+    # CUDA when onnxruntime-gpu has it, else CPU; TensorRT engines are built with trtexec (docs/robot_runtime.md).
+    providers = [p for p in ort.get_available_providers() if p != "TensorrtExecutionProvider"]
+    return ort.InferenceSession(str(path), options, providers=providers)
+
+
+class OnnxPolicy:
+    """The exported graphs with MobileVLAPolicy's inference surface (reset, observe, predict_chunk).
+
+    VLAAgent drives it unchanged, so the robot can run the ONNX files with this repository's agent.
+    """
+
+    def __init__(self, folder: str | Path, precision: str = "fp32", threads: int | None = None) -> None:
+        files = ExportedFiles(Path(folder), (precision,))
+        manifest_path = files.folder / MANIFEST_FILE
+        if not manifest_path.is_file():
+            raise FileNotFoundError(f"{manifest_path}: missing; export the policy with eval/export_onnx.py")
+        manifest = json.loads(manifest_path.read_text())
+        if precision not in manifest["precisions"]:
+            raise ValueError(f"{files.folder}: exported precisions are {manifest['precisions']}, not {precision!r}")
+        self.config: ModelConfig = model_config_from_dict(manifest["model_config"], str(manifest_path))
+        self.num_image_tokens = int(manifest["num_image_tokens"])
+        self.dtype = float_dtype(precision)
+        self.backbone_session = _session(files.backbone(precision), threads)
+        self.head_session = _session(files.head, threads)
+        self.tokenizer = AutoTokenizer.from_pretrained(str(files.folder / TOKENIZER_DIR))
+        self._window: deque[np.ndarray] = deque(maxlen=self.config.window_size)
+
+    def encode(self, pixel_values: np.ndarray, instructions: Sequence[str]) -> np.ndarray:
+        """(N, 3, S, S) float32 pixels and N instructions -> (N, D) float32 features."""
+        ids, lrn_index = prompt_inputs(self.tokenizer, self.num_image_tokens, instructions)
+        (features,) = self.backbone_session.run(
+            None, {"pixel_values": pixel_values.astype(self.dtype), "input_ids": ids, "lrn_index": lrn_index}
+        )
+        return features.astype(np.float32)
+
+    def predict(self, features: np.ndarray) -> np.ndarray:
+        """(B, W, D) features -> (B, chunk, 3) float32, gripper as P(closed)."""
+        (chunk,) = self.head_session.run(None, {"features": features.astype(np.float32)})
+        return chunk
+
+    def reset(self) -> None:
+        """Forget the feature window."""
+        self._window.clear()
+
+    def observe(self, frame: np.ndarray, instruction: str) -> None:
+        """Run the backbone graph once on a new frame and keep its feature."""
+        pixels = preprocess_frame(frame, self.config.image_size, self.config.image_mean, self.config.image_std)
+        self._window.append(self.encode(pixels[None].numpy(), [instruction])[0])
+
+    def predict_chunk(self) -> np.ndarray:
+        """(fwd_pred_next_n, 3) for the newest frame, the window front-padded as MobileVLAPolicy does."""
+        if not self._window:
+            raise ValueError("predict_chunk: no frame yet; call observe(frame, instruction) first")
+        features = list(self._window)
+        features = [features[0]] * (self.config.window_size - len(features)) + features
+        return self.predict(np.stack(features)[None])[0]
+
+    def step(self, frame: np.ndarray, instruction: str) -> np.ndarray:
+        """observe(frame, instruction) then predict_chunk()."""
+        self.observe(frame, instruction)
+        return self.predict_chunk()
+
+
+@dataclass(frozen=True)
+class ExportCheck:
+    """One graph's max abs error against torch on the same inputs, and the tolerance it must meet."""
+
+    graph: str
+    precision: str
+    max_abs_error: float
+    tolerance: float
+
+    @property
+    def ok(self) -> bool:
+        """Within the stated tolerance."""
+        return self.max_abs_error <= self.tolerance
+
+
+def check_export(policy: MobileVLAPolicy, files: ExportedFiles, batch: int = 3, frames: int = 3) -> list[ExportCheck]:
+    """Torch (the policy's own code, fp32) against onnxruntime on the same inputs: each graph, then the whole policy.
+
+    The batch differs from the export's, so the dynamic batch axis is exercised; "policy" runs `frames` steps of
+    observe + predict_chunk through MobileVLAPolicy and through OnnxPolicy and compares the chunks.
+    """
+    inputs = sample_inputs(policy, batch=batch, seed=1)
+    with torch.no_grad():
+        torch_features = policy.encode(torch.from_numpy(inputs.pixel_values), inputs.instructions).numpy()
+        torch_chunk = HeadStep(policy)(torch.from_numpy(inputs.features)).numpy()
+    rng = np.random.default_rng(2)
+    size = policy.config.image_size
+    episode = rng.integers(0, 256, size=(frames, size, size, 3), dtype=np.uint8)
+    results = []
+    for precision in files.precisions:
+        onnx = OnnxPolicy(files.folder, precision)
+        features = onnx.encode(inputs.pixel_values, inputs.instructions)
+        results.append(ExportCheck("backbone", precision, _max_error(features, torch_features), TOLERANCE[precision]))
+        if precision == "fp32":
+            chunk = onnx.predict(inputs.features)
+            results.append(ExportCheck("head", precision, _max_error(chunk, torch_chunk), TOLERANCE[precision]))
+        policy.reset()
+        onnx.reset()
+        error = max(
+            _max_error(onnx_chunk, torch_chunk_t)
+            for onnx_chunk, torch_chunk_t in (
+                (onnx.step(frame, INSTRUCTIONS[0]), policy.step(frame, INSTRUCTIONS[0])) for frame in episode
+            )
+        )
+        results.append(ExportCheck("policy", precision, error, TOLERANCE[precision]))
+    policy.reset()
+    return results
+
+
+def _max_error(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.abs(np.asarray(a, np.float64) - np.asarray(b, np.float64)).max())
