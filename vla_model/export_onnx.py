@@ -233,6 +233,7 @@ class OnnxPolicy:
             raise ValueError(f"{files.folder}: exported precisions are {manifest['precisions']}, not {precision!r}")
         self.config: ModelConfig = model_config_from_dict(manifest["model_config"], str(manifest_path))
         self.num_image_tokens = int(manifest["num_image_tokens"])
+        self.precision = precision
         self.dtype = float_dtype(precision)
         self.backbone_session = _session(files.backbone(precision), threads)
         self.head_session = _session(files.head, threads)
@@ -273,6 +274,18 @@ class OnnxPolicy:
         """observe(frame, instruction) then predict_chunk()."""
         self.observe(frame, instruction)
         return self.predict_chunk()
+
+    def settings(self) -> dict[str, Any]:
+        """What an episode log records about the model: MobileVLAPolicy's keys, and that ONNX ran it."""
+        return {
+            "model_name": self.config.name,
+            "model_path": self.config.model_path,
+            "window_size": self.config.window_size,
+            "fwd_pred_next_n": self.config.fwd_pred_next_n,
+            "precision": self.precision,
+            "lora": self.config.is_lora,
+            "runtime": "onnxruntime",
+        }
 
 
 @dataclass(frozen=True)

@@ -71,10 +71,11 @@ class MobileVLAPolicy(nn.Module):
         return features.float()
 
     def predict(self, features: torch.Tensor) -> torch.Tensor:
-        """(B, W, D) features -> (B, W, chunk, 3) float32; gripper column is a logit."""
-        with autocast(self.config.train_setup.precision, features.device):
-            predictions = self.head(features)
-        return predictions.float()
+        """(B, W, D) features -> (B, W, chunk, 3) float32; gripper column is a logit.
+
+        The head always runs in fp32: it is small, and CPU LSTM kernels refuse low precision.
+        """
+        return self.head(features.float())
 
     def forward(self, images: torch.Tensor, instructions: Sequence[str]) -> torch.Tensor:
         """Training path: (B, W, 3, S, S) windows and B instructions -> (B, W, chunk, 3); gripper column a logit."""

@@ -1,6 +1,6 @@
 """Precision handling: the config's "fp32" / "fp16" / "bf16" as a torch dtype and an autocast context.
 
-Trained tensors stay fp32 (the optimizer's master copy); frozen backbone weights are stored in the low
+Trained tensors stay fp32 (the optimizer's master copy); frozen Linear / Conv weights are stored in the low
 precision to save memory, and the forward pass runs under autocast in that precision.
 """
 from __future__ import annotations
@@ -29,13 +29,20 @@ def autocast(precision: str, device: torch.device) -> ContextManager:
 
 
 def cast_frozen(module: torch.nn.Module, precision: str) -> int:
-    """Store the frozen (requires_grad False) floating-point parameters of `module` in `precision`; returns the count."""
+    """Store frozen Linear / Conv weights of `module` in `precision` (autocast runs those ops in it anyway).
+
+    Norms and embeddings stay fp32: CPU layer norm refuses low-precision parameters with fp32 inputs.
+    Returns how many tensors were cast.
+    """
     dtype = torch_dtype(precision)
     count = 0
-    for param in module.parameters():
-        if not param.requires_grad and param.is_floating_point() and param.dtype != dtype:
-            param.data = param.data.to(dtype)
-            count += 1
+    for layer in module.modules():
+        if not isinstance(layer, (torch.nn.Linear, torch.nn.Conv2d)):
+            continue
+        for param in layer.parameters(recurse=False):
+            if not param.requires_grad and param.dtype != dtype:
+                param.data = param.data.to(dtype)
+                count += 1
     return count
 
 
