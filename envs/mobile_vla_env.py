@@ -88,6 +88,7 @@ class MobileVLAEnv(gymnasium.Env):
         self._pending: deque[np.ndarray] = deque()
         self._steps = 0
         self._third_person: CameraView | None = None
+        self._start_pose = (0.0, 0.0, 0.0)
 
     # ---- gymnasium API ---------------------------------------------------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[dict, dict]:
@@ -97,6 +98,7 @@ class MobileVLAEnv(gymnasium.Env):
         layout = sample_layout(self.np_random, config.randomization, task.n_distractors, task.n_zones,
                                len(task.templates))
         pose = _robot_pose_option(options) or layout.robot_pose
+        self._start_pose = pose
         self.sim.reset_world()
         target_shape = SHAPES[layout.target.shape]
         self.robot.reset(pose, holding_width=target_shape.width if task.starts_holding else None)
@@ -106,6 +108,9 @@ class MobileVLAEnv(gymnasium.Env):
             held[2] = max(held[2], target_shape.half_height + LIFT_HEIGHT)
         self._scene = build_scene(self.sim, layout, held_position=held)
         self._run_substeps(round(SETTLE_S * config.physics_hz))
+        for index, body in enumerate(self._scene.objects):  # objects on the floor cost nothing until touched
+            if not (task.starts_holding and index == 0):
+                self.sim.allow_sleep(body, asleep=True)
         self._instruction = task.instruction(layout)
         start_gripper = GRIPPER_CLOSED if task.starts_holding else GRIPPER_OPEN
         self._pending = deque(np.array([0.0, 0.0, start_gripper], dtype=np.float32) for _ in range(config.latency_steps))
@@ -142,19 +147,29 @@ class MobileVLAEnv(gymnasium.Env):
         self.sim.close()
 
     # ---- extras the rest of the project uses ---------------------------------------------------------------
+    @property
+    def layout(self) -> Layout:
+        """This episode's layout (what the seed drew)."""
+        if self._scene is None:
+            raise RuntimeError("the layout exists only after reset()")
+        return self._scene.layout
+
+    @property
+    def substeps_per_step(self) -> int:
+        """Physics substeps one env step runs."""
+        return self._substeps
+
     def scene_description(self) -> dict[str, Any]:
         """JSON-able description of this episode's scene (EpisodeMeta.scene)."""
-        if self._scene is None:
-            raise RuntimeError("scene_description() needs reset() first")
         return {"task": self.task.name, "instruction": self._instruction, "robot_config": self.robot_config.name,
-                "start_pose": list(self.robot.pose()), **self._scene.layout.describe()}
+                "start_pose": list(self._start_pose), **self.layout.describe()}
 
     # ---- internals -----------------------------------------------------------------------------------------
     def _run_substeps(self, count: int) -> None:
-        dt = self.sim.timestep
+        dt, advance_robot, advance_physics = self.sim.timestep, self.robot.substep, self.sim.client.stepSimulation
         for _ in range(count):
-            self.robot.substep(dt)
-            self.sim.step()
+            advance_robot(dt)
+            advance_physics()
 
     def _observation(self) -> dict[str, Any]:
         x, y, yaw = pose = self.robot.pose()
@@ -182,6 +197,7 @@ class MobileVLAEnv(gymnasium.Env):
         held = robot.holds(scene.target) and not self.sim.in_contact(scene.target, scene.floor)
         step_move_s = config.control_dt if config.step_mode == "continuous" else config.move_duration_s
         privileged = {
+            "task": self.task.name,
             "robot_pose": list(robot.pose()),
             "robot_velocity": list(robot.velocity()),
             "grasp_point": robot.grasp_point().tolist(),
@@ -205,12 +221,12 @@ def _image_space(camera: CameraConfig) -> spaces.Box:
 
 
 def _third_person_view(sim: Simulation, layout: Layout) -> CameraView:
-    """A fixed camera behind and above the robot's start, looking over it at the objects."""
+    """A fixed camera beside and above the scene, so the robot, its gripper and the objects are all in view."""
     x, y, yaw = layout.robot_pose
     points = np.array([[x, y]] + [list(o.position) for o in layout.objects] + [list(z.position) for z in layout.zones])
     look_at = np.append(points.mean(axis=0), 0.0)
     forward = np.array([math.cos(yaw), math.sin(yaw), 0.0])
-    left = np.array([-math.sin(yaw), math.cos(yaw), 0.0])
-    eye = np.array([x, y, 0.0]) - 0.55 * forward + 0.45 * left + np.array([0.0, 0.0, 1.05])
+    right = np.array([math.sin(yaw), -math.cos(yaw), 0.0])
+    eye = look_at - 0.45 * forward + 0.95 * right + np.array([0.0, 0.0, 0.85])
     width, height = THIRD_PERSON_SIZE
-    return sim.camera_view(eye, look_at, (0.0, 0.0, 1.0), 60.0, width, height, 0.05, 8.0)
+    return sim.camera_view(eye, look_at, (0.0, 0.0, 1.0), 55.0, width, height, 0.05, 8.0)

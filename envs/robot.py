@@ -32,10 +32,11 @@ class MobileGripperRobot:
         self.config = config
         self.body = -1
         self._joints: dict[str, int] = {}
-        self._velocity = np.zeros(2)            # current world-frame velocity setpoint of the base (m/s)
-        self._target_velocity = np.zeros(2)
+        self._velocity = (0.0, 0.0)             # current world-frame velocity setpoint of the base (m/s)
+        self._target_velocity = (0.0, 0.0)
         self._gripper_closed = False            # the gripper command in force
         self._gripper_phase = 0.0               # seconds along close (0..close_time_s) then lift (..+LIFT_TIME_S)
+        self._gripper_end = config.gripper.close_time_s + LIFT_TIME_S
         self._yaw = 0.0
         self._finger_target = -1.0
         self._lift_target = -1.0
@@ -54,13 +55,13 @@ class MobileGripperRobot:
                                      force=BASE_FORCE)
         for finger in ("finger_left", "finger_right"):
             self.sim.set_friction(self.body, FINGER_FRICTION, spinning=0.01, link=self._joints[finger])
-        self._velocity = np.zeros(2)
-        self._target_velocity = np.zeros(2)
+        self._velocity = (0.0, 0.0)
+        self._target_velocity = (0.0, 0.0)
         self._apply_base_velocity()
         gripper = self.config.gripper
         if holding_width is not None and gripper.enabled:
             self._gripper_closed = True
-            self._gripper_phase = gripper.close_time_s + LIFT_TIME_S
+            self._gripper_phase = self._gripper_end
             for finger in ("finger_left", "finger_right"):
                 client.resetJointState(self.body, self._joints[finger], holding_width / 2.0)
             client.resetJointState(self.body, self._joints["lift"], LIFT_HEIGHT)
@@ -80,34 +81,38 @@ class MobileGripperRobot:
         vx = float(action[DX]) * self.config.max_linear_x * scale
         vy = float(action[DY]) * self.config.max_linear_y * scale
         c, s = math.cos(self._yaw), math.sin(self._yaw)
-        self._target_velocity = np.array([c * vx - s * vy, s * vx + c * vy])
+        self._target_velocity = (c * vx - s * vy, s * vx + c * vy)
         self._gripper_closed = bool(self.config.gripper.enabled and action[GRIPPER] > 0.0)
 
     def halt_command(self) -> None:
         """Velocity target zero (the 'stop' of move-then-stop); the gripper command stays."""
-        self._target_velocity = np.zeros(2)
+        self._target_velocity = (0.0, 0.0)
 
     def substep(self, dt: float) -> None:
         """Advance the motor setpoints by one physics substep; motors are only touched when a setpoint changes."""
-        delta = self._target_velocity - self._velocity
-        if np.any(delta != 0.0):
+        dvx = self._target_velocity[0] - self._velocity[0]
+        dvy = self._target_velocity[1] - self._velocity[1]
+        if dvx != 0.0 or dvy != 0.0:
             max_change = self.config.accel_limit * dt
-            norm = float(np.hypot(delta[0], delta[1]))
-            self._velocity = self._target_velocity.copy() if norm <= max_change else self._velocity + delta * (max_change / norm)
+            norm = math.hypot(dvx, dvy)
+            if norm <= max_change:
+                self._velocity = self._target_velocity
+            else:
+                self._velocity = (self._velocity[0] + dvx * max_change / norm,
+                                  self._velocity[1] + dvy * max_change / norm)
             self._apply_base_velocity()
-        gripper = self.config.gripper
-        if gripper.enabled:
-            end = gripper.close_time_s + LIFT_TIME_S
-            phase = self._gripper_phase + (dt if self._gripper_closed else -dt)
-            phase = min(max(phase, 0.0), end)
-            if phase != self._gripper_phase:
-                self._gripper_phase = phase
+        if self._gripper_closed:
+            if self._gripper_phase < self._gripper_end:
+                self._gripper_phase = min(self._gripper_phase + dt, self._gripper_end)
                 self._apply_gripper()
+        elif self._gripper_phase > 0.0:
+            self._gripper_phase = max(self._gripper_phase - dt, 0.0)
+            self._apply_gripper()
 
     def stop_base(self) -> None:
         """Bring the base to rest at once (the end of a move-then-stop step: each frame is taken standing still)."""
-        self._velocity = np.zeros(2)
-        self._target_velocity = np.zeros(2)
+        self._velocity = (0.0, 0.0)
+        self._target_velocity = (0.0, 0.0)
         client = self.sim.client
         for name in ("base_x", "base_y"):
             joint = self._joints[name]
@@ -120,7 +125,7 @@ class MobileGripperRobot:
             self.body,
             [self._joints["base_x"], self._joints["base_y"]],
             p.VELOCITY_CONTROL,
-            targetVelocities=[float(self._velocity[0]), float(self._velocity[1])],
+            targetVelocities=list(self._velocity),
             forces=[BASE_FORCE, BASE_FORCE],
         )
 
@@ -170,8 +175,7 @@ class MobileGripperRobot:
     @property
     def gripper_phase(self) -> float:
         """0 open .. 1 closed and fully lifted: how far the close-then-lift sequence has run."""
-        gripper = self.config.gripper
-        return self._gripper_phase / (gripper.close_time_s + LIFT_TIME_S)
+        return self._gripper_phase / self._gripper_end
 
     def to_world(self, point: np.ndarray, pose: tuple[float, float, float] | None = None) -> np.ndarray:
         """A robot-frame point (3,) in world coordinates."""

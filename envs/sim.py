@@ -91,6 +91,12 @@ class Simulation:
         self.client.changeDynamics(body, link, lateralFriction=lateral, spinningFriction=spinning,
                                    rollingFriction=rolling)
 
+    def allow_sleep(self, body: int, asleep: bool = False) -> None:
+        """Let a resting body sleep (no solver cost until something touches it); `asleep` puts it to sleep now."""
+        self.client.changeDynamics(body, -1, activationState=p.ACTIVATION_STATE_ENABLE_SLEEPING)
+        if asleep:
+            self.client.changeDynamics(body, -1, activationState=p.ACTIVATION_STATE_SLEEP)
+
     def set_colour(self, body: int, rgba: Sequence[float], link: int = -1) -> None:
         """Recolour a link (domain randomization of floor and walls)."""
         self.client.changeVisualShape(body, link, rgbaColor=list(rgba))

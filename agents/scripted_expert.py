@@ -1,0 +1,115 @@
+"""The scripted expert: drives like a person with privileged state (approach, align, close, lift / carry, release).
+
+It proves each task solvable and makes the training demonstrations. It reads obs["privileged"] (the env's
+info["privileged"], which the rollout adds to the observation).
+"""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from envs.action_convention import GRIPPER_CLOSED, GRIPPER_OPEN
+
+GAIN = 0.6                 # fraction of the remaining distance to cover in one step (no overshoot, smooth stop)
+MAX_CHANGE = 0.35          # largest change of the (dx, dy) command between steps: no jerks
+PREGRASP_STANDOFF = 0.08   # metres short of the object while still sliding sideways onto its line
+ALIGNED = 0.012            # metres: close enough to close the gripper / open it over the zone
+STILL = 0.05               # m/s: the base counts as standing still below this
+NAVIGATE_STANDOFF = 0.07   # navigate: stop with the gripper this far short of the object
+
+
+class ScriptedExpert:
+    """Agent protocol implementation for the three tasks; settings() is empty (nothing to tune from outside)."""
+
+    name = "expert"
+
+    def __init__(self) -> None:
+        self.model_queries = 0
+        self._command = np.zeros(2)
+        self._closing = False
+
+    def reset(self, instruction: str) -> None:
+        """Forget the previous episode (the instruction is not needed: the privileged state names the target)."""
+        self._command = np.zeros(2)
+        self._closing = False
+
+    def settings(self) -> dict[str, Any]:
+        """Nothing configurable."""
+        return {}
+
+    def act(self, obs: dict[str, Any]) -> np.ndarray:
+        """One action (dx, dy, gripper) in [-1, 1] from the privileged state in obs['privileged']."""
+        state = obs.get("privileged")
+        if state is None:
+            raise ValueError("ScriptedExpert needs obs['privileged'] (the env's info['privileged']); "
+                             "the sim rollout adds it, a real robot cannot")
+        task = state["task"]
+        if task == "pick":
+            return self._pick(state)
+        if task == "navigate":
+            return self._drive(state, _to_robot_frame(state, state["target_pos"], NAVIGATE_STANDOFF), GRIPPER_OPEN)
+        if task == "place":
+            return self._place(state)
+        raise ValueError(f"ScriptedExpert: unknown task {task!r}")
+
+    def _pick(self, state: dict[str, Any]) -> np.ndarray:
+        error = _to_robot_frame(state, state["target_pos"], 0.0)
+        if self._closing:
+            if state["gripper_phase"] >= 1.0 and not state["held"]:
+                self._closing = False  # missed: open, back off and try again
+            return self._drive(state, np.zeros(2), GRIPPER_CLOSED if self._closing else GRIPPER_OPEN)
+        if state["gripper_phase"] > 0.0:
+            return self._drive(state, np.zeros(2), GRIPPER_OPEN)  # still opening after a miss
+        if np.all(np.abs(error) <= ALIGNED) and _speed(state) <= STILL:
+            self._closing = True
+            return self._drive(state, np.zeros(2), GRIPPER_CLOSED)
+        standoff = PREGRASP_STANDOFF * min(max((abs(error[1]) - 0.005) / 0.02, 0.0), 1.0)
+        return self._drive(state, error - np.array([standoff, 0.0]), GRIPPER_OPEN)
+
+    def _place(self, state: dict[str, Any]) -> np.ndarray:
+        zone = [state["zone_pos"][0], state["zone_pos"][1], 0.0]
+        error = _to_robot_frame(state, zone, 0.0)
+        if not self._closing and np.all(np.abs(error) <= ALIGNED) and _speed(state) <= STILL:
+            self._closing = True  # here: "closing" the episode by letting go
+        if self._closing:
+            return self._drive(state, np.zeros(2), GRIPPER_OPEN)
+        return self._drive(state, error, GRIPPER_CLOSED)
+
+    def _drive(self, state: dict[str, Any], displacement: np.ndarray, gripper: float) -> np.ndarray:
+        """Command that covers GAIN of the displacement this step, rate-limited so the motion stays smooth."""
+        reach = np.asarray(state["max_speed"]) * state["move_time_s"]
+        wanted = GAIN * displacement / reach
+        largest = float(np.max(np.abs(wanted)))
+        if largest > 1.0:
+            wanted = wanted / largest  # keep the direction, cap the speed
+        change = wanted - self._command
+        self._command = self._command + np.clip(change, -MAX_CHANGE, MAX_CHANGE)
+        return np.array([self._command[0], self._command[1], gripper], dtype=np.float32)
+
+
+def _to_robot_frame(state: dict[str, Any], point: list[float], standoff: float) -> np.ndarray:
+    """Displacement (forward, left) from the gripper centre to `point`, minus `standoff` metres forward."""
+    grasp = np.asarray(state["grasp_point"][:2])
+    yaw = state["robot_pose"][2]
+    world = np.asarray(point[:2]) - grasp
+    c, s = math.cos(yaw), math.sin(yaw)
+    return np.array([c * world[0] + s * world[1] - standoff, -s * world[0] + c * world[1]])
+
+
+def _speed(state: dict[str, Any]) -> float:
+    return float(np.hypot(*state["robot_velocity"]))
+
+
+def run_expert_episode(env: Any, seed: int, expert: ScriptedExpert | None = None) -> tuple[dict, dict, int]:
+    """Play one seeded episode with the expert; returns the last observation, the last info and the step count."""
+    expert = expert or ScriptedExpert()
+    obs, info = env.reset(seed=seed)
+    expert.reset(obs["language"])
+    steps = 0
+    terminated = truncated = False
+    while not (terminated or truncated):
+        obs, _, terminated, truncated, info = env.step(expert.act({**obs, "privileged": info["privileged"]}))
+        steps += 1
+    return obs, info, steps

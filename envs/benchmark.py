@@ -1,0 +1,103 @@
+"""Env speed against the bare PyBullet bound: the same physics substeps and camera render on the same scene.
+
+Blocks of env steps and of bare work are interleaved and the fastest block of each is kept, so a busy machine
+slows both alike and the ratio stays meaningful.
+"""
+from __future__ import annotations
+
+import dataclasses
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pybullet as p
+
+from envs.mobile_vla_env import MobileVLAEnv
+from envs.robot_config import RobotConfig, load_robot_config
+from envs.sim import CameraView, Lighting
+
+BENCH_ACTION = np.array([0.3, 0.1, -1.0], dtype=np.float32)  # slow drive, gripper open: never ends the episode
+
+
+@dataclass(frozen=True)
+class BenchRow:
+    """One measured case: env and bare steps per second, and their cost ratio (env time / bare time)."""
+
+    case: str
+    env_steps_per_s: float
+    bare_steps_per_s: float
+
+    @property
+    def ratio(self) -> float:
+        """How many times the bare bound's time one env step costs."""
+        return self.bare_steps_per_s / self.env_steps_per_s
+
+
+def _bare_step(client: Any, substeps: int, view: CameraView | None, light: Lighting) -> None:
+    """What an env step must cost at least: the physics substeps and one front-camera render, nothing else."""
+    for _ in range(substeps):
+        client.stepSimulation()
+    if view is not None:
+        client.getCameraImage(view.width, view.height, viewMatrix=view.view_matrix,
+                              projectionMatrix=view.projection_matrix, lightDirection=list(light.direction),
+                              lightColor=list(light.colour), lightAmbientCoeff=light.ambient,
+                              lightDiffuseCoeff=light.diffuse, lightSpecularCoeff=light.specular, shadow=0,
+                              renderer=p.ER_TINY_RENDERER, flags=p.ER_NO_SEGMENTATION_MASK)
+
+
+def _front_views(env: MobileVLAEnv, seed: int, block_steps: int) -> list[CameraView | None]:
+    """The front camera's view after each step of a block (the bare loop renders exactly these)."""
+    config = env.robot_config
+    env.reset(seed=seed)
+    layout = env.layout
+    views: list[CameraView | None] = []
+    for _ in range(block_steps):
+        env.step(BENCH_ACTION)
+        views.append(env.robot.camera(config.camera, np.asarray(layout.camera_offset),
+                                      layout.camera_pitch_offset_deg) if config.camera.enabled else None)
+    return views
+
+
+def measure(config: RobotConfig, task: str, block_steps: int, repeats: int, seed: int = 0) -> BenchRow:
+    """Best-of-`repeats` steps/s of the env and of the bare bound, `block_steps` steps per block."""
+    env = MobileVLAEnv(task=task, robot_config=config)
+    best_env, best_bare = float("inf"), float("inf")
+    try:
+        views = _front_views(env, seed, block_steps)
+        for _ in range(repeats):
+            env.reset(seed=seed)
+            start = time.perf_counter()
+            for _ in range(block_steps):
+                env.step(BENCH_ACTION)
+            best_env = min(best_env, time.perf_counter() - start)
+
+            env.reset(seed=seed)
+            env.robot.command(BENCH_ACTION)
+            env.robot.substep(1.0)  # motors straight to the commanded velocity: the bare robot drives the same path
+            client, substeps, light = env.sim.client, env.substeps_per_step, env.layout.lighting
+            start = time.perf_counter()
+            for view in views:
+                _bare_step(client, substeps, view, light)
+            best_bare = min(best_bare, time.perf_counter() - start)
+    finally:
+        env.close()
+    camera = config.camera
+    case = f"{task}, front camera {camera.width}x{camera.height}" if camera.enabled else f"{task}, camera off"
+    return BenchRow(case, block_steps / best_env, block_steps / best_bare)
+
+
+def run_benchmark(robot_config: str | None, task: str, block_steps: int, repeats: int) -> list[BenchRow]:
+    """The two rows the README shows: front camera on (the real cost) and camera off (physics only)."""
+    config = load_robot_config(robot_config)
+    camera_off = config.replace(camera=dataclasses.replace(config.camera, enabled=False))
+    return [measure(config, task, block_steps, repeats), measure(camera_off, task, block_steps, repeats)]
+
+
+def format_table(rows: list[BenchRow], substeps: int) -> str:
+    """A plain-text table: case, env steps/s, bare steps/s, ratio."""
+    lines = [f"{'case':<36} {'env steps/s':>12} {'bare steps/s':>13} {'ratio':>7}",
+             "-" * 71]
+    lines += [f"{r.case:<36} {r.env_steps_per_s:>12.1f} {r.bare_steps_per_s:>13.1f} {r.ratio:>6.2f}x" for r in rows]
+    lines.append(f"(bare = {substeps} physics substeps + one getCameraImage per step, same scene, same client)")
+    return "\n".join(lines)

@@ -1,0 +1,36 @@
+"""Benchmark the env: steps/s with the front camera on, next to the bare PyBullet bound, and the ratio.
+
+    python eval/bench_env.py [--robot-config FILE] [--steps 50] [--repeats 5] [--save-images docs/img]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+from envs.benchmark import format_table, run_benchmark  # noqa: E402
+from envs.mobile_vla_env import MobileVLAEnv  # noqa: E402
+from envs.snapshots import save_snapshots  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--robot-config", default=None, help="robot config YAML/JSON (default: the shipped one)")
+    parser.add_argument("--task", default="pick", help="task whose scene is measured")
+    parser.add_argument("--steps", type=int, default=50, help="env steps per timed block")
+    parser.add_argument("--repeats", type=int, default=5, help="timed blocks of each kind; the fastest counts")
+    parser.add_argument("--save-images", default=None, metavar="DIR",
+                        help="also save front_camera.png and third_person.png of a pick episode into DIR")
+    args = parser.parse_args()
+
+    rows = run_benchmark(args.robot_config, args.task, args.steps, args.repeats)
+    substeps = MobileVLAEnv(task=args.task, robot_config=args.robot_config).substeps_per_step
+    print(format_table(rows, substeps))
+    if args.save_images:
+        for path in save_snapshots(args.save_images, robot_config=args.robot_config):
+            print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()
