@@ -30,6 +30,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--robot-config", type=Path, default=None, help="robot config YAML (default: the shipped one)")
     parser.add_argument("--agent", default="vla", choices=AGENT_NAMES)
     parser.add_argument("--checkpoint", default=None, help="VLA checkpoint (.safetensors); default: the embedded small model")
+    parser.add_argument("--onnx", type=Path, default=None, help="VLA: run an exported folder (eval/export_onnx.py) with onnxruntime")
+    parser.add_argument("--onnx-precision", default="fp32", choices=("fp32", "fp16"), help="backbone precision of --onnx")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--exec-horizon", type=int, default=None, help="VLA: actions executed per predicted chunk")
     parser.add_argument("--ensemble", action="store_true", help="VLA: blend overlapping chunks")
@@ -49,6 +51,10 @@ def _agent_settings(args: argparse.Namespace) -> dict:
     if args.agent != "vla":
         return {}
     settings: dict = {"checkpoint": args.checkpoint, "device": args.device, "ensemble": args.ensemble}
+    if args.onnx is not None:
+        from vla_model.export_onnx import OnnxPolicy
+
+        settings["policy"] = OnnxPolicy(args.onnx, args.onnx_precision)
     if args.exec_horizon is not None:
         settings["exec_horizon"] = args.exec_horizon
     return settings
@@ -71,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"warm-up: {warm_up(agent, config, args.instruction):.2f} s")
     settings = RuntimeSettings(
         task=args.task, instruction=args.instruction, max_steps=args.max_steps, deadline_s=args.deadline_s,
-        checkpoint=str(args.checkpoint or ""),
+        checkpoint=str(args.onnx or args.checkpoint or ""),
     )
     prompt = not args.no_prompt and sys.stdin.isatty()
     if args.ros2:

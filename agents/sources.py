@@ -55,11 +55,14 @@ def check_frame(frame: np.ndarray, where: str = "camera frame") -> np.ndarray:
 
 
 def resize_frame(frame: np.ndarray, height: int, width: int) -> np.ndarray:
-    """Resize an RGB frame to the robot config's camera size, so the agent and the log see what the sim renders."""
+    """Resize an RGB frame to the robot config's camera size, so the agent and the log see what the sim renders.
+
+    Always a new, writable array: a camera driver may reuse its buffer, and the log keeps every frame.
+    """
     frame = check_frame(frame)
     if frame.shape[:2] == (height, width):
-        return frame
-    return np.asarray(Image.fromarray(frame).resize((width, height), Image.Resampling.BILINEAR))
+        return np.array(frame)
+    return np.array(Image.fromarray(frame).resize((width, height), Image.Resampling.BILINEAR))
 
 
 class LatestFrameBuffer:

@@ -53,3 +53,22 @@ def test_an_unexported_precision_is_refused(exported):
     _, files = exported
     with pytest.raises(ValueError, match="exported precisions are"):
         OnnxPolicy(files.folder, "int8")
+
+
+def test_dry_run_drives_the_exported_policy_and_logs_it(exported, tmp_path, capsys):
+    import imageio.v3 as iio
+
+    from agents.run_robot import main as run_robot
+    from eval.episode_log import read_episode
+
+    _, files = exported
+    video = tmp_path / "run.mp4"
+    iio.imwrite(video, np.random.default_rng(0).integers(0, 255, size=(3, 64, 64, 3), dtype=np.uint8), fps=10)
+    code = run_robot(
+        ["--video", str(video), "--onnx", str(files.folder), "--task", "navigate", "--instruction", "go to the box",
+         "--out", str(tmp_path / "logs"), "--no-prompt", "--deadline-s", "30"]
+    )
+    assert code == 0
+    episode = read_episode(tmp_path / "logs" / "episode_0000.h5")
+    assert episode.meta.agent == "vla" and episode.meta.checkpoint == str(files.folder)
+    assert episode.num_steps == 3 and np.all(np.abs(episode.action) <= 1.0)
