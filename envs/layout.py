@@ -106,12 +106,17 @@ def _distance_to_segment(point: np.ndarray, start: np.ndarray, end: np.ndarray) 
     return float(np.linalg.norm(point - (start + t * direction)))
 
 
+class LayoutError(ValueError):
+    """The room has no space for the scene ahead of the requested start pose."""
+
+
 def _sample_point(rng: np.random.Generator, pose: tuple[float, float, float], ok: Any) -> np.ndarray:
     for _ in range(MAX_TRIES):
         point = _ahead(pose, rng, 0.35, 1.2)
         if _inside_room(point) and ok(point):
             return point
-    raise RuntimeError("could not place an object in the room; the layout constraints are too tight")
+    raise LayoutError(f"no room for the objects ahead of a robot at (x, y, yaw) = {tuple(round(v, 3) for v in pose)}: "
+                      "start it further from the wall it faces")
 
 
 def sample_layout(
@@ -120,9 +125,15 @@ def sample_layout(
     n_distractors: int,
     n_zones: int,
     n_templates: int,
+    start_pose: tuple[float, float, float] | None = None,
 ) -> Layout:
-    """Draw a layout: robot start, target + distractors (unique colour-shape pairs), zones, and the look."""
-    pose = (float(-1.0 + rng.uniform(-0.1, 0.1)), float(rng.uniform(-0.3, 0.3)), float(rng.uniform(-0.25, 0.25)))
+    """Draw a layout: robot start, target + distractors (unique colour-shape pairs), zones, and the look.
+
+    With `start_pose` the robot starts there and the objects are placed ahead of it (the start is still drawn, so
+    the rest of the random stream is the same whichever pose is given).
+    """
+    drawn = (float(-1.0 + rng.uniform(-0.1, 0.1)), float(rng.uniform(-0.3, 0.3)), float(rng.uniform(-0.25, 0.25)))
+    pose = start_pose if start_pose is not None else drawn
     base = np.array(pose[:2])
     colours, shapes = list(COLOURS), list(SHAPES)
     zone_colours = [colours[i] for i in rng.permutation(len(colours))[:n_zones]]

@@ -87,18 +87,16 @@ class MobileVLAEnv(gymnasium.Env):
         self._instruction = ""
         self._pending: deque[np.ndarray] = deque()
         self._steps = 0
-        self._third_person: CameraView | None = None
-        self._start_pose = (0.0, 0.0, 0.0)
 
     # ---- gymnasium API ---------------------------------------------------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[dict, dict]:
-        """New episode: layout and look from the seed; options={'robot_pose': (x, y, yaw)} sets the start pose."""
+        """New episode: layout and look from the seed; options={'robot_pose': (x, y, yaw)} sets the start pose
+        (the objects are then placed ahead of it, as the seed decides)."""
         super().reset(seed=seed)
         task, config = self.task, self.robot_config
         layout = sample_layout(self.np_random, config.randomization, task.n_distractors, task.n_zones,
-                               len(task.templates))
-        pose = _robot_pose_option(options) or layout.robot_pose
-        self._start_pose = pose
+                               len(task.templates), start_pose=_robot_pose_option(options))
+        pose = layout.robot_pose
         self.sim.reset_world()
         target_shape = SHAPES[layout.target.shape]
         self.robot.reset(pose, holding_width=target_shape.width if task.starts_holding else None)
@@ -115,7 +113,6 @@ class MobileVLAEnv(gymnasium.Env):
         start_gripper = GRIPPER_CLOSED if task.starts_holding else GRIPPER_OPEN
         self._pending = deque(np.array([0.0, 0.0, start_gripper], dtype=np.float32) for _ in range(config.latency_steps))
         self._steps = 0
-        self._third_person = None
         return self._observation(), self._info(False)
 
     def step(self, action: np.ndarray) -> tuple[dict, float, bool, bool, dict]:
@@ -138,9 +135,8 @@ class MobileVLAEnv(gymnasium.Env):
         """A third-person view (for videos) when render_mode is 'rgb_array'."""
         if self.render_mode != "rgb_array" or self._scene is None:
             return None
-        if self._third_person is None:
-            self._third_person = _third_person_view(self.sim, self._scene.layout)
-        return self.sim.render(self._third_person, self._scene.layout.lighting, shadow=True)
+        view = _third_person_view(self.sim, self.robot.pose())
+        return self.sim.render(view, self._scene.layout.lighting, shadow=True)
 
     def close(self) -> None:
         """Release the PyBullet client."""
@@ -162,7 +158,7 @@ class MobileVLAEnv(gymnasium.Env):
     def scene_description(self) -> dict[str, Any]:
         """JSON-able description of this episode's scene (EpisodeMeta.scene)."""
         return {"task": self.task.name, "instruction": self._instruction, "robot_config": self.robot_config.name,
-                "start_pose": list(self._start_pose), **self.layout.describe()}
+                **self.layout.describe()}
 
     # ---- internals -----------------------------------------------------------------------------------------
     def _run_substeps(self, count: int) -> None:
@@ -220,13 +216,13 @@ def _image_space(camera: CameraConfig) -> spaces.Box:
     return spaces.Box(0, 255, shape=(camera.height, camera.width, 3), dtype=np.uint8)
 
 
-def _third_person_view(sim: Simulation, layout: Layout) -> CameraView:
-    """A fixed camera beside and above the scene, so the robot, its gripper and the objects are all in view."""
-    x, y, yaw = layout.robot_pose
-    points = np.array([[x, y]] + [list(o.position) for o in layout.objects] + [list(z.position) for z in layout.zones])
-    look_at = np.append(points.mean(axis=0), 0.0)
+def _third_person_view(sim: Simulation, pose: tuple[float, float, float]) -> CameraView:
+    """A chase camera behind and to the right of the robot, looking past its gripper at what lies ahead."""
+    x, y, yaw = pose
     forward = np.array([math.cos(yaw), math.sin(yaw), 0.0])
     right = np.array([math.sin(yaw), -math.cos(yaw), 0.0])
-    eye = look_at - 0.45 * forward + 0.95 * right + np.array([0.0, 0.0, 0.85])
+    base = np.array([x, y, 0.0])
+    eye = base - 0.3 * forward + 0.85 * right + np.array([0.0, 0.0, 0.75])
+    look_at = base + 0.7 * forward
     width, height = THIRD_PERSON_SIZE
-    return sim.camera_view(eye, look_at, (0.0, 0.0, 1.0), 55.0, width, height, 0.05, 8.0)
+    return sim.camera_view(eye, look_at, (0.0, 0.0, 1.0), 60.0, width, height, 0.05, 8.0)

@@ -184,13 +184,18 @@ def test_gripperless_robot_refuses_tasks_that_need_a_gripper() -> None:
         MobileVLAEnv("pick", robot_config=ROBOTS_DIR / "mobile_vla_omni.yaml")
 
 
-def test_reset_option_robot_pose_starts_the_robot_there() -> None:
+def test_reset_option_robot_pose_starts_the_robot_there_with_the_objects_ahead() -> None:
     env = MobileVLAEnv("navigate", robot_config=camera_off())
-    obs, info = env.reset(seed=4, options={"robot_pose": (-0.8, 0.3, 0.2)})
-    np.testing.assert_allclose(obs["robot_obs"][:2], [-0.8, 0.3], atol=1e-6)
-    assert info["privileged"]["robot_pose"][2] == pytest.approx(0.2, abs=1e-6)
+    obs, info = env.reset(seed=4, options={"robot_pose": (0.2, 0.3, 2.5)})
+    np.testing.assert_allclose(obs["robot_obs"][:2], [0.2, 0.3], atol=1e-6)
+    assert info["privileged"]["robot_pose"][2] == pytest.approx(2.5, abs=1e-6)
+    heading = np.array([np.cos(2.5), np.sin(2.5)])
+    for spec in env.layout.objects:
+        assert np.dot(np.asarray(spec.position) - [0.2, 0.3], heading) > 0.5
     with pytest.raises(ValueError, match="robot_pose"):
         env.reset(seed=4, options={"robot_pose": (0.0, float("nan"), 0.0)})
+    with pytest.raises(ValueError, match="no room for the objects"):
+        env.reset(seed=4, options={"robot_pose": (1.25, 0.0, 0.0)})  # facing the wall, nothing fits ahead
     env.close()
 
 
