@@ -1,0 +1,130 @@
+"""Checkpoints: one safetensors file with only trained tensors, identical predictions after loading, mismatches refused."""
+import dataclasses
+import json
+
+import numpy as np
+import pytest
+import torch
+from safetensors import safe_open
+from safetensors.torch import save_file
+
+from envs.robot_config import RobotConfig
+from vla_model.checkpoint import CheckpointError, load_policy, read_metadata, save_checkpoint
+from vla_model.config import load_model_config
+
+INSTRUCTION = "go to the blue bowl"
+
+
+def random_frames(count: int, seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, 256, (count, 224, 224, 3), dtype=np.uint8)
+
+
+def run_episode(policy, frames) -> np.ndarray:
+    policy.reset()
+    return np.stack([policy.step(frame, INSTRUCTION) for frame in frames])
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """The default policy with its trained tensors moved off their initial values, saved once."""
+    policy = load_policy(None)
+    generator = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        for tensor in policy.trainable_state_dict().values():
+            tensor.add_(0.05 * torch.randn(tensor.shape, generator=generator))
+    path = tmp_path_factory.mktemp("ckpt") / "policy.safetensors"
+    save_checkpoint(policy, path, robot_config=RobotConfig(max_linear_x=1.15, max_linear_y=1.15))
+    return policy, path
+
+
+def test_save_then_load_gives_identical_predictions(trained):
+    policy, path = trained
+    frames = random_frames(4)
+    np.testing.assert_array_equal(run_episode(load_policy(path), frames), run_episode(policy, frames))
+
+
+def test_file_holds_only_trained_tensors_and_the_metadata(trained):
+    policy, path = trained
+    with safe_open(str(path), framework="pt") as handle:
+        names = set(handle.keys())
+    assert names == set(policy.trainable_state_dict())
+    assert not any(".base_layer." in name for name in names)
+    metadata = read_metadata(path)
+    assert json.loads(metadata["model_config"]) == policy.config.to_dict()
+    assert json.loads(metadata["action_high"]) == [1.15, 1.15, 1.0]
+    assert json.loads(metadata["action_low"]) == [-1.15, -1.15, 0.0]
+    assert metadata["format_version"] == "1"
+    assert load_policy(path).robot_config.max_linear_x == 1.15
+
+
+def test_default_policy_is_deterministic_and_in_eval_mode():
+    first, second = load_policy(None), load_policy(None)
+    assert not first.training
+    frames = random_frames(2, seed=1)
+    np.testing.assert_array_equal(run_episode(first, frames), run_episode(second, frames))
+
+
+def test_loading_with_a_different_config_is_refused(trained):
+    _, path = trained
+    other = load_model_config(None).replace(window_size=4)
+    with pytest.raises(CheckpointError, match="window_size: checkpoint 8 vs model 4"):
+        load_policy(path, config=other)
+
+
+def _rewrite(path, out, change_tensors=None, change_metadata=None):
+    with safe_open(str(path), framework="pt") as handle:
+        tensors = {name: handle.get_tensor(name) for name in handle.keys()}
+        metadata = handle.metadata()
+    if change_tensors:
+        change_tensors(tensors)
+    if change_metadata:
+        change_metadata(metadata)
+    save_file(tensors, str(out), metadata=metadata)
+    return out
+
+
+def test_missing_extra_or_misshapen_tensors_are_refused(trained, tmp_path):
+    _, path = trained
+    missing = _rewrite(path, tmp_path / "missing.safetensors", lambda t: t.pop("backbone.lrn"))
+    with pytest.raises(CheckpointError, match=r"1 missing, e.g. \['backbone.lrn'\]"):
+        load_policy(missing)
+    extra = _rewrite(path, tmp_path / "extra.safetensors", lambda t: t.update(stray=torch.zeros(2)))
+    with pytest.raises(CheckpointError, match=r"1 unexpected, e.g. \['stray'\]"):
+        load_policy(extra)
+    shape = _rewrite(path, tmp_path / "shape.safetensors", lambda t: t.update({"backbone.lrn": torch.zeros(3)}))
+    with pytest.raises(CheckpointError, match=r"backbone.lrn has shape \(3,\)"):
+        load_policy(shape)
+
+
+def test_a_different_base_backbone_is_refused(trained, tmp_path):
+    _, path = trained
+    other = _rewrite(path, tmp_path / "base.safetensors", change_metadata=lambda m: m.update(base_fingerprint="0" * 16))
+    with pytest.raises(CheckpointError, match="different base backbone"):
+        load_policy(other)
+
+
+def test_lora_checkpoint_into_a_full_finetuning_config_is_refused(trained):
+    _, path = trained
+    config = load_model_config(None)
+    full = config.replace(train_setup=dataclasses.replace(config.train_setup, lora_enable=False))
+    with pytest.raises(CheckpointError, match="train_setup.lora_enable: checkpoint True vs model False"):
+        load_policy(path, config=full)
+
+
+def test_missing_or_foreign_files_are_clear_errors(tmp_path):
+    with pytest.raises(CheckpointError, match="not found"):
+        load_policy(tmp_path / "nope.safetensors")
+    foreign = tmp_path / "foreign.safetensors"
+    save_file({"w": torch.zeros(1)}, str(foreign))
+    with pytest.raises(CheckpointError, match="not a Mobile VLA checkpoint"):
+        load_policy(foreign)
+    garbage = tmp_path / "garbage.safetensors"
+    garbage.write_bytes(b"not a safetensors file")
+    with pytest.raises(CheckpointError, match="not a readable .safetensors file"):
+        load_policy(garbage)
+
+
+def test_checkpoint_name_must_end_with_safetensors(trained, tmp_path):
+    policy, _ = trained
+    with pytest.raises(ValueError, match="must end with .safetensors"):
+        save_checkpoint(policy, tmp_path / "policy.pt")
