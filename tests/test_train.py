@@ -10,11 +10,26 @@ import torch
 
 from test_dataset import write_logs
 from vla_model.checkpoint import load_policy
+from vla_model.config import load_model_config
+from vla_model.lightning_module import window_predictions
+from vla_model.policy import build_policy
 from vla_model.train import main as train_main
 
 REPO = Path(__file__).resolve().parents[1]
 SMALL_CONFIG = REPO / "assets" / "configs" / "small_lora.json"
 BLIND_ROBOT = "camera:\n  enabled: false\nmax_episode_steps: 6\n"
+
+
+def test_shared_frame_windows_predict_what_forward_predicts_per_window() -> None:
+    policy = build_policy(load_model_config(SMALL_CONFIG)).eval()
+    window = policy.config.window_size
+    images = torch.randn(2, window + 2, 3, 224, 224)  # 3 windows per sample
+    instructions = ["pick up the red cube", "grasp the blue ball"]
+    with torch.no_grad():
+        shared = window_predictions(policy, images, instructions)
+        for k in range(3):
+            alone = policy(images[:, k : k + window], instructions)
+            torch.testing.assert_close(shared[:, k], alone, atol=1e-5, rtol=1e-5)
 
 
 @pytest.fixture(scope="module")

@@ -27,7 +27,7 @@ class ImageAugmentation:
     The same draw covers every frame of a window so the motion between frames stays what the robot saw.
     """
 
-    max_shift_px: int = 8
+    max_shift_px: int = 4
     brightness: float = 0.2
     contrast: float = 0.2
 

@@ -32,6 +32,20 @@ def window_predictions(policy: MobileVLAPolicy, images: torch.Tensor, instructio
     return policy.predict(windows.flatten(0, 1)).unflatten(0, windows.shape[:2])
 
 
+def pixels(policy: MobileVLAPolicy, images: torch.Tensor) -> torch.Tensor:
+    """uint8 (B, L, 3, H, W) -> the model's normalized input, through the policy's own inference preprocessing."""
+    frames = images.permute(0, 1, 3, 4, 2).flatten(0, 1).cpu().numpy()
+    normalized = torch.stack([policy.preprocess(frame) for frame in frames])
+    return normalized.unflatten(0, images.shape[:2]).to(policy.device)
+
+
+def batch_loss(policy: MobileVLAPolicy, batch: dict[str, Any]) -> dict[str, torch.Tensor]:
+    """The masked chunk loss of one vla_model.dataset batch: {"loss", "loss_arm", "loss_gripper"}."""
+    predictions = window_predictions(policy, pixels(policy, batch["images"]), list(batch["instruction"]))
+    device = predictions.device
+    return policy.loss(predictions, batch["actions"].to(device), batch["action_mask"].to(device))
+
+
 class PolicyTrainingModule(L.LightningModule):
     """Masked chunk loss of a MobileVLAPolicy on vla_model.dataset batches; AdamW on the trainable tensors only."""
 
@@ -39,18 +53,10 @@ class PolicyTrainingModule(L.LightningModule):
         super().__init__()
         self.policy = policy
 
-    def pixels(self, images: torch.Tensor) -> torch.Tensor:
-        """uint8 (B, L, 3, H, W) -> the model's normalized input, with the policy's own preprocessing."""
-        frames = images.permute(0, 1, 3, 4, 2).flatten(0, 1).cpu().numpy()
-        pixels = torch.stack([self.policy.preprocess(frame) for frame in frames])
-        return pixels.unflatten(0, images.shape[:2]).to(self.device)
-
     def _loss(self, batch: dict[str, Any], stage: str) -> torch.Tensor:
-        instructions = list(batch["instruction"])
-        predictions = window_predictions(self.policy, self.pixels(batch["images"]), instructions)
-        losses = self.policy.loss(predictions, batch["actions"], batch["action_mask"])
+        losses = batch_loss(self.policy, batch)
         for name, value in losses.items():
-            self.log(f"{stage}_{name}", value, prog_bar=name == "loss", batch_size=len(instructions),
+            self.log(f"{stage}_{name}", value, prog_bar=name == "loss", batch_size=len(batch["instruction"]),
                      sync_dist=stage == "val")
         return losses["loss"]
 

@@ -1,0 +1,111 @@
+"""Training cost per fine-tuning mode: trainable parameters, seconds per optimizer step and peak memory.
+
+Each mode is measured in its own subprocess, so one mode's allocations never count against the other: on CPU the
+peak is the process's max resident set size (getrusage) after training minus before the model was built (tracemalloc
+does not see torch's allocator); on a GPU it is torch.cuda.max_memory_allocated.
+"""
+from __future__ import annotations
+
+import json
+import resource
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+
+import torch
+
+from vla_model.config import load_model_config
+from vla_model.lightning_module import batch_loss
+from vla_model.policy import build_policy
+from vla_model.summary import mode_variant
+
+MODES = ("lora", "full")
+
+
+@dataclass(frozen=True)
+class StepCost:
+    """What one training mode costs, measured."""
+
+    mode: str
+    trainable: int
+    total: int
+    seconds_per_step: float
+    peak_memory_mb: float
+    device: str
+
+
+def synthetic_batch(batch_size: int, frames: int, window: int, chunk: int, image_size: int) -> dict:
+    """A dataset-shaped batch of random frames and actions (content does not change the cost)."""
+    windows = frames - window + 1
+    generator = torch.Generator().manual_seed(0)
+    return {
+        "images": torch.randint(0, 256, (batch_size, frames, 3, image_size, image_size), dtype=torch.uint8,
+                                generator=generator),
+        "actions": torch.rand((batch_size, windows, window, chunk, 3), generator=generator) * 2 - 1,
+        "action_mask": torch.ones((batch_size, windows, window, chunk), dtype=torch.bool),
+        "instruction": ["pick up the red cube"] * batch_size,
+    }
+
+
+def _max_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # Linux reports KiB
+
+
+def measure_mode(config_path: str, mode: str, steps: int, batch_size: int, windows_per_sample: int) -> StepCost:
+    """Build the policy in `mode`, run one warm-up and `steps` timed AdamW steps on a synthetic batch."""
+    config = mode_variant(load_model_config(config_path), mode)
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    batch = synthetic_batch(batch_size, config.window_size + windows_per_sample - 1, config.window_size,
+                            config.fwd_pred_next_n, config.image_size)
+    before = _max_rss_mb()
+    policy = build_policy(config, device=device).train()
+    optimizer = torch.optim.AdamW([p for p in policy.parameters() if p.requires_grad],
+                                  lr=config.learning_rate, weight_decay=config.weight_decay)
+    if device == "cuda":
+        torch.cuda.reset_peak_memory_stats()
+
+    def step() -> None:
+        optimizer.zero_grad(set_to_none=True)
+        batch_loss(policy, batch)["loss"].backward()
+        optimizer.step()
+
+    step()  # warm-up: allocator, AdamW state
+    if device == "cuda":
+        torch.cuda.synchronize()
+    started = time.perf_counter()
+    for _ in range(steps):
+        step()
+    if device == "cuda":
+        torch.cuda.synchronize()
+    seconds = (time.perf_counter() - started) / steps
+    peak = torch.cuda.max_memory_allocated() / 2**20 if device == "cuda" else _max_rss_mb() - before
+    counts = policy.parameter_counts()
+    return StepCost(mode, counts["trainable"], counts["total"], seconds, peak, device)
+
+
+def measure_in_subprocess(config_path: str, mode: str, steps: int, batch_size: int, windows_per_sample: int) -> StepCost:
+    """measure_mode in a fresh Python, so its peak memory is its own."""
+    code = (
+        "import json, dataclasses, sys; from eval.train_benchmark import measure_mode; "
+        f"cost = measure_mode({config_path!r}, {mode!r}, {steps}, {batch_size}, {windows_per_sample}); "
+        "print('RESULT ' + json.dumps(dataclasses.asdict(cost)))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
+    if done.returncode != 0 or not lines:
+        raise RuntimeError(f"benchmark of mode {mode} failed:\n{done.stderr[-2000:]}")
+    return StepCost(**json.loads(lines[-1][len("RESULT "):]))
+
+
+def format_costs(costs: list[StepCost], frames_per_step: int, windows_per_step: int) -> str:
+    """One table: LoRA next to full fine-tuning."""
+    header = f"{'mode':<8} {'trainable':>12} {'total':>12} {'s/step':>8} {'peak MB':>9} {'device':>7}"
+    lines = [header, "-" * len(header)]
+    for c in costs:
+        name = "LoRA" if c.mode == "lora" else "full FT"
+        lines.append(f"{name:<8} {c.trainable:>12,} {c.total:>12,} {c.seconds_per_step:>8.2f} "
+                     f"{c.peak_memory_mb:>9.0f} {c.device:>7}")
+    lines.append(f"(one step = {frames_per_step} frames through the backbone, {windows_per_step} windows, AdamW)")
+    return "\n".join(lines)
+
