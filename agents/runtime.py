@@ -134,7 +134,7 @@ class RobotRuntime:
             robot_config=self.config.to_dict(),
             scene=dict(settings.scene),
             extra={
-                "robot_obs_available": self.state is not None,
+                "has_odometry": self.state is not None,  # the key compare.py reads: no odometry, no path metrics
                 "success_labelled": False,
                 "deadline_s": deadline,
                 "step_period_s": step_period(self.config),

@@ -117,7 +117,7 @@ def test_every_step_is_logged_and_the_log_reads_back(camera, tmp_path):
     assert episode.num_steps == 6
     assert episode.meta.source == "real"
     assert episode.meta.extra["ended"] == "done"
-    assert episode.meta.extra["robot_obs_available"] is False
+    assert episode.meta.extra["has_odometry"] is False
     assert episode.meta.instruction == SETTINGS.instruction and episode.meta.task == "pick"
     assert episode.rgb_static.shape == (6, 16, 16, 3)
     np.testing.assert_allclose(episode.action, np.tile([0.5, -0.25, GRIPPER_CLOSED], (6, 1)))
@@ -217,7 +217,7 @@ def test_state_source_fills_robot_obs_and_pose(camera, tmp_path):
     path = tmp_path / "e.h5"
     runtime.run_episode(SETTINGS, path)
     episode = read_episode(path)
-    assert episode.meta.extra["robot_obs_available"] is True
+    assert episode.meta.extra["has_odometry"] is True
     np.testing.assert_allclose(episode.robot_obs[:, 0], 0.1 * np.arange(1, 7), rtol=1e-5)
     assert episode.robot_pose is not None and episode.robot_pose.shape == (6, 3)
 
@@ -234,3 +234,15 @@ def test_operator_success_label_is_written_into_the_log(camera, tmp_path):
     label_success(path, True)
     episode = read_episode(path)
     assert episode.meta.success is True and episode.meta.extra["success_labelled"] is True
+
+
+def test_compare_reads_the_runtime_logs_as_the_real_side(camera, tmp_path):
+    from eval.compare import REAL_SOURCES, read_side
+    from eval.sim_real_metrics import has_trajectory
+
+    runtime, _ = make_runtime(ScriptedAgent(), camera)
+    for index in range(2):
+        runtime.run_episode(SETTINGS, tmp_path / "real" / f"episode_{index:04d}.h5")
+    paths, episodes = read_side(tmp_path / "real", REAL_SOURCES, "--real")
+    assert len(paths) == 2 and all(episode.num_steps == 6 for episode in episodes)
+    assert not any(has_trajectory(episode) for episode in episodes)  # no odometry: zeros are not a path
