@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"replay error before: {result.error_before:.4f} m   after: {result.error_after:.4f} m   ({result.evaluations} replays)")
     before = {"speed_scale": base.speed_scale, "latency_steps": base.latency_steps, "accel_limit": base.accel_limit}
     for key, value in result.fitted().items():
-        print(f"  {key:14s} {before[key]:>8.3f} -> {value:.3f}")
+        print(f"  {key:14s} {before[key]:>8.4g} -> {value:.4g}")
     print(f"wrote {args.out}")
     return 0
 

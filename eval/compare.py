@@ -12,6 +12,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+from envs.robot_config import RobotConfigError, load_robot_config
 from eval.dynamics_gap import dynamics_gap
 from eval.episode_log import Episode, EpisodeLogError, iter_episodes, read_episode
 from eval.report import write_report
@@ -28,6 +29,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--out", type=Path, required=True, help="report folder")
     parser.add_argument("--checkpoint", help="run this checkpoint on the real frames (policy parity); 'default' = embedded model")
     parser.add_argument("--no-replay", action="store_true", help="skip the dynamics-gap replay")
+    parser.add_argument("--robot-config", type=Path, help="replay with this config (e.g. calibrate.py's) instead of each log's own")
     parser.add_argument("--max-replay-episodes", type=int, default=20)
     parser.add_argument("--max-parity-episodes", type=int, default=5)
     return parser.parse_args(argv)
@@ -50,7 +52,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         _, sim = read_side(args.sim, ("sim",), "--sim")
         real_paths, real = read_side(args.real, REAL_SOURCES, "--real")
-    except EpisodeLogError as err:
+        replay_with = load_robot_config(args.robot_config) if args.robot_config else None
+    except (EpisodeLogError, RobotConfigError) as err:
         print(f"compare: {err}", file=sys.stderr)
         return 2
 
@@ -63,7 +66,8 @@ def main(argv: list[str] | None = None) -> int:
     metrics["dynamics_gap"] = None
     if not args.no_replay:
         print(f"replaying up to {args.max_replay_episodes} real episodes in the sim ...")
-        metrics["dynamics_gap"], replays = dynamics_gap(real[: args.max_replay_episodes])
+        metrics["dynamics_gap"], replays = dynamics_gap(real[: args.max_replay_episodes], replay_with)
+        metrics["dynamics_gap"]["robot_config"] = str(args.robot_config) if replay_with else "each log's own"
     metrics["policy_parity"] = None
     if args.checkpoint:
         from eval.policy_parity import policy_parity  # torch and the model load only when asked for

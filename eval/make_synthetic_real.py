@@ -1,4 +1,4 @@
-"""Make real-like test logs from the sim, labelled synthetic: the scripted expert on a slower, later robot seen
+"""Make real-like test logs from the sim, labelled synthetic: the scripted expert (or another agent) on a slower, later robot seen
 through a noisier, colour-shifted camera. They stand in for real logs in tests and demos; they are never real.
 
     python eval/make_synthetic_real.py --task pick --episodes 6 --out logs/synthetic_real
@@ -9,6 +9,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from agents.registry import make_agent
 from envs.robot_config import RobotConfigError, load_robot_config
 from eval.synthetic_real import SYNTHETIC_NOTE, Perturbation, make_synthetic_episodes
 
@@ -26,6 +27,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--camera-noise", type=float, default=6.0, help="Gaussian pixel noise std (0..255)")
     parser.add_argument("--colour-shift", type=float, nargs=3, default=(12.0, -4.0, -10.0), metavar=("R", "G", "B"))
     parser.add_argument("--seed", type=int, default=1000, help="first scene seed")
+    parser.add_argument("--agent", default="expert", choices=("expert", "random", "vla"), help="who drives the stand-in robot")
+    parser.add_argument("--checkpoint", help="VLA checkpoint (--agent vla); default: the embedded model")
     return parser.parse_args(argv)
 
 
@@ -41,7 +44,11 @@ def main(argv: list[str] | None = None) -> int:
             camera_noise_std=args.camera_noise,
             colour_shift=tuple(args.colour_shift),
         )
-        paths = make_synthetic_episodes(args.task, args.episodes, args.out, base, perturbation, seed=args.seed)
+        settings = {"checkpoint": args.checkpoint} if args.agent == "vla" else {}
+        agent = make_agent(args.agent, **settings)
+        paths = make_synthetic_episodes(
+            args.task, args.episodes, args.out, base, perturbation, seed=args.seed, agent=agent, checkpoint=args.checkpoint or ""
+        )
     except (RobotConfigError, ValueError) as err:
         print(f"make_synthetic_real: {err}", file=sys.stderr)
         return 2

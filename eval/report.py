@@ -15,7 +15,7 @@ import numpy as np  # noqa: E402
 from envs.action_convention import ACTION_NAMES  # noqa: E402
 from eval.dynamics_gap import Replay  # noqa: E402
 from eval.episode_log import Episode  # noqa: E402
-from eval.sim_real_metrics import has_trajectory, path_in_start_frame  # noqa: E402
+from eval.sim_real_metrics import behaviour_groups, has_trajectory, path_in_start_frame  # noqa: E402
 
 SIM_COLOUR, REAL_COLOUR = "tab:blue", "tab:orange"
 PLOTS = {
@@ -59,6 +59,9 @@ def plot_success(success: dict[str, dict[str, dict[str, dict[str, Any]]]], path:
         low = np.array([r["rate"] - r["ci95"][0] if r else 0 for r in rows])
         high = np.array([r["ci95"][1] - r["rate"] if r else 0 for r in rows])
         ax.bar(x + offset, rates, width=0.4, color=colour, label=side, yerr=[low, high], capsize=4)
+        for xi, row in zip(x, rows):
+            if row:
+                ax.text(xi + offset, 0.02, f"{row['rate']:.2f}\nn={row['trials']}", ha="center", fontsize=7)
     ax.set_xticks(x, [f"{t}\n{p}" for t, p in keys], fontsize=8)
     ax.set_ylim(0, 1.05)
     ax.set_ylabel("success rate (Wilson 95% CI)")
@@ -69,19 +72,18 @@ def plot_success(success: dict[str, dict[str, dict[str, dict[str, Any]]]], path:
     plt.close(fig)
 
 
-def plot_action_histograms(sim: Sequence[Episode], real: Sequence[Episode], path: Path) -> None:
-    """Per task (rows) and action dimension (columns): sim and real normalized-action histograms overlaid."""
-    tasks = sorted({e.meta.task for e in sim} & {e.meta.task for e in real}) or ["(no shared task)"]
-    fig, axes = plt.subplots(len(tasks), len(ACTION_NAMES), figsize=(11, 2.8 * len(tasks)), squeeze=False)
+def plot_action_histograms(groups: Sequence[tuple[str, str, list[Episode], list[Episode]]], path: Path) -> None:
+    """Per behaviour group (rows) and action dimension (columns): sim and real action histograms overlaid."""
+    rows = max(1, len(groups))
+    fig, axes = plt.subplots(rows, len(ACTION_NAMES), figsize=(11, 2.8 * rows), squeeze=False)
     bins = np.linspace(-1.0, 1.0, 21)
-    for row, task in enumerate(tasks):
+    for row, (task, policy, sim, real) in enumerate(groups):
         for dim, name in enumerate(ACTION_NAMES):
             ax = axes[row, dim]
             for side, episodes, colour in (("sim", sim, SIM_COLOUR), ("real", real, REAL_COLOUR)):
-                values = [e.action[:, dim] for e in episodes if e.meta.task == task]
-                if values:
-                    ax.hist(np.concatenate(values), bins=bins, density=True, alpha=0.5, color=colour, label=side)
-            ax.set_title(f"{task}: {name}", fontsize=9)
+                values = np.concatenate([e.action[:, dim] for e in episodes])
+                ax.hist(values, bins=bins, density=True, alpha=0.5, color=colour, label=side)
+            ax.set_title(f"{task} / {policy}: {name}", fontsize=9)
             ax.set_xlabel("normalized action", fontsize=8)
             if dim == 0:
                 ax.set_ylabel("density")
@@ -91,13 +93,12 @@ def plot_action_histograms(sim: Sequence[Episode], real: Sequence[Episode], path
     plt.close(fig)
 
 
-def plot_trajectories(sim: Sequence[Episode], real: Sequence[Episode], path: Path) -> None:
-    """Per task: x-y paths in each run's start frame (x forward, y left), sim and real overlaid."""
-    tasks = sorted({e.meta.task for e in list(sim) + list(real)})
-    fig, axes = plt.subplots(1, len(tasks), figsize=(4.5 * len(tasks), 4.5), squeeze=False)
-    for ax, task in zip(axes[0], tasks):
+def plot_trajectories(groups: Sequence[tuple[str, str, list[Episode], list[Episode]]], path: Path) -> None:
+    """Per behaviour group: x-y paths in each run's start frame (x forward, y left), sim and real overlaid."""
+    fig, axes = plt.subplots(1, max(1, len(groups)), figsize=(4.5 * max(1, len(groups)), 4.5), squeeze=False)
+    for ax, (task, policy, sim, real) in zip(axes[0], groups):
         for side, episodes, colour in (("sim", sim, SIM_COLOUR), ("real", real, REAL_COLOUR)):
-            paths = [path_in_start_frame(e) for e in episodes if e.meta.task == task and has_trajectory(e)]
+            paths = [path_in_start_frame(e) for e in episodes if has_trajectory(e)]
             for i, xy in enumerate(paths[:MAX_PATHS_PLOTTED]):
                 ax.plot(xy[:, 1], xy[:, 0], color=colour, alpha=0.6, lw=1.2, label=side if i == 0 else None)
                 ax.plot(xy[-1, 1], xy[-1, 0], "o", color=colour, ms=3)
@@ -106,7 +107,7 @@ def plot_trajectories(sim: Sequence[Episode], real: Sequence[Episode], path: Pat
         ax.set_aspect("equal", adjustable="datalim")
         ax.set_xlabel("y (m, left)")
         ax.set_ylabel("x (m, forward)")
-        ax.set_title(f"{task}: paths from the start pose")
+        ax.set_title(f"{task} / {policy}: paths from the start", fontsize=10)
         ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
@@ -155,7 +156,7 @@ def _success_table(success: dict[str, Any]) -> list[str]:
 
 
 def _agreement_table(agreement: dict[str, Any]) -> list[str]:
-    lines = ["| task | checkpoints on both sides | Pearson r | MMRV |", "|---|---|---|---|"]
+    lines = ["| task | policies on both sides | Pearson r | MMRV |", "|---|---|---|---|"]
     for task, row in agreement.items():
         shared = ", ".join(row["checkpoints"]) or "none"
         lines.append(f"| {task} | {shared} | {_fmt(row['pearson_r'])} | {_fmt(row['mmrv'])} {row['note']} |")
@@ -193,8 +194,8 @@ def _gap_lines(gap: dict[str, Any] | None) -> list[str]:
     if not gap.get("episodes"):
         return [gap.get("note", "No episode replayed.")]
     return [
-        f"{gap['episodes']} real episodes replayed in the sim from their start pose "
-        f"({gap['skipped_without_odometry']} skipped: no odometry).",
+        f"{gap['episodes']} real episodes replayed in the sim from their start pose with "
+        f"the robot config: {gap.get('robot_config', 'each log')} ({gap['skipped_without_odometry']} skipped: no odometry).",
         "",
         f"Mean position error {gap['mean_error_m']:.3f} m, at the last step {gap['final_error_m']:.3f} m, "
         f"worst {gap['max_error_m']:.3f} m. ![replay error]({PLOTS['replay']})",
@@ -232,8 +233,9 @@ def write_report(
     """Write report.md, metrics.json and the PNGs into `out`; returns the files written."""
     out.mkdir(parents=True, exist_ok=True)
     plot_success(metrics["success"], out / PLOTS["success"])
-    plot_action_histograms(sim, real, out / PLOTS["actions"])
-    plot_trajectories(sim, real, out / PLOTS["trajectories"])
+    groups = behaviour_groups(sim, real)
+    plot_action_histograms(groups, out / PLOTS["actions"])
+    plot_trajectories(groups, out / PLOTS["trajectories"])
     written = [out / PLOTS[name] for name in ("success", "actions", "trajectories")]
     if replays:
         plot_replay(replays, out / PLOTS["replay"])
@@ -255,8 +257,8 @@ def write_report(
             "",
         ]
     lines += ["## Success", "", *_success_table(metrics["success"]), "", f"![success]({PLOTS['success']})", ""]
-    lines += ["## Agreement across checkpoints (SimplerEnv's Pearson r and MMRV)", "", *_agreement_table(metrics["rank_agreement"]), ""]
-    lines += ["## Behaviour (all policies of a task pooled)", "", *_behaviour_tables(metrics["behaviour"])]
+    lines += ["## Agreement across policies (SimplerEnv's Pearson r and MMRV)", "", *_agreement_table(metrics["rank_agreement"]), ""]
+    lines += ["## Behaviour (per task and policy run on both sides)", "", *_behaviour_tables(metrics["behaviour"])]
     lines += [f"![action histograms]({PLOTS['actions']})", "", f"![trajectories]({PLOTS['trajectories']})", ""]
     lines += ["## Dynamics gap", "", *_gap_lines(metrics.get("dynamics_gap")), ""]
     lines += ["## Policy parity", "", *_parity_lines(metrics.get("policy_parity")), ""]

@@ -229,24 +229,31 @@ def success_tables(episodes: Sequence[Episode]) -> dict[str, dict[str, SuccessRa
     return dict(table)
 
 
-def behaviour_by_task(sim: Sequence[Episode], real: Sequence[Episode]) -> dict[str, dict[str, object]]:
-    """Per task present on both sides (all policies pooled): action distribution gap, timing, lengths, DTW."""
-    out: dict[str, dict[str, object]] = {}
-    for task in sorted({e.meta.task for e in sim} & {e.meta.task for e in real}):
-        sim_task = [e for e in sim if e.meta.task == task]
-        real_task = [e for e in real if e.meta.task == task]
-        sim_paths = [path_in_start_frame(e) for e in sim_task if has_trajectory(e)][:MAX_DTW_PATHS]
-        real_paths = [path_in_start_frame(e) for e in real_task if has_trajectory(e)][:MAX_DTW_PATHS]
-        out[task] = {
-            "actions": action_distribution_gap(
-                np.concatenate([e.action for e in sim_task]), np.concatenate([e.action for e in real_task])
-            ),
-            "sim": behaviour_summary(sim_task),
-            "real": behaviour_summary(real_task),
-            "dtw_sim_vs_real_m": mean_pairwise_dtw(sim_paths, real_paths) if sim_paths and real_paths else float("nan"),
-            "dtw_within_real_m": mean_pairwise_dtw(real_paths),
-        }
-    return out
+def behaviour_groups(sim: Sequence[Episode], real: Sequence[Episode]) -> list[tuple[str, str, list[Episode], list[Episode]]]:
+    """(task, policy, sim episodes, real episodes) for each task and policy that both sides ran; a task whose
+    policies do not match across sides (e.g. teleop on the robot) is one group with its policies pooled ('all')."""
+    sim_groups, real_groups = group_by_task_and_policy(sim), group_by_task_and_policy(real)
+    groups = []
+    for task in sorted({t for t, _ in sim_groups} & {t for t, _ in real_groups}):
+        shared = sorted(p for t, p in sim_groups if t == task and (t, p) in real_groups)
+        if shared:
+            groups += [(task, p, sim_groups[(task, p)], real_groups[(task, p)]) for p in shared]
+        else:
+            groups.append((task, "all", [e for e in sim if e.meta.task == task], [e for e in real if e.meta.task == task]))
+    return groups
+
+
+def behaviour_comparison(sim: Sequence[Episode], real: Sequence[Episode]) -> dict[str, object]:
+    """One behaviour group: action distribution gap, timing, lengths and DTW of sim against real."""
+    sim_paths = [path_in_start_frame(e) for e in sim if has_trajectory(e)][:MAX_DTW_PATHS]
+    real_paths = [path_in_start_frame(e) for e in real if has_trajectory(e)][:MAX_DTW_PATHS]
+    return {
+        "actions": action_distribution_gap(np.concatenate([e.action for e in sim]), np.concatenate([e.action for e in real])),
+        "sim": behaviour_summary(sim),
+        "real": behaviour_summary(real),
+        "dtw_sim_vs_real_m": mean_pairwise_dtw(sim_paths, real_paths) if sim_paths and real_paths else float("nan"),
+        "dtw_within_real_m": mean_pairwise_dtw(real_paths),
+    }
 
 
 def compare_logs(sim: Sequence[Episode], real: Sequence[Episode]) -> dict[str, object]:
@@ -264,5 +271,8 @@ def compare_logs(sim: Sequence[Episode], real: Sequence[Episode]) -> dict[str, o
             for side, table in (("sim", sim_success), ("real", real_success))
         },
         "rank_agreement": agreement,
-        "behaviour": behaviour_by_task(sim, real),
+        "behaviour": {
+            f"{task} / {policy}": behaviour_comparison(sim_group, real_group)
+            for task, policy, sim_group, real_group in behaviour_groups(sim, real)
+        },
     }

@@ -11,6 +11,7 @@ import gymnasium
 import numpy as np
 
 import envs  # noqa: F401  (registers the tasks)
+from agents.protocol import Agent
 from agents.scripted_expert import ScriptedExpert
 from envs.robot_config import RobotConfig
 from envs.task_names import task_id, task_name
@@ -53,9 +54,17 @@ class Perturbation:
 
 
 def make_synthetic_episodes(
-    task: str, episodes: int, out: Path, base: RobotConfig, perturbation: Perturbation, seed: int = 0
+    task: str,
+    episodes: int,
+    out: Path,
+    base: RobotConfig,
+    perturbation: Perturbation,
+    seed: int = 0,
+    agent: Agent | None = None,
+    checkpoint: str = "",
 ) -> list[Path]:
-    """Run the scripted expert on the perturbed robot and write `episodes` logs labelled synthetic.
+    """Run an agent (default: the scripted expert) on the perturbed robot and write `episodes` logs labelled
+    synthetic; other agents give the 'real' side several policies to rank.
 
     meta.robot_config is the base config (what the team believes the robot is); the truth is in
     meta.extra['perturbation'] and meta.extra['true_robot_config'].
@@ -65,17 +74,19 @@ def make_synthetic_episodes(
     truth = perturbation.robot(base)
     env = gymnasium.make(task_id(task), robot_config=truth).unwrapped
     rng = np.random.default_rng(seed)
-    expert = ScriptedExpert()
+    agent = agent or ScriptedExpert()
     paths = []
     try:
         for index in range(episodes):
             obs, info = env.reset(seed=seed + index)
-            expert.reset(obs["language"])
+            agent.reset(obs["language"])
             meta = EpisodeMeta(
                 task=task_name(task),
                 instruction=obs["language"],
                 success=False,
-                agent=expert.name,
+                agent=agent.name,
+                agent_settings=agent.settings(),
+                checkpoint=checkpoint,
                 source="synthetic",
                 seed=seed + index,
                 robot_config=base.to_dict(),
@@ -91,7 +102,7 @@ def make_synthetic_episodes(
             recorder = EpisodeRecorder(meta)
             done, step = False, 0
             while not done:
-                action = expert.act({**obs, "privileged": info["privileged"]})
+                action = agent.act({**obs, "privileged": info["privileged"]})
                 seen = {**obs, "rgb_static": perturbation.camera(obs["rgb_static"], rng)}
                 if "rgb_gripper" in obs:
                     seen["rgb_gripper"] = perturbation.camera(obs["rgb_gripper"], rng)
