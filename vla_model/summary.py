@@ -87,13 +87,13 @@ def _activation_values(policy: MobileVLAPolicy, frames: int) -> float:
 
 
 def estimate_memory(policy: MobileVLAPolicy) -> MemoryEstimate:
-    """Weights (trained fp32 + frozen in the config precision) + fp32 grads + AdamW moments + activations."""
-    counts = policy.parameter_counts()
-    trainable, frozen = counts["trainable"], counts["total"] - counts["trainable"]
+    """Weights as stored (trained fp32, frozen Linear/Conv in the config precision) + fp32 grads + AdamW + activations."""
+    trainable = policy.parameter_counts()["trainable"]
+    weight_bytes = sum(p.numel() * p.element_size() for p in policy.parameters())
     low = bytes_per_value(policy.config.train_setup.precision)
     frames = policy.config.batch_size * policy.config.window_size
     return MemoryEstimate(
-        weights=trainable * 4 + frozen * low,
+        weights=weight_bytes,
         grads=trainable * 4,
         adamw=trainable * 8,
         activations=_activation_values(policy, frames) * low,
@@ -149,7 +149,8 @@ def main(argv: list[str] | None = None) -> None:
     print(format_table(rows))
     frames = ", ".join(f"{c.name} {c.batch_size} x {c.window_size}" for c in configs)
     print(
-        "\nMemory per training step (GB): trained weights fp32 + frozen weights in the config precision, fp32 grads, "
+        "\nMemory per training step (GB): weights as stored (trained fp32, frozen Linear/Conv in the config precision, "
+        "norms and embeddings fp32), fp32 grads, "
         f"AdamW 2 fp32 moments; activations for batch_size x window_size frames ({frames}), "
         f"{VALUES_PER_HIDDEN_UNIT} values per hidden unit per token per layer, prompt {PROMPT_TOKENS} tokens, "
         "no attention matrices kept, gradient checkpointing as configured. "
