@@ -14,7 +14,7 @@ from gymnasium import spaces
 from envs.action_convention import ACTION_DIM, GRIPPER_CLOSED, GRIPPER_OPEN, validate_action
 from envs.layout import ROOM_HALF, Layout, sample_layout
 from envs.objects import SHAPES
-from envs.robot import GRASP_POINT, LIFT_HEIGHT, MobileGripperRobot
+from envs.robot import GRASP_POINT, LIFT_HEIGHT, MobileGripperRobot, RobotState
 from envs.robot_config import CameraConfig, RobotConfig, load_robot_config
 from envs.scene import Scene, build_scene
 from envs.sim import CameraView, Simulation
@@ -113,7 +113,8 @@ class MobileVLAEnv(gymnasium.Env):
         start_gripper = GRIPPER_CLOSED if task.starts_holding else GRIPPER_OPEN
         self._pending = deque(np.array([0.0, 0.0, start_gripper], dtype=np.float32) for _ in range(config.latency_steps))
         self._steps = 0
-        return self._observation(), self._info(False)
+        state = self.robot.state()
+        return self._observation(state), self._info(state, False)
 
     def step(self, action: np.ndarray) -> tuple[dict, float, bool, bool, dict]:
         """Apply one action (after latency_steps), run the step's physics, report the new observation."""
@@ -127,9 +128,10 @@ class MobileVLAEnv(gymnasium.Env):
             self._run_substeps(self._substeps - self._move_substeps)
             self.robot.stop_base()
         self._steps += 1
-        success = self.task.is_success(self.robot, self._scene)
+        state = self.robot.state()
+        success = self.task.is_success(self.robot, self._scene, state)
         truncated = not success and self._steps >= self.robot_config.max_episode_steps
-        return self._observation(), float(success), success, truncated, self._info(success)
+        return self._observation(state), float(success), success, truncated, self._info(state, success)
 
     def render(self) -> np.ndarray | None:
         """A third-person view (for videos) when render_mode is 'rgb_array'."""
@@ -167,13 +169,13 @@ class MobileVLAEnv(gymnasium.Env):
             advance_robot(dt)
             advance_physics()
 
-    def _observation(self) -> dict[str, Any]:
-        x, y, yaw = pose = self.robot.pose()
+    def _observation(self, state: RobotState) -> dict[str, Any]:
+        pose = state.pose
         layout = self._scene.layout
         offset = np.asarray(layout.camera_offset)
         obs = {
             "rgb_static": self._camera_frame(self.robot_config.camera, pose, offset, layout),
-            "robot_obs": np.array([x, y, self.robot.gripper_opening()], dtype=np.float32),
+            "robot_obs": np.array([pose[0], pose[1], state.gripper_opening], dtype=np.float32),
             "language": self._instruction,
         }
         if self.robot_config.gripper_camera.enabled:
@@ -187,20 +189,20 @@ class MobileVLAEnv(gymnasium.Env):
         view = self.robot.camera(camera, offset, layout.camera_pitch_offset_deg, pose)
         return self.sim.render(view, layout.lighting)
 
-    def _info(self, success: bool) -> dict[str, Any]:
+    def _info(self, state: RobotState, success: bool) -> dict[str, Any]:
         scene, robot, config = self._scene, self.robot, self.robot_config
         target = self.sim.base_position(scene.target)
         held = robot.holds(scene.target) and not self.sim.in_contact(scene.target, scene.floor)
         step_move_s = config.control_dt if config.step_mode == "continuous" else config.move_duration_s
         privileged = {
             "task": self.task.name,
-            "robot_pose": list(robot.pose()),
-            "robot_velocity": list(robot.velocity()),
-            "grasp_point": robot.grasp_point().tolist(),
+            "robot_pose": list(state.pose),
+            "robot_velocity": list(state.velocity),
+            "grasp_point": robot.grasp_point(state.pose).tolist(),
             "target_pos": target.tolist(),
             "target_rest_height": scene.target_rest_height,
             "held": bool(held),
-            "gripper_opening": robot.gripper_opening(),
+            "gripper_opening": state.gripper_opening,
             "gripper_closed": robot.gripper_closed,
             "gripper_phase": robot.gripper_phase,
             "gripper_enabled": config.gripper.enabled,

@@ -6,6 +6,7 @@ on prismatic joints that squeeze the object with `finger_force`, so a grasp hold
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 import pybullet as p
@@ -24,6 +25,15 @@ LIFT_FORCE = 300.0
 FINGER_FRICTION = 1.5
 
 
+@dataclass(frozen=True)
+class RobotState:
+    """What the robot senses of itself: base pose (x, y, yaw), world velocity (vx, vy), gripper opening fraction."""
+
+    pose: tuple[float, float, float]
+    velocity: tuple[float, float]
+    gripper_opening: float  # 1 open .. 0 closed; a gripperless robot reports 1
+
+
 class MobileGripperRobot:
     """One robot in one Simulation, configured by a RobotConfig; `reset` (re)loads it into a fresh world."""
 
@@ -32,6 +42,7 @@ class MobileGripperRobot:
         self.config = config
         self.body = -1
         self._joints: dict[str, int] = {}
+        self._state_joints: list[int] = []
         self._velocity = (0.0, 0.0)             # current world-frame velocity setpoint of the base (m/s)
         self._target_velocity = (0.0, 0.0)
         self._gripper_closed = False            # the gripper command in force
@@ -47,6 +58,7 @@ class MobileGripperRobot:
         client = self.sim.client
         self.body = self.sim.load_urdf(ROBOT_URDF, fixed_base=True)
         self._joints = {client.getJointInfo(self.body, j)[1].decode(): j for j in range(client.getNumJoints(self.body))}
+        self._state_joints = [self._joints[n] for n in ("base_x", "base_y", "base_yaw", "finger_left", "finger_right")]
         x, y, yaw = (float(v) for v in pose)
         self._yaw = yaw
         for name, value in (("base_x", x), ("base_y", y), ("base_yaw", yaw)):
@@ -149,23 +161,18 @@ class MobileGripperRobot:
                                          maxVelocity=2.0 * LIFT_HEIGHT / LIFT_TIME_S)
 
     # ---- sensing -------------------------------------------------------------------------------------------
+    def state(self) -> RobotState:
+        """Pose, velocity and gripper opening, read in one call (what each env step reports)."""
+        joints = self.sim.client.getJointStates(self.body, self._state_joints)
+        gripper = self.config.gripper
+        opening = 1.0
+        if gripper.enabled:
+            opening = min(max((joints[3][0] + joints[4][0]) / gripper.max_opening, 0.0), 1.0)
+        return RobotState((joints[0][0], joints[1][0], joints[2][0]), (joints[0][1], joints[1][1]), opening)
+
     def pose(self) -> tuple[float, float, float]:
         """(x, y, yaw) of the base in the world."""
-        states = self.sim.client.getJointStates(self.body, [self._joints[n] for n in ("base_x", "base_y", "base_yaw")])
-        return float(states[0][0]), float(states[1][0]), float(states[2][0])
-
-    def velocity(self) -> tuple[float, float]:
-        """Measured world-frame (vx, vy) of the base, m/s."""
-        states = self.sim.client.getJointStates(self.body, [self._joints["base_x"], self._joints["base_y"]])
-        return float(states[0][1]), float(states[1][1])
-
-    def gripper_opening(self) -> float:
-        """Finger gap as a fraction of max_opening (1 open, 0 closed); a gripperless robot reports 1 (open)."""
-        gripper = self.config.gripper
-        if not gripper.enabled:
-            return 1.0
-        states = self.sim.client.getJointStates(self.body, [self._joints["finger_left"], self._joints["finger_right"]])
-        return float(min(max((states[0][0] + states[1][0]) / gripper.max_opening, 0.0), 1.0))
+        return self.state().pose
 
     @property
     def gripper_closed(self) -> bool:

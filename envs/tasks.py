@@ -6,7 +6,7 @@ from typing import Any
 import numpy as np
 
 from envs.layout import Layout
-from envs.robot import MobileGripperRobot
+from envs.robot import MobileGripperRobot, RobotState
 from envs.scene import Scene
 
 LIFTED_BY = 0.02          # pick: the target's centre at least this far above its resting height
@@ -31,8 +31,8 @@ class Task:
         zone = layout.zones[0].colour if layout.zones else ""
         return self.templates[layout.template_index].format(colour=target.colour, shape=target.shape, zone=zone)
 
-    def is_success(self, robot: MobileGripperRobot, scene: Scene) -> bool:
-        """Whether the episode's goal holds now."""
+    def is_success(self, robot: MobileGripperRobot, scene: Scene, state: RobotState) -> bool:
+        """Whether the episode's goal holds now (`state` is the robot's state read this step)."""
         raise NotImplementedError
 
     def goal_state(self, robot: MobileGripperRobot, scene: Scene) -> dict[str, Any]:
@@ -52,7 +52,7 @@ class PickTask(Task):
     name = "pick"
     templates = ("pick up the {colour} {shape}", "grab the {colour} {shape}", "grasp the {colour} {shape}")
 
-    def is_success(self, robot: MobileGripperRobot, scene: Scene) -> bool:
+    def is_success(self, robot: MobileGripperRobot, scene: Scene, state: RobotState) -> bool:
         return _target_lifted(robot, scene)
 
 
@@ -63,9 +63,9 @@ class NavigateTask(Task):
     templates = ("go to the {colour} {shape}", "drive to the {colour} {shape}", "move next to the {colour} {shape}")
     needs_gripper = False
 
-    def is_success(self, robot: MobileGripperRobot, scene: Scene) -> bool:
-        gap = robot.grasp_point()[:2] - robot.sim.base_position(scene.target)[:2]
-        return bool(np.hypot(*gap) <= NEAR_DISTANCE and np.hypot(*robot.velocity()) <= STOPPED_SPEED)
+    def is_success(self, robot: MobileGripperRobot, scene: Scene, state: RobotState) -> bool:
+        gap = robot.grasp_point(state.pose)[:2] - robot.sim.base_position(scene.target)[:2]
+        return bool(np.hypot(*gap) <= NEAR_DISTANCE and np.hypot(*state.velocity) <= STOPPED_SPEED)
 
 
 class PlaceTask(Task):
@@ -77,7 +77,7 @@ class PlaceTask(Task):
     n_zones = 2
     starts_holding = True
 
-    def is_success(self, robot: MobileGripperRobot, scene: Scene) -> bool:
+    def is_success(self, robot: MobileGripperRobot, scene: Scene, state: RobotState) -> bool:
         zone = scene.layout.zones[0]
         position = robot.sim.base_position(scene.target)
         inside = bool(np.all(np.abs(position[:2] - np.asarray(zone.position)) <= zone.half_size))
