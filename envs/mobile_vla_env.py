@@ -164,7 +164,7 @@ class MobileVLAEnv(gymnasium.Env):
 
     # ---- internals -----------------------------------------------------------------------------------------
     def _run_substeps(self, count: int) -> None:
-        dt, advance_robot, advance_physics = self.sim.timestep, self.robot.substep, self.sim.client.stepSimulation
+        dt, advance_robot, advance_physics = self.sim.timestep, self.robot.substep, self.sim.step
         for _ in range(count):
             advance_robot(dt)
             advance_physics()

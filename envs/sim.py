@@ -40,6 +40,7 @@ class Simulation:
         self.physics_hz = physics_hz
         self.timestep = 1.0 / physics_hz
         self.client = BulletClient(connection_mode=p.DIRECT)
+        self._step_simulation = self.client.stepSimulation  # bound once: the env calls it every substep
         self.reset_world()
 
     def reset_world(self) -> None:
@@ -48,10 +49,9 @@ class Simulation:
         self.client.setPhysicsEngineParameter(fixedTimeStep=self.timestep, deterministicOverlappingPairs=1)
         self.client.setGravity(0.0, 0.0, GRAVITY)
 
-    def step(self, substeps: int = 1) -> None:
-        """Advance the physics by `substeps` fixed timesteps."""
-        for _ in range(substeps):
-            self.client.stepSimulation()
+    def step(self) -> None:
+        """Advance the physics by one fixed timestep."""
+        self._step_simulation()
 
     def close(self) -> None:
         """Disconnect the client (idempotent)."""
@@ -97,28 +97,9 @@ class Simulation:
         if asleep:
             self.client.changeDynamics(body, -1, activationState=p.ACTIVATION_STATE_SLEEP)
 
-    def set_colour(self, body: int, rgba: Sequence[float], link: int = -1) -> None:
-        """Recolour a link (domain randomization of floor and walls)."""
-        self.client.changeVisualShape(body, link, rgbaColor=list(rgba))
-
-    def remove_body(self, body: int) -> None:
-        """Delete a body from the world."""
-        self.client.removeBody(body)
-
     def base_position(self, body: int) -> np.ndarray:
         """World position (3,) of a body's base."""
         return np.asarray(self.client.getBasePositionAndOrientation(body)[0])
-
-    def base_yaw(self, body: int) -> float:
-        """Yaw (rad) of a body's base."""
-        quaternion = self.client.getBasePositionAndOrientation(body)[1]
-        return float(self.client.getEulerFromQuaternion(quaternion)[2])
-
-    def set_base_pose(self, body: int, position: Sequence[float], yaw: float = 0.0) -> None:
-        """Teleport a free body (used only while building the scene, never to hold an object)."""
-        orientation = self.client.getQuaternionFromEuler((0.0, 0.0, yaw))
-        self.client.resetBasePositionAndOrientation(body, list(position), orientation)
-        self.client.resetBaseVelocity(body, [0.0, 0.0, 0.0], [0.0, 0.0, 0.0])
 
     def in_contact(self, body_a: int, body_b: int, link_a: int | None = None) -> bool:
         """True when the two bodies (optionally one link of the first) touch after the last step."""
