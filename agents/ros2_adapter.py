@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import math
 import threading
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -109,7 +110,9 @@ class Ros2Robot:
     node can still publish the final stop.
     """
 
-    def __init__(self, config: RobotConfig, topics: Ros2Topics = Ros2Topics(), node_name: str = "mobile_vla_runtime") -> None:
+    def __init__(
+        self, config: RobotConfig, topics: Ros2Topics = Ros2Topics(), node_name: str = "mobile_vla_runtime"
+    ) -> None:
         ros = _import_ros()
         self._ros = ros
         self.config = config
@@ -122,7 +125,9 @@ class Ros2Robot:
         image_type = ros["CompressedImage"] if topics.image_is_compressed else ros["Image"]
         self.node.create_subscription(image_type, topics.image, self._on_image, ros["sensor_qos"])
         self._cmd_vel = self.node.create_publisher(ros["Twist"], topics.cmd_vel, 10)
-        self._gripper = self.node.create_publisher(ros["Float32"], topics.gripper, 10) if config.gripper.enabled else None
+        self._gripper = None
+        if config.gripper.enabled:
+            self._gripper = self.node.create_publisher(ros["Float32"], topics.gripper, 10)
         self._gripper_closed = False
         self._lock = threading.Lock()
         self._odom: RobotState | None = None
@@ -196,7 +201,8 @@ class Ros2Robot:
             frame = compressed_to_rgb(msg.data)
         else:
             frame = image_to_rgb(msg.encoding, msg.height, msg.width, msg.step, msg.data)
-        self.camera.put(frame, stamp_seconds(msg.header.stamp))
+        # A driver that leaves the header unstamped gets the receipt time, so the log's timestamps still advance.
+        self.camera.put(frame, stamp_seconds(msg.header.stamp) or time.time())
 
     def _on_odom(self, msg: Any) -> None:
         pose = msg.pose.pose

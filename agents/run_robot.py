@@ -29,9 +29,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--instruction", required=True)
     parser.add_argument("--robot-config", type=Path, default=None, help="robot config YAML (default: the shipped one)")
     parser.add_argument("--agent", default="vla", choices=AGENT_NAMES)
-    parser.add_argument("--checkpoint", default=None, help="VLA checkpoint (.safetensors); default: the embedded small model")
-    parser.add_argument("--onnx", type=Path, default=None, help="VLA: run an exported folder (eval/export_onnx.py) with onnxruntime")
-    parser.add_argument("--onnx-precision", default="fp32", choices=("fp32", "fp16"), help="backbone precision of --onnx")
+    parser.add_argument("--checkpoint", default=None, help="VLA checkpoint (.safetensors); default: embedded model")
+    parser.add_argument("--onnx", type=Path, default=None, help="VLA: an exported folder, run with onnxruntime")
+    parser.add_argument("--onnx-precision", default="fp32", choices=("fp32", "fp16"), help="--onnx backbone precision")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--exec-horizon", type=int, default=None, help="VLA: actions executed per predicted chunk")
     parser.add_argument("--ensemble", action="store_true", help="VLA: blend overlapping chunks")
@@ -83,7 +83,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.ros2:
         from agents.ros2_adapter import Ros2Robot, Ros2Topics
 
-        topics = Ros2Topics(image=args.image_topic, cmd_vel=args.cmd_vel_topic, gripper=args.gripper_topic, odom=args.odom_topic)
+        topics = Ros2Topics(
+            image=args.image_topic, cmd_vel=args.cmd_vel_topic, gripper=args.gripper_topic, odom=args.odom_topic
+        )
         robot = Ros2Robot(config, topics)
         robot.wait_for_topics()
         runtime = RobotRuntime(agent, robot.camera, robot.sink, config, state=robot.state)

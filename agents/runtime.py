@@ -21,6 +21,7 @@ from agents.watchdog import Watchdog
 from envs.robot_config import RobotConfig
 from eval.episode_log import Episode, EpisodeMeta, EpisodeRecorder, read_episode, write_episode
 
+
 @dataclass(frozen=True)
 class RuntimeSettings:
     """What one real episode is (task, instruction) and how strictly it runs (steps, watchdog deadline).
@@ -112,7 +113,7 @@ class RobotRuntime:
             raise
         finally:
             watchdog.close()
-            if watchdog.expired:
+            if watchdog.expired and outcome["ended"] not in ("error", "interrupted"):
                 outcome["ended"] = "timeout"
             outcome["watchdog_fired"] = watchdog.expired
             if watchdog.stop_error is not None:
@@ -171,7 +172,8 @@ class RobotRuntime:
             latency = time.perf_counter() - started
             sent = action_as_sent(action, config)
             if not watchdog.command(lambda: sink.send(sent)):
-                return {"ended": "timeout", "timeout": f"no action within {watchdog.deadline_s:.2f} s", "overruns": overruns}
+                late = f"no action within {watchdog.deadline_s:.2f} s"
+                return {"ended": "timeout", "timeout": late, "overruns": overruns}
             recorder.add_step(obs, sent, stamp - first_stamp, latency, robot_pose=robot.robot_pose)
             if config.step_mode == "move_then_stop":
                 time.sleep(config.move_duration_s)

@@ -75,7 +75,7 @@ class Watchdog:
                     self._expired = True
                     try:
                         self.sink.stop()
-                    except Exception as err:  # noqa: BLE001 - kept for the runtime to report; the thread must not die silently
+                    except Exception as err:  # noqa: BLE001 - kept for the runtime to report, not lost in a thread
                         self.stop_error = err
                     return
                 self._cond.wait(timeout=remaining)

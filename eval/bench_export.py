@@ -13,6 +13,7 @@ import sys
 import tempfile
 import time
 import warnings
+from functools import partial
 from pathlib import Path
 from typing import Callable
 
@@ -20,7 +21,7 @@ import numpy as np
 import torch
 
 from vla_model.checkpoint import load_policy
-from vla_model.export_onnx import HeadStep, OnnxPolicy, export_policy, sample_inputs
+from vla_model.export_onnx import ExportedFiles, HeadStep, OnnxPolicy, export_policy, sample_inputs
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -60,17 +61,24 @@ def main(argv: list[str] | None = None) -> int:
                 warnings.simplefilter("ignore")
                 export_policy(policy, folder)
         onnx_fp32 = OnnxPolicy(folder, "fp32", threads=args.threads)
-        onnx_fp16 = OnnxPolicy(folder, "fp16", threads=args.threads)
+        has_fp16 = ExportedFiles(Path(folder), ()).backbone("fp16").is_file()
+        onnx_fp16 = OnnxPolicy(folder, "fp16", threads=args.threads) if has_fp16 else None
         pixels_t = torch.from_numpy(inputs.pixel_values)
         features_t = torch.from_numpy(inputs.features)
         head = HeadStep(policy)
-        rows = []
+        backbones = [
+            ("torch eager fp32", policy.encode, pixels_t),
+            ("onnxruntime fp32", onnx_fp32.encode, inputs.pixel_values),
+        ]
+        if onnx_fp16 is not None:
+            backbones.append(("onnxruntime fp16", onnx_fp16.encode, inputs.pixel_values))
+        calls = [("backbone", name, partial(encode, pixels, inputs.instructions)) for name, encode, pixels in backbones]
+        calls += [
+            ("head", "torch eager fp32", partial(head, features_t)),
+            ("head", "onnxruntime fp32", partial(onnx_fp32.predict, inputs.features)),
+        ]
         with torch.no_grad():
-            rows.append(("backbone", "torch eager fp32", time_ms(lambda: policy.encode(pixels_t, inputs.instructions), args.repeats, args.warmup)))
-            rows.append(("backbone", "onnxruntime fp32", time_ms(lambda: onnx_fp32.encode(inputs.pixel_values, inputs.instructions), args.repeats, args.warmup)))
-            rows.append(("backbone", "onnxruntime fp16", time_ms(lambda: onnx_fp16.encode(inputs.pixel_values, inputs.instructions), args.repeats, args.warmup)))
-            rows.append(("head", "torch eager fp32", time_ms(lambda: head(features_t), args.repeats, args.warmup)))
-            rows.append(("head", "onnxruntime fp32", time_ms(lambda: onnx_fp32.predict(inputs.features), args.repeats, args.warmup)))
+            rows = [(graph, runtime, time_ms(call, args.repeats, args.warmup)) for graph, runtime, call in calls]
     params = policy.parameter_counts()["total"]
     print(f"model: {policy.config.name} ({params:,} parameters), batch 1, {args.threads} thread(s), "
           f"{args.repeats} repeats, torch {torch.__version__}")

@@ -38,7 +38,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"exported to {files.folder}")
     print(f"{'graph':<10} {'precision':<10} {'max abs error':>14} {'tolerance':>10}  ok")
     for check in checks:
-        print(f"{check.graph:<10} {check.precision:<10} {check.max_abs_error:>14.3e} {check.tolerance:>10.0e}  {check.ok}")
+        error, tolerance = check.max_abs_error, check.tolerance
+        print(f"{check.graph:<10} {check.precision:<10} {error:>14.3e} {tolerance:>10.0e}  {check.ok}")
     return 0 if all(check.ok for check in checks) else 1
 
 

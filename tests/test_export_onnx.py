@@ -24,7 +24,7 @@ def test_every_graph_and_the_whole_policy_match_torch_within_tolerance(exported)
     policy, files = exported
     checks = check_export(policy, files, batch=3)
     for check in checks:
-        print(f"{check.graph} {check.precision}: max abs error {check.max_abs_error:.3e} (tolerance {check.tolerance:.0e})")
+        print(f"{check.graph} {check.precision}: max abs error {check.max_abs_error:.3e} (tol {check.tolerance:.0e})")
     assert {(c.graph, c.precision) for c in checks} == {
         ("backbone", "fp32"), ("head", "fp32"), ("policy", "fp32"), ("backbone", "fp16"), ("policy", "fp16")
     }

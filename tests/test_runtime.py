@@ -68,7 +68,7 @@ class ScriptedAgent:
 
     name = "scripted-test"
 
-    def __init__(self, action=(0.5, -0.25, GRIPPER_CLOSED), at: int = -1, sleep_s: float = 0.0, error: BaseException | None = None):
+    def __init__(self, action=(0.5, -0.25, GRIPPER_CLOSED), at: int = -1, sleep_s: float = 0.0, error=None):
         self.action = np.asarray(action, dtype=np.float32)
         self.at, self.sleep_s, self.error = at, sleep_s, error
         self.model_queries = 0

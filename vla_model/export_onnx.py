@@ -140,51 +140,54 @@ def sample_inputs(policy: MobileVLAPolicy, batch: int = 1, seed: int = 0) -> Sam
     return SampleInputs(pixels, instructions, ids, lrn_index, features)
 
 
-def _export(module: nn.Module, args: tuple[torch.Tensor, ...], path: Path, names: dict[str, dict[int, str]], output: str) -> None:
-    inputs = [name for name in names if name != output]
+def _export(
+    module: nn.Module, args: tuple[np.ndarray, ...], path: Path, axes: dict[str, dict[int, str]], output: str
+) -> None:
+    """Trace `module` on `args` into `path`; `axes` names every input's and the output's dynamic axes."""
     torch.onnx.export(
         module,
-        args,
+        tuple(torch.from_numpy(arg) for arg in args),
         str(path),
-        input_names=inputs,
+        input_names=[name for name in axes if name != output],
         output_names=[output],
-        dynamic_axes=names,
+        dynamic_axes=axes,
         opset_version=OPSET,
         dynamo=False,  # the dynamo exporter needs onnxscript, which this stack does not ship
         do_constant_folding=True,
     )
 
 
-def export_policy(policy: MobileVLAPolicy, folder: str | Path, precisions: Sequence[str] = ("fp32", "fp16")) -> ExportedFiles:
+def export_policy(
+    policy: MobileVLAPolicy, folder: str | Path, precisions: Sequence[str] = ("fp32", "fp16")
+) -> ExportedFiles:
     """Write backbone.onnx (and backbone_fp16.onnx), head.onnx, the tokenizer and export.json into `folder`.
 
     The folder is self-contained: OnnxPolicy (and a TensorRT build) need nothing else from this repository's
-    model code or the hub.
+    model code or the hub. The policy is traced in eval mode and left in the mode it was in.
     """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     files = ExportedFiles(folder, tuple(precisions))
     inputs = sample_inputs(policy, batch=2)
-    with torch.no_grad():
-        for precision in precisions:
-            dtype = torch.float16 if precision == "fp16" else torch.float32
-            model = copy.deepcopy(policy).to(dtype).eval() if dtype != torch.float32 else policy.eval()
-            _export(
-                BackboneStep(model.backbone),
-                tuple(torch.from_numpy(a) for a in (inputs.pixel_values.astype(float_dtype(precision)), inputs.input_ids, inputs.lrn_index)),
-                files.backbone(precision),
-                {"pixel_values": {0: "batch"}, "input_ids": {0: "batch", 1: "tokens"}, "lrn_index": {0: "batch"},
-                 "features": {0: "batch"}},
-                output="features",
-            )
-        # Batch 1 at export: torch warns that an LSTM traced at another batch size may not generalize.
-        _export(
-            HeadStep(policy.eval()),
-            (torch.from_numpy(inputs.features[:1]),),
-            files.head,
-            {"features": {0: "batch"}, "chunk": {0: "batch"}},
-            output="chunk",
-        )
+    backbone_axes = {
+        "pixel_values": {0: "batch"}, "input_ids": {0: "batch", 1: "tokens"}, "lrn_index": {0: "batch"},
+        "features": {0: "batch"},
+    }
+    was_training = policy.training
+    policy.eval()
+    try:
+        with torch.no_grad():
+            for precision in precisions:
+                # fp16 traces a half copy; fp32 traces the policy itself (a 1.6 B model is not copied for nothing).
+                model = copy.deepcopy(policy).half() if precision == "fp16" else policy
+                pixels = inputs.pixel_values.astype(float_dtype(precision))
+                args = (pixels, inputs.input_ids, inputs.lrn_index)
+                _export(BackboneStep(model.backbone), args, files.backbone(precision), backbone_axes, "features")
+            # Batch 1 for the head: torch warns that an LSTM traced at another batch size may not generalize.
+            head_axes = {"features": {0: "batch"}, "chunk": {0: "batch"}}
+            _export(HeadStep(policy), (inputs.features[:1],), files.head, head_axes, "chunk")
+    finally:
+        policy.train(was_training)
     policy.backbone.tokenizer.save_pretrained(str(folder / TOKENIZER_DIR))
     manifest = {
         "model_config": policy.config.to_dict(),
