@@ -2,12 +2,16 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 import warnings
 
 import gymnasium
 import numpy as np
 import pytest
 from gymnasium.utils.env_checker import check_env
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
 
 import envs  # noqa: F401  (registers the tasks)
 from assets import ROBOTS_DIR
@@ -220,3 +224,21 @@ def test_unknown_task_and_bad_render_mode_are_value_errors() -> None:
         MobileVLAEnv("juggle")
     with pytest.raises(ValueError, match="render_mode"):
         MobileVLAEnv("pick", render_mode="human")
+
+
+@pytest.fixture(scope="module")
+def pick_env() -> Iterator[MobileVLAEnv]:
+    env = MobileVLAEnv("pick", robot_config=camera_off())
+    yield env
+    env.close()
+
+
+@settings(max_examples=15, deadline=None)
+@given(actions=arrays(np.float64, (4, 3), elements=st.floats(-1e3, 1e3, allow_nan=False)))
+def test_any_finite_actions_keep_observations_inside_the_space(pick_env: MobileVLAEnv, actions: np.ndarray) -> None:
+    env = pick_env
+    obs, _ = env.reset(seed=0)
+    for action in actions:
+        obs, reward, _, _, info = env.step(action)
+        assert env.observation_space.contains(obs) and reward in (0.0, 1.0)
+        assert np.all(np.isfinite(info["privileged"]["robot_pose"]))
