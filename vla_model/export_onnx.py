@@ -157,6 +157,14 @@ def _export(
     )
 
 
+def _in_dtype(policy: MobileVLAPolicy, dtype: torch.dtype) -> MobileVLAPolicy:
+    """The policy with every float tensor in `dtype`: itself when it already is (a 1.6 B model is not copied for
+    nothing), else a converted copy (fp16 export, or a config that stores frozen weights in low precision)."""
+    if all(param.dtype == dtype for param in policy.parameters() if param.is_floating_point()):
+        return policy
+    return copy.deepcopy(policy).to(dtype)
+
+
 def export_policy(
     policy: MobileVLAPolicy, folder: str | Path, precisions: Sequence[str] = ("fp32", "fp16")
 ) -> ExportedFiles:
@@ -178,8 +186,7 @@ def export_policy(
     try:
         with torch.no_grad():
             for precision in precisions:
-                # fp16 traces a half copy; fp32 traces the policy itself (a 1.6 B model is not copied for nothing).
-                model = copy.deepcopy(policy).half() if precision == "fp16" else policy
+                model = _in_dtype(policy, torch.float16 if precision == "fp16" else torch.float32)
                 pixels = inputs.pixel_values.astype(float_dtype(precision))
                 args = (pixels, inputs.input_ids, inputs.lrn_index)
                 _export(BackboneStep(model.backbone), args, files.backbone(precision), backbone_axes, "features")
