@@ -92,7 +92,6 @@ def test_different_instructions_on_the_same_frames_give_different_features(polic
         pick = policy.encode(pixels, [INSTRUCTION] * 2)
         go = policy.encode(pixels, ["go to the blue bowl"] * 2)
         place = policy.encode(pixels, ["put the green cylinder in the yellow zone"] * 2)
-    assert (pick - go).abs().min(dim=1).values.max() > 0
     assert torch.all((pick - go).abs().amax(dim=1) > 1e-3)
     assert torch.all((pick - place).abs().amax(dim=1) > 1e-3)
 

@@ -10,7 +10,9 @@ from safetensors.torch import save_file
 
 from envs.robot_config import RobotConfig
 from vla_model.checkpoint import CheckpointError, load_policy, read_metadata, save_checkpoint
+from vla_model.backbone import build_kosmos, load_tokenizer
 from vla_model.config import load_model_config
+from vla_model.policy import build_policy
 
 INSTRUCTION = "go to the blue bowl"
 
@@ -128,3 +130,18 @@ def test_checkpoint_name_must_end_with_safetensors(trained, tmp_path):
     policy, _ = trained
     with pytest.raises(ValueError, match="must end with .safetensors"):
         save_checkpoint(policy, tmp_path / "policy.pt")
+
+
+
+def test_pretrained_local_folder_is_loaded_with_from_pretrained_and_round_trips(tmp_path):
+    """The real loading path, offline: a saved Kosmos-2 folder (weights + tokenizer) as model_path."""
+    random_config = load_model_config(None)
+    folder = tmp_path / "kosmos2_folder"
+    build_kosmos(random_config).save_pretrained(str(folder))
+    load_tokenizer(random_config).save_pretrained(str(folder))
+    config = random_config.replace(model_path=str(folder), init_weights="pretrained")
+    policy = build_policy(config).eval()
+    assert policy.base_fingerprint == load_policy(None).base_fingerprint  # same weights as the seeded base
+    path = save_checkpoint(policy, tmp_path / "folder_policy.safetensors")
+    frames = random_frames(2, seed=2)
+    np.testing.assert_array_equal(run_episode(load_policy(path), frames), run_episode(policy, frames))

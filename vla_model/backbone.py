@@ -52,7 +52,8 @@ def build_kosmos(config: ModelConfig) -> Kosmos2Model:
             torch.manual_seed(config.seed)
             return Kosmos2Model(kosmos_config(config.model_path))
     try:
-        return Kosmos2Model.from_pretrained(resolve_model_path(config.model_path))
+        # fp32 whatever the file holds: trained tensors need fp32, and precision.cast_frozen lowers the rest.
+        return Kosmos2Model.from_pretrained(resolve_model_path(config.model_path)).float()
     except OSError as err:
         raise ConfigError(
             f"model_path: cannot load Kosmos-2 weights from {config.model_path!r} ({err}); give a local folder "
