@@ -1,4 +1,4 @@
-"""Checkpoints: one safetensors file with only trained tensors, identical predictions after loading, mismatches refused."""
+"""Checkpoints: one file with only trained tensors, identical predictions after loading, mismatches refused."""
 import dataclasses
 import json
 

@@ -135,7 +135,8 @@ class KosmosBackbone(nn.Module):
         for row, prompt in enumerate(prompts):
             ids[row, text_start + 1 : text_start + 1 + len(prompt)] = torch.tensor(prompt, dtype=torch.long)
         word_embeds = self.kosmos.get_input_embeddings()(ids.to(device))
-        embeds = torch.cat([word_embeds[:, : len(prefix)], images.to(word_embeds.dtype), word_embeds[:, text_start:]], 1)
+        images = images.to(word_embeds.dtype)
+        embeds = torch.cat([word_embeds[:, : len(prefix)], images, word_embeds[:, text_start:]], dim=1)
         is_lrn = (torch.arange(length, device=device)[None, :] == lrn_index[:, None]).unsqueeze(-1)
         embeds = torch.where(is_lrn, self.lrn.to(embeds.dtype), embeds)
         hidden = self.kosmos.text_model(inputs_embeds=embeds, use_cache=False, return_dict=True).last_hidden_state

@@ -56,7 +56,10 @@ def save_checkpoint(
         "action_high": json.dumps(high.tolist()),
         "base_fingerprint": policy.base_fingerprint,
     }
-    tensors = {name: t.detach().to("cpu", torch.float32).contiguous() for name, t in policy.trainable_state_dict().items()}
+    tensors = {
+        name: tensor.detach().to("cpu", torch.float32).contiguous()
+        for name, tensor in policy.trainable_state_dict().items()
+    }
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
     os.close(fd)
@@ -110,7 +113,8 @@ def _flat(data: Any, prefix: str = "") -> dict[str, Any]:
 
 def _config_differences(stored: ModelConfig, wanted: ModelConfig) -> list[str]:
     a, b = _flat(stored.to_dict()), _flat(wanted.to_dict())
-    return [f"{key}: checkpoint {a.get(key)!r} vs model {b.get(key)!r}" for key in sorted(a) if a.get(key) != b.get(key)]
+    differing = [key for key in sorted(set(a) | set(b)) if a.get(key) != b.get(key)]
+    return [f"{key}: checkpoint {a.get(key)!r} vs model {b.get(key)!r}" for key in differing]
 
 
 def load_trained_tensors(policy: MobileVLAPolicy, path: str | Path) -> None:

@@ -12,12 +12,12 @@ import dataclasses
 from dataclasses import dataclass
 
 import torch
+from transformers import Kosmos2Model
 
 from vla_model.backbone import kosmos_config
 from vla_model.config import ModelConfig, load_model_config
 from vla_model.policy import MobileVLAPolicy, assemble_policy
 from vla_model.precision import bytes_per_value
-from transformers import Kosmos2Model
 
 # Activation assumption: per transformer layer and token, backprop keeps about this many values per hidden unit
 # (block input, two layer norms, q/k/v, attention output, projection, 4x MLP input and activation); attention
@@ -87,7 +87,7 @@ def _activation_values(policy: MobileVLAPolicy, frames: int) -> float:
 
 
 def estimate_memory(policy: MobileVLAPolicy) -> MemoryEstimate:
-    """Weights as stored (trained fp32, frozen Linear/Conv in the config precision) + fp32 grads + AdamW + activations."""
+    """Weights as stored (trained fp32, frozen Linear/Conv low) + fp32 grads + AdamW moments + activations."""
     trainable = policy.parameter_counts()["trainable"]
     weight_bytes = sum(p.numel() * p.element_size() for p in policy.parameters())
     low = bytes_per_value(policy.config.train_setup.precision)
@@ -133,7 +133,8 @@ def format_table(rows: list[dict[str, object]]) -> str:
     lines = [header, "-" * len(header)]
     for r in rows:
         lines.append(
-            f"{r['config']:<34} {r['mode']:<8} {r['total']:>14,} {r['trainable']:>14,} {r['lora']:>12,} {r['weights_gb']:>8.3f} "
+            f"{r['config']:<34} {r['mode']:<8} {r['total']:>14,} {r['trainable']:>14,} {r['lora']:>12,} "
+            f"{r['weights_gb']:>8.3f} "
             f"{r['grads_gb']:>7.3f} {r['adamw_gb']:>7.3f} {r['activations_gb']:>7.3f} {r['total_gb']:>9.3f}"
         )
     return "\n".join(lines)
