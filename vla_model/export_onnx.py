@@ -31,9 +31,11 @@ BACKBONE_FILE = "backbone{suffix}.onnx"
 HEAD_FILE = "head.onnx"
 MANIFEST_FILE = "export.json"
 TOKENIZER_DIR = "tokenizer"
+EXPORT_PRECISIONS = ("fp32", "fp16")
 # Stated tolerances of the export check (max abs error vs torch on the same inputs). fp32 differs only by
-# operator order; fp16 carries ~3 significant digits through every layer.
-TOLERANCE = {"fp32": 1e-4, "fp16": 1e-2}
+# operator order; fp16 carries ~3 significant digits through every layer, bf16 ~2. When the policy's config runs
+# torch itself in fp16/bf16 (autocast), the reference carries that rounding: the looser tolerance applies.
+TOLERANCE = {"fp32": 1e-4, "fp16": 1e-2, "bf16": 2e-2}
 INSTRUCTIONS = ("pick up the red cube", "go to the box", "place it on the left")
 
 
@@ -112,8 +114,8 @@ class ExportedFiles:
 
 
 def _suffix(precision: str) -> str:
-    if precision not in TOLERANCE:
-        raise ValueError(f"precision must be one of {', '.join(TOLERANCE)}, got {precision!r}")
+    if precision not in EXPORT_PRECISIONS:
+        raise ValueError(f"precision must be one of {', '.join(EXPORT_PRECISIONS)}, got {precision!r}")
     return "" if precision == "fp32" else f"_{precision}"
 
 
@@ -166,7 +168,7 @@ def _in_dtype(policy: MobileVLAPolicy, dtype: torch.dtype) -> MobileVLAPolicy:
 
 
 def export_policy(
-    policy: MobileVLAPolicy, folder: str | Path, precisions: Sequence[str] = ("fp32", "fp16")
+    policy: MobileVLAPolicy, folder: str | Path, precisions: Sequence[str] = EXPORT_PRECISIONS
 ) -> ExportedFiles:
     """Write backbone.onnx (and backbone_fp16.onnx), head.onnx, the tokenizer and export.json into `folder`.
 
@@ -314,11 +316,12 @@ class ExportCheck:
 
 
 def check_export(policy: MobileVLAPolicy, files: ExportedFiles, batch: int = 3, frames: int = 3) -> list[ExportCheck]:
-    """Torch (the policy's own code, fp32) against onnxruntime on the same inputs: each graph, then the whole policy.
+    """Torch (the policy's own code) against onnxruntime on the same inputs: each graph, then the whole policy.
 
     The batch differs from the export's, so the dynamic batch axis is exercised; "policy" runs `frames` steps of
     observe + predict_chunk through MobileVLAPolicy and through OnnxPolicy and compares the chunks.
     """
+    reference = TOLERANCE[policy.config.train_setup.precision]
     inputs = sample_inputs(policy, batch=batch, seed=1)
     with torch.no_grad():
         torch_features = policy.encode(torch.from_numpy(inputs.pixel_values), inputs.instructions).numpy()
@@ -330,19 +333,15 @@ def check_export(policy: MobileVLAPolicy, files: ExportedFiles, batch: int = 3, 
     for precision in files.precisions:
         onnx = OnnxPolicy(files.folder, precision)
         features = onnx.encode(inputs.pixel_values, inputs.instructions)
-        results.append(ExportCheck("backbone", precision, _max_error(features, torch_features), TOLERANCE[precision]))
-        if precision == "fp32":
+        tolerance = max(TOLERANCE[precision], reference)
+        results.append(ExportCheck("backbone", precision, _max_error(features, torch_features), tolerance))
+        if precision == "fp32":  # the head is exported in fp32 only; HeadStep runs it without autocast
             chunk = onnx.predict(inputs.features)
-            results.append(ExportCheck("head", precision, _max_error(chunk, torch_chunk), TOLERANCE[precision]))
+            results.append(ExportCheck("head", precision, _max_error(chunk, torch_chunk), TOLERANCE["fp32"]))
         policy.reset()
         onnx.reset()
-        error = max(
-            _max_error(onnx_chunk, torch_chunk_t)
-            for onnx_chunk, torch_chunk_t in (
-                (onnx.step(frame, INSTRUCTIONS[0]), policy.step(frame, INSTRUCTIONS[0])) for frame in episode
-            )
-        )
-        results.append(ExportCheck("policy", precision, error, TOLERANCE[precision]))
+        errors = [_max_error(onnx.step(frame, INSTRUCTIONS[0]), policy.step(frame, INSTRUCTIONS[0])) for frame in episode]
+        results.append(ExportCheck("policy", precision, max(errors), tolerance))
     policy.reset()
     return results
 
