@@ -9,7 +9,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-import pybullet as p
 
 from assets import ROBOTS_DIR
 from envs.action_convention import DX, DY, GRIPPER
@@ -43,6 +42,7 @@ class MobileGripperRobot:
         self.body = -1
         self._joints: dict[str, int] = {}
         self._state_joints: list[int] = []
+        self._base_joints: list[int] = []
         self._velocity = (0.0, 0.0)             # current world-frame velocity setpoint of the base (m/s)
         self._target_velocity = (0.0, 0.0)
         self._gripper_closed = False            # the gripper command in force
@@ -55,18 +55,18 @@ class MobileGripperRobot:
     # ---- set-up --------------------------------------------------------------------------------------------
     def reset(self, pose: tuple[float, float, float], holding_width: float | None = None) -> None:
         """Load the robot at (x, y, yaw); `holding_width` starts it with the gripper closed and lifted on an object."""
-        client = self.sim.client
-        self.body = self.sim.load_urdf(ROBOT_URDF, fixed_base=True)
-        self._joints = {client.getJointInfo(self.body, j)[1].decode(): j for j in range(client.getNumJoints(self.body))}
+        sim = self.sim
+        self.body = sim.load_urdf(ROBOT_URDF, fixed_base=True)
+        self._joints = sim.joint_indices(self.body)
         self._state_joints = [self._joints[n] for n in ("base_x", "base_y", "base_yaw", "finger_left", "finger_right")]
+        self._base_joints = self._state_joints[:2]
         x, y, yaw = (float(v) for v in pose)
         self._yaw = yaw
         for name, value in (("base_x", x), ("base_y", y), ("base_yaw", yaw)):
-            client.resetJointState(self.body, self._joints[name], value)
-        client.setJointMotorControl2(self.body, self._joints["base_yaw"], p.POSITION_CONTROL, targetPosition=yaw,
-                                     force=BASE_FORCE)
+            sim.reset_joint(self.body, self._joints[name], value)
+        sim.position_motor(self.body, self._joints["base_yaw"], yaw, BASE_FORCE, max_velocity=1.0)
         for finger in ("finger_left", "finger_right"):
-            self.sim.set_friction(self.body, FINGER_FRICTION, spinning=0.01, link=self._joints[finger])
+            sim.set_friction(self.body, FINGER_FRICTION, spinning=0.01, link=self._joints[finger])
         self._velocity = (0.0, 0.0)
         self._target_velocity = (0.0, 0.0)
         self._apply_base_velocity()
@@ -75,13 +75,13 @@ class MobileGripperRobot:
             self._gripper_closed = True
             self._gripper_phase = self._gripper_end
             for finger in ("finger_left", "finger_right"):
-                client.resetJointState(self.body, self._joints[finger], holding_width / 2.0)
-            client.resetJointState(self.body, self._joints["lift"], LIFT_HEIGHT)
+                sim.reset_joint(self.body, self._joints[finger], holding_width / 2.0)
+            sim.reset_joint(self.body, self._joints["lift"], LIFT_HEIGHT)
         else:
             self._gripper_closed = False
             self._gripper_phase = 0.0
             for finger in ("finger_left", "finger_right"):
-                client.resetJointState(self.body, self._joints[finger], gripper.max_opening / 2.0)
+                sim.reset_joint(self.body, self._joints[finger], gripper.max_opening / 2.0)
         self._finger_target = -1.0
         self._lift_target = -1.0
         self._apply_gripper()
@@ -125,45 +125,34 @@ class MobileGripperRobot:
         """Bring the base to rest at once (the end of a move-then-stop step: each frame is taken standing still)."""
         self._velocity = (0.0, 0.0)
         self._target_velocity = (0.0, 0.0)
-        client = self.sim.client
-        for name in ("base_x", "base_y"):
-            joint = self._joints[name]
-            position = client.getJointState(self.body, joint)[0]
-            client.resetJointState(self.body, joint, position, targetVelocity=0.0)
+        joints = [self._joints["base_x"], self._joints["base_y"]]
+        for joint, (position, _) in zip(joints, self.sim.joint_states(self.body, joints)):
+            self.sim.reset_joint(self.body, joint, position)
         self._apply_base_velocity()
 
     def _apply_base_velocity(self) -> None:
-        self.sim.client.setJointMotorControlArray(
-            self.body,
-            [self._joints["base_x"], self._joints["base_y"]],
-            p.VELOCITY_CONTROL,
-            targetVelocities=list(self._velocity),
-            forces=[BASE_FORCE, BASE_FORCE],
-        )
+        self.sim.velocity_motors(self.body, self._base_joints, list(self._velocity), BASE_FORCE)
 
     def _apply_gripper(self) -> None:
         gripper = self.config.gripper
         close_fraction = min(self._gripper_phase / gripper.close_time_s, 1.0)
         finger_target = gripper.max_opening / 2.0 * (1.0 - close_fraction)
         lift_target = LIFT_HEIGHT * min(max((self._gripper_phase - gripper.close_time_s) / LIFT_TIME_S, 0.0), 1.0)
-        client = self.sim.client
         if finger_target != self._finger_target:
             self._finger_target = finger_target
             finger_speed = 2.0 * gripper.max_opening / gripper.close_time_s
             for finger in ("finger_left", "finger_right"):
-                client.setJointMotorControl2(self.body, self._joints[finger], p.POSITION_CONTROL,
-                                             targetPosition=finger_target, force=gripper.finger_force,
-                                             maxVelocity=finger_speed)
+                self.sim.position_motor(self.body, self._joints[finger], finger_target, gripper.finger_force,
+                                        finger_speed)
         if lift_target != self._lift_target:
             self._lift_target = lift_target
-            client.setJointMotorControl2(self.body, self._joints["lift"], p.POSITION_CONTROL,
-                                         targetPosition=lift_target, force=LIFT_FORCE,
-                                         maxVelocity=2.0 * LIFT_HEIGHT / LIFT_TIME_S)
+            self.sim.position_motor(self.body, self._joints["lift"], lift_target, LIFT_FORCE,
+                                    2.0 * LIFT_HEIGHT / LIFT_TIME_S)
 
     # ---- sensing -------------------------------------------------------------------------------------------
     def state(self) -> RobotState:
         """Pose, velocity and gripper opening, read in one call (what each env step reports)."""
-        joints = self.sim.client.getJointStates(self.body, self._state_joints)
+        joints = self.sim.joint_states(self.body, self._state_joints)
         gripper = self.config.gripper
         opening = 1.0
         if gripper.enabled:

@@ -101,6 +101,30 @@ class Simulation:
         """World position (3,) of a body's base."""
         return np.asarray(self.client.getBasePositionAndOrientation(body)[0])
 
+    # ---- joints -------------------------------------------------------------------------------------------
+    def joint_indices(self, body: int) -> dict[str, int]:
+        """Joint name -> index of a multibody."""
+        client = self.client
+        return {client.getJointInfo(body, j)[1].decode(): j for j in range(client.getNumJoints(body))}
+
+    def reset_joint(self, body: int, joint: int, position: float) -> None:
+        """Set a joint's position, at rest (set-up and the instant stop of move-then-stop)."""
+        self.client.resetJointState(body, joint, position, targetVelocity=0.0)
+
+    def joint_states(self, body: int, joints: list[int]) -> list[tuple[float, float]]:
+        """(position, velocity) of each joint."""
+        return [(state[0], state[1]) for state in self.client.getJointStates(body, joints)]
+
+    def velocity_motors(self, body: int, joints: list[int], velocities: list[float], force: float) -> None:
+        """Drive joints at target velocities with at most `force` each."""
+        self.client.setJointMotorControlArray(body, joints, p.VELOCITY_CONTROL, targetVelocities=velocities,
+                                              forces=[force] * len(joints))
+
+    def position_motor(self, body: int, joint: int, target: float, force: float, max_velocity: float) -> None:
+        """Drive a joint to a position, pushing with at most `force`, no faster than `max_velocity`."""
+        self.client.setJointMotorControl2(body, joint, p.POSITION_CONTROL, targetPosition=target, force=force,
+                                          maxVelocity=max_velocity)
+
     def in_contact(self, body_a: int, body_b: int, link_a: int | None = None) -> bool:
         """True when the two bodies (optionally one link of the first) touch after the last step."""
         if link_a is None:
