@@ -9,12 +9,13 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 from agents.registry import AGENT_NAMES, make_agent
 from agents.runtime import RobotRuntime, RuntimeSettings, label_success, warm_up
-from agents.sinks import PrintSink
-from agents.sources import VideoFileSource
-from envs.robot_config import load_robot_config
+from agents.sinks import CommandSink, PrintSink
+from agents.sources import FrameSource, StateSource, VideoFileSource
+from envs.robot_config import RobotConfig, load_robot_config
 from envs.task_names import TASK_IDS
 from eval.episode_log import EPISODE_GLOB, episode_filename
 
@@ -69,29 +70,44 @@ def _ask(question: str) -> str:
     return input(question).strip().lower()
 
 
+def _connect(args: argparse.Namespace, config: RobotConfig) -> tuple[FrameSource, CommandSink, StateSource | None, Any]:
+    """The camera, the sink and the state source: a ROS 2 node on the robot, a video and printed commands otherwise.
+
+    The last item is what must be closed at the end (the ROS 2 node), or None.
+    """
+    if not args.ros2:
+        return VideoFileSource(args.video), PrintSink(config), None, None
+    from agents.ros2_adapter import Ros2Robot, Ros2Topics
+
+    topics = Ros2Topics(
+        image=args.image_topic, cmd_vel=args.cmd_vel_topic, gripper=args.gripper_topic, odom=args.odom_topic
+    )
+    robot = Ros2Robot(config, topics)
+    try:
+        robot.wait_for_topics()
+    except TimeoutError:
+        robot.close()
+        raise
+    return robot.camera, robot.sink, robot.state, robot
+
+
 def main(argv: list[str] | None = None) -> int:
     """Set up the robot and the agent, run the episodes, label them."""
     args = parse_args(argv)
-    config = load_robot_config(args.robot_config)
-    agent = make_agent(args.agent, **_agent_settings(args))
-    print(f"warm-up: {warm_up(agent, config, args.instruction):.2f} s")
+    try:
+        config = load_robot_config(args.robot_config)
+        agent = make_agent(args.agent, **_agent_settings(args))
+        print(f"warm-up: {warm_up(agent, config, args.instruction):.2f} s")
+        camera, sink, state, robot = _connect(args, config)
+    except (ValueError, OSError, ImportError) as err:  # bad config, checkpoint or file; no ROS; silent topics
+        print(f"run_robot: {err}", file=sys.stderr)
+        return 2
     settings = RuntimeSettings(
         task=args.task, instruction=args.instruction, max_steps=args.max_steps, deadline_s=args.deadline_s,
         checkpoint=str(args.onnx or args.checkpoint or ""),
     )
+    runtime = RobotRuntime(agent, camera, sink, config, state=state)
     prompt = not args.no_prompt and sys.stdin.isatty()
-    if args.ros2:
-        from agents.ros2_adapter import Ros2Robot, Ros2Topics
-
-        topics = Ros2Topics(
-            image=args.image_topic, cmd_vel=args.cmd_vel_topic, gripper=args.gripper_topic, odom=args.odom_topic
-        )
-        robot = Ros2Robot(config, topics)
-        robot.wait_for_topics()
-        runtime = RobotRuntime(agent, robot.camera, robot.sink, config, state=robot.state)
-    else:
-        robot = None
-        runtime = RobotRuntime(agent, VideoFileSource(args.video), PrintSink(config), config)
     try:
         for _ in range(args.episodes):
             path = args.out / episode_filename(_next_index(args.out))

@@ -115,3 +115,18 @@ def test_dry_run_on_a_video_writes_a_real_episode_log(tmp_path, capsys):
     assert episode.num_steps == 5 and episode.meta.extra["ended"] == "done"
     assert episode.meta.source == "real" and episode.meta.agent == "random"
     assert capsys.readouterr().out.count("cmd_vel linear_x=") == 5
+
+
+def test_command_line_refuses_a_missing_video_in_words(tmp_path, capsys):
+    code = run_robot(["--video", str(tmp_path / "missing.mp4"), "--agent", "random", "--task", "pick",
+                      "--instruction", "pick up the cube", "--out", str(tmp_path), "--no-prompt"])
+    assert code == 2
+    assert "missing.mp4: video file not found" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(importlib.util.find_spec("rclpy") is not None, reason="rclpy is installed here")
+def test_command_line_without_ros_says_how_to_get_it(tmp_path, capsys):
+    code = run_robot(["--ros2", "--agent", "random", "--task", "pick", "--instruction", "pick up the cube",
+                      "--out", str(tmp_path), "--no-prompt"])
+    assert code == 2
+    assert "source your ROS 2 install" in capsys.readouterr().err

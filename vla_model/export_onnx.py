@@ -340,7 +340,8 @@ def check_export(policy: MobileVLAPolicy, files: ExportedFiles, batch: int = 3, 
             results.append(ExportCheck("head", precision, _max_error(chunk, torch_chunk), TOLERANCE["fp32"]))
         policy.reset()
         onnx.reset()
-        errors = [_max_error(onnx.step(frame, INSTRUCTIONS[0]), policy.step(frame, INSTRUCTIONS[0])) for frame in episode]
+        instruction = INSTRUCTIONS[0]
+        errors = [_max_error(onnx.step(frame, instruction), policy.step(frame, instruction)) for frame in episode]
         results.append(ExportCheck("policy", precision, max(errors), tolerance))
     policy.reset()
     return results
