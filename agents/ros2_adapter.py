@@ -93,8 +93,8 @@ def _import_ros() -> dict[str, Any]:
     except ImportError as err:
         raise Ros2Unavailable(
             f"the ROS 2 adapter needs rclpy and the ROS 2 message packages ({err}); source your ROS 2 install "
-            "first (e.g. `source /opt/ros/humble/setup.bash`) or use the Docker image built with "
-            "--build-arg ROS_DISTRO=humble (docs/docker.md)"
+            "first (e.g. `source /opt/ros/jazzy/setup.bash`) or use the Docker image built with "
+            "--build-arg ROS_DISTRO=jazzy (docs/docker.md)"
         ) from None
     return dict(
         rclpy=rclpy, Twist=Twist, Odometry=Odometry, SingleThreadedExecutor=SingleThreadedExecutor,
