@@ -40,13 +40,13 @@ from eval.video import compose_frame, write_video
 RESULTS_FILE = "results.json"
 RESULTS_VERSION = 1
 DEFAULT_CHECKPOINT_LABELS = {True: "embedded default (untrained)", False: "embedded default (trained, shipped)"}
-# Settings that may differ when a run is resumed: how many episodes, how fast, and whether to film.
+# The one setting a resumed run may change (how fast and whether to film are RunOptions, never compared).
 RESUMABLE_SETTINGS = ("episodes",)
 
 
 @dataclass
 class RolloutSettings:
-    """Everything that decides a run's results (and, apart, how it is executed)."""
+    """Everything that decides a run's results; how the run is executed is RunOptions."""
 
     task: str
     agent: str = "vla"
@@ -202,6 +202,9 @@ def finished_rows(out: Path, settings: RolloutSettings, video_dir: Path | None) 
             episode = read_episode(path, load_frames=False)
         except EpisodeLogError:
             continue  # an unreadable log is redone, not trusted
+        if (episode.meta.task, episode.meta.agent) != (settings.task, settings.agent):
+            raise ValueError(f"{path}: logged by a '{episode.meta.agent}' run of '{episode.meta.task}'; cannot resume "
+                             f"a '{settings.agent}' run of '{settings.task}' here")
         video = video_path(out, video_dir, index)
         rows.append(EpisodeRow(
             index=index,
@@ -298,6 +301,7 @@ class Rollout:
             self.envs.close()
             raise
         self.step_seconds = step_seconds(self.robot_config)
+        self.checkpoint_label = settings_dict(settings)["checkpoint"] or ""
         self.env_steps = 0
         self.latencies: list[float] = []
 
@@ -397,7 +401,7 @@ class Rollout:
                 source="sim",
                 seed=seeds[i],
                 agent_settings=agent.settings(),
-                checkpoint=settings_dict(self.settings)["checkpoint"] or "",
+                checkpoint=self.checkpoint_label,
                 robot_config=self.robot_config.to_dict(),
                 scene=scenes[i],
             )

@@ -80,7 +80,8 @@ def test_interrupt_keeps_finished_episodes_and_resume_finishes_the_run(tmp_path:
     def ctrl_c_after_first_episode(row) -> None:
         raise KeyboardInterrupt
 
-    interrupted = Rollout(settings, RunOptions(out=tmp_path, video=False, progress=False)).run(ctrl_c_after_first_episode)
+    rollout = Rollout(settings, RunOptions(out=tmp_path, video=False, progress=False))
+    interrupted = rollout.run(ctrl_c_after_first_episode)
     write_results(tmp_path, interrupted)
     saved = json.loads((tmp_path / "results.json").read_text())
     assert not saved["complete"] and [row["index"] for row in saved["episodes"]] == [0]
