@@ -119,6 +119,39 @@ def _sample_point(rng: np.random.Generator, pose: tuple[float, float, float], ok
                       "start it further from the wall it faces")
 
 
+def _sample_positions(rng: np.random.Generator, pose: tuple[float, float, float], n_objects: int,
+                      zone_points: list[np.ndarray]) -> list[np.ndarray]:
+    """Object positions, target first; with zones the target starts in the gripper (its start position)."""
+    base = np.array(pose[:2])
+    points: list[np.ndarray] = []
+    if zone_points:  # the place task's target starts in the gripper, not on the floor
+        points.append(base + GRASP_POINT[0] * np.array([math.cos(pose[2]), math.sin(pose[2])]))
+
+    def clear(q: np.ndarray) -> bool:
+        if any(np.linalg.norm(q - other) < OBJECT_SPACING for other in points):
+            return False
+        if any(np.linalg.norm(q - z) < ZONE_HALF * 1.5 + 0.05 for z in zone_points):
+            return False
+        path_end = zone_points[0] if zone_points else (points[0] if points else None)
+        return path_end is None or _distance_to_segment(q, base, path_end) >= PATH_CLEARANCE
+
+    while len(points) < n_objects:
+        points.append(_sample_point(rng, pose, clear))
+    return points
+
+
+def _sample_lighting(rng: np.random.Generator, light_jitter: float) -> Lighting:
+    azimuth = rng.uniform(-math.pi, math.pi)
+    elevation = rng.uniform(math.radians(40), math.radians(80))
+    return Lighting(
+        direction=(math.cos(azimuth) * math.cos(elevation), math.sin(azimuth) * math.cos(elevation),
+                   math.sin(elevation)),
+        ambient=0.6 * (1.0 + rng.uniform(-light_jitter, light_jitter)),
+        diffuse=0.5 * (1.0 + rng.uniform(-light_jitter, light_jitter)),
+        specular=0.05,
+    )
+
+
 def sample_layout(
     rng: np.random.Generator,
     randomization: RandomizationConfig,
@@ -134,7 +167,6 @@ def sample_layout(
     """
     drawn = (float(-1.0 + rng.uniform(-0.1, 0.1)), float(rng.uniform(-0.3, 0.3)), float(rng.uniform(-0.25, 0.25)))
     pose = start_pose if start_pose is not None else drawn
-    base = np.array(pose[:2])
     colours, shapes = list(COLOURS), list(SHAPES)
     zone_colours = [colours[i] for i in rng.permutation(len(colours))[:n_zones]]
     zone_points: list[np.ndarray] = []
@@ -147,25 +179,7 @@ def sample_layout(
         pair = (colours[rng.integers(len(colours))], shapes[rng.integers(len(shapes))])
         if pair not in pairs:
             pairs.append(pair)
-
-    points: list[np.ndarray] = []
-    goal = zone_points[0] if n_zones else None
-    for index in range(1 + n_distractors):
-        holding = n_zones > 0 and index == 0  # the place task's target starts in the gripper, not on the floor
-        if holding:
-            c, s = math.cos(pose[2]), math.sin(pose[2])
-            points.append(base + np.array([c * GRASP_POINT[0], s * GRASP_POINT[0]]))
-            continue
-
-        def clear(q: np.ndarray) -> bool:
-            if any(np.linalg.norm(q - other) < OBJECT_SPACING for other in points):
-                return False
-            if any(np.linalg.norm(q - z) < ZONE_HALF * 1.5 + 0.05 for z in zone_points):
-                return False
-            path_end = goal if goal is not None else (points[0] if points else None)
-            return path_end is None or _distance_to_segment(q, base, path_end) >= PATH_CLEARANCE
-
-        points.append(_sample_point(rng, pose, clear))
+    points = _sample_positions(rng, pose, len(pairs), zone_points)
 
     jitter = randomization.colour_jitter
     objects = tuple(
@@ -178,19 +192,9 @@ def sample_layout(
     floor_base = FLOOR_COLOURS[rng.integers(len(FLOOR_COLOURS))] if randomization.floor_colours else FLOOR_COLOURS[0]
     floor_rgba = _rgba(floor_base, 0.04 if randomization.floor_colours else 0.0, rng)
     wall_rgba = _rgba(WALL_COLOUR, 0.05 if randomization.floor_colours else 0.0, rng)
-
-    light_jitter = randomization.light_jitter
-    azimuth = rng.uniform(-math.pi, math.pi)
-    elevation = rng.uniform(math.radians(40), math.radians(80))
-    lighting = Lighting(
-        direction=(math.cos(azimuth) * math.cos(elevation), math.sin(azimuth) * math.cos(elevation),
-                   math.sin(elevation)),
-        ambient=0.6 * (1.0 + rng.uniform(-light_jitter, light_jitter)),
-        diffuse=0.5 * (1.0 + rng.uniform(-light_jitter, light_jitter)),
-        specular=0.05,
-    )
+    lighting = _sample_lighting(rng, randomization.light_jitter)
     position_jitter = randomization.camera_position_jitter
-    camera_offset = tuple(float(v) for v in rng.uniform(-position_jitter, position_jitter, size=3))
+    dx, dy, dz = (float(v) for v in rng.uniform(-position_jitter, position_jitter, size=3))
     pitch_jitter = randomization.camera_pitch_jitter_deg
     return Layout(
         robot_pose=pose,
@@ -199,7 +203,7 @@ def sample_layout(
         floor_rgba=floor_rgba,
         wall_rgba=wall_rgba,
         lighting=lighting,
-        camera_offset=camera_offset,  # type: ignore[arg-type]
+        camera_offset=(dx, dy, dz),
         camera_pitch_offset_deg=float(rng.uniform(-pitch_jitter, pitch_jitter)),
         template_index=int(rng.integers(n_templates)),
     )
