@@ -149,11 +149,11 @@ class RobotRuntime:
         """The step loop; returns how it ended (and what it measured) for meta.extra."""
         config, sink = self.config, self.sink
         height, width = settings.frame_size or (config.camera.height, config.camera.width)
-        period = step_period(config)
         first_stamp: float | None = None
         overruns = 0
         next_start = time.monotonic()
         for _ in range(max_steps):
+            step_started = time.monotonic()
             try:
                 frame, stamp = self.camera.read(timeout_s=watchdog.deadline_s)
             except FrameTimeout as err:
@@ -176,17 +176,25 @@ class RobotRuntime:
                 return {"ended": "timeout", "timeout": late, "overruns": overruns}
             recorder.add_step(obs, sent, stamp - first_stamp, latency, robot_pose=robot.robot_pose)
             if config.step_mode == "move_then_stop":
+                # A step is inference + move + stop, at least control_dt long; it has no fixed schedule to miss.
                 time.sleep(config.move_duration_s)
                 if not watchdog.command(sink.stop):
                     return {"ended": "timeout", "overruns": overruns}
-            next_start += period
-            wait = next_start - time.monotonic()
-            if wait > 0:
-                time.sleep(wait)
-            else:
+                _sleep_until(step_started + config.control_dt)
+                continue
+            next_start += config.control_dt
+            if not _sleep_until(next_start):
                 overruns += 1
                 next_start = time.monotonic()
         return {"ended": "done", "overruns": overruns}
+
+
+def _sleep_until(deadline: float) -> bool:
+    """Sleep until the monotonic time `deadline`; False when it has already passed (the step overran)."""
+    wait = deadline - time.monotonic()
+    if wait > 0:
+        time.sleep(wait)
+    return wait >= 0
 
 
 def _stop_quietly(sink: CommandSink, outcome: dict[str, Any]) -> None:
