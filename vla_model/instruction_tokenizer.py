@@ -5,6 +5,7 @@ It covers the instruction vocabulary of our tasks; any other word maps to <unk>.
 """
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from tokenizers import Tokenizer, models, normalizers, pre_tokenizers
@@ -62,9 +63,21 @@ def build_instruction_tokenizer(words: tuple[str, ...] = INSTRUCTION_WORDS) -> P
 
 
 def save_instruction_tokenizer(folder: Path = SMALL_KOSMOS_DIR) -> int:
-    """Write the tokenizer files into `folder` (loadable with AutoTokenizer); returns the vocabulary size."""
+    """Write tokenizer.json + tokenizer_config.json into `folder` (AutoTokenizer loads it); returns the vocab size."""
     tokenizer = build_instruction_tokenizer()
-    tokenizer.save_pretrained(str(folder))
+    folder.mkdir(parents=True, exist_ok=True)
+    tokenizer.backend_tokenizer.save(str(folder / "tokenizer.json"))
+    # Written by hand rather than by save_pretrained, whose v5 form ("TokenizersBackend") transformers 4.x cannot read.
+    config = {
+        "tokenizer_class": "PreTrainedTokenizerFast",
+        "bos_token": "<s>",
+        "eos_token": "</s>",
+        "unk_token": "<unk>",
+        "pad_token": "<pad>",
+        "additional_special_tokens": [IMAGE_START, IMAGE_END],
+        "model_max_length": 2048,
+    }
+    (folder / "tokenizer_config.json").write_text(json.dumps(config, indent=2) + "\n")
     return len(tokenizer)
 
 
