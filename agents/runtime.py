@@ -7,10 +7,13 @@ eval.episode_log.EpisodeRecorder, and write the log (source="real") however the 
 """
 from __future__ import annotations
 
+import contextlib
+import signal
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 
@@ -171,10 +174,11 @@ class RobotRuntime:
             action = self.agent.act(obs)
             latency = time.perf_counter() - started
             sent = action_as_sent(action, config)
-            if not watchdog.command(lambda: sink.send(sent)):
-                late = f"no action within {watchdog.deadline_s:.2f} s"
-                return {"ended": "timeout", "timeout": late, "overruns": overruns}
-            recorder.add_step(obs, sent, stamp - first_stamp, latency, robot_pose=robot.robot_pose)
+            with _sigint_deferred():  # a command sent is a command logged, even if Ctrl-C lands in between
+                if not watchdog.command(lambda: sink.send(sent)):
+                    late = f"no action within {watchdog.deadline_s:.2f} s"
+                    return {"ended": "timeout", "timeout": late, "overruns": overruns}
+                recorder.add_step(obs, sent, stamp - first_stamp, latency, robot_pose=robot.robot_pose)
             if config.step_mode == "move_then_stop":
                 # A step is inference + move + stop, at least control_dt long; it has no fixed schedule to miss.
                 time.sleep(config.move_duration_s)
@@ -187,6 +191,22 @@ class RobotRuntime:
                 overruns += 1
                 next_start = time.monotonic()
         return {"ended": "done", "overruns": overruns}
+
+
+@contextlib.contextmanager
+def _sigint_deferred() -> Iterator[None]:
+    """Hold a Ctrl-C that arrives inside the block and deliver it when the block ends (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    pending: list[tuple[int, Any]] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: pending.append((signum, frame)))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if pending and callable(previous):
+        previous(*pending[0])
 
 
 def _sleep_until(deadline: float) -> bool:

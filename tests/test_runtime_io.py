@@ -130,3 +130,28 @@ def test_command_line_without_ros_says_how_to_get_it(tmp_path, capsys):
                       "--out", str(tmp_path), "--no-prompt"])
     assert code == 2
     assert "source your ROS 2 install" in capsys.readouterr().err
+
+
+def test_a_real_ctrl_c_stops_the_run_and_keeps_the_log(tmp_path):
+    """SIGINT to the command-line process mid-episode: exit 130, the log written whole as 'interrupted'."""
+    import signal
+    import subprocess
+    import sys
+
+    video = tmp_path / "long.mp4"
+    iio.imwrite(video, np.zeros((100, 32, 32, 3), dtype=np.uint8), fps=10)
+    command = [sys.executable, "-m", "agents.run_robot", "--video", str(video), "--agent", "random", "--task", "pick",
+               "--instruction", "pick up the cube", "--out", str(tmp_path / "logs"), "--no-prompt", "--deadline-s", "5"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        for line in process.stdout:  # wait until the robot is moving
+            if line.startswith("cmd_vel linear_x="):
+                break
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert process.returncode == 130, err
+    assert "interrupted: robot stopped, log kept in" in out
+    episode = read_episode(tmp_path / "logs" / "episode_0000.h5")
+    assert episode.meta.extra["ended"] == "interrupted" and 1 <= episode.num_steps < 100
