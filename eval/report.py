@@ -212,14 +212,14 @@ def _parity_lines(parity: dict[str, Any] | None) -> list[str]:
         f"Checkpoint `{parity['checkpoint']}` on {parity['episodes']} real episodes ({parity['steps']} frames); "
         f"the logs were driven by: {', '.join(parity['logged_by'])}.",
         "",
-        "| action | mean abs diff | max abs diff | steps within tolerance |",
+        f"| action | mean abs diff | max abs diff | steps within +-{parity['tolerance']} |",
         "|---|---|---|---|",
         *(
             f"| {n} | {_fmt(dims[n]['mean_abs_diff'])} | {_fmt(dims[n]['max_abs_diff'])} | {_fmt(dims[n]['within_tolerance'], 2)} |"
             for n in ("dx", "dy")
         ),
         "",
-        f"Gripper open/closed agreement: {_fmt(dims['gripper']['agreement'], 2)} (tolerance {parity['tolerance']}).",
+        f"Gripper open/closed agreement: {_fmt(dims['gripper']['agreement'], 2)} of the steps.",
     ]
 
 
