@@ -46,16 +46,16 @@ WORKDIR /opt/mobile-vla
 # Dependencies first (a layer that survives code changes), pinned to the image's torch by a constraint:
 # if a dependency ever asks for another torch, the build fails instead of pulling a build for the wrong GPU.
 COPY pyproject.toml ./
-RUN python -c "import torch; print(f'torch=={torch.__version__}')" > /etc/keep-torch.txt \
-    && python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" \
+RUN python3 -c "import torch; print(f'torch=={torch.__version__}')" > /etc/keep-torch.txt \
+    && python3 -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" \
         > /tmp/requirements.txt \
-    && pip install --constraint /etc/keep-torch.txt --requirement /tmp/requirements.txt \
+    && python3 -m pip install --constraint /etc/keep-torch.txt --requirement /tmp/requirements.txt \
     && rm /tmp/requirements.txt
 
 COPY . .
-RUN pip install --no-deps --constraint /etc/keep-torch.txt . \
-    && python -c "import torch, transformers, envs, agents.runtime, vla_model.export_onnx; print('torch', torch.__version__, 'cuda', torch.cuda.is_available() or 'not visible at build time')"
+RUN python3 -m pip install --no-deps --constraint /etc/keep-torch.txt . \
+    && python3 -c "import torch, transformers, envs, agents.runtime, vla_model.export_onnx; print('torch', torch.__version__, 'cuda', torch.cuda.is_available() or 'not visible at build time')"
 
 COPY docker/entrypoint.sh /usr/local/bin/mobile-vla-entrypoint
 ENTRYPOINT ["/usr/local/bin/mobile-vla-entrypoint"]
-CMD ["python", "-m", "agents.run_robot", "--help"]
+CMD ["python3", "-m", "agents.run_robot", "--help"]
