@@ -1,7 +1,7 @@
 """Env speed against the bare PyBullet bound: the same physics substeps and camera render on the same scene.
 
-Blocks of env steps and of bare work are interleaved and the fastest block of each is kept, so a busy machine
-slows both alike and the ratio stays meaningful.
+Blocks of env steps and of bare work are interleaved, timed in this process's CPU time, and the fastest block of
+each is kept, so other work on a shared machine distorts neither the speeds nor their ratio.
 """
 from __future__ import annotations
 
@@ -67,19 +67,19 @@ def measure(config: RobotConfig, task: str, block_steps: int, repeats: int, seed
         views = _front_views(env, seed, block_steps)
         for _ in range(repeats):
             env.reset(seed=seed)
-            start = time.perf_counter()
+            start = time.process_time()
             for _ in range(block_steps):
                 env.step(BENCH_ACTION)
-            best_env = min(best_env, time.perf_counter() - start)
+            best_env = min(best_env, time.process_time() - start)
 
             env.reset(seed=seed)
             env.robot.command(BENCH_ACTION)
             env.robot.substep(1.0)  # motors straight to the commanded velocity: the bare robot drives the same path
             client, substeps, light = env.sim.client, env.substeps_per_step, env.layout.lighting
-            start = time.perf_counter()
+            start = time.process_time()
             for view in views:
                 _bare_step(client, substeps, view, light)
-            best_bare = min(best_bare, time.perf_counter() - start)
+            best_bare = min(best_bare, time.process_time() - start)
     finally:
         env.close()
     camera = config.camera
@@ -99,5 +99,6 @@ def format_table(rows: list[BenchRow], substeps: int) -> str:
     lines = [f"{'case':<36} {'env steps/s':>12} {'bare steps/s':>13} {'ratio':>7}",
              "-" * 71]
     lines += [f"{r.case:<36} {r.env_steps_per_s:>12.1f} {r.bare_steps_per_s:>13.1f} {r.ratio:>6.2f}x" for r in rows]
-    lines.append(f"(bare = {substeps} physics substeps + one getCameraImage per step, same scene, same client)")
+    lines.append(f"(steps per CPU second of this process; bare = {substeps} physics substeps + one getCameraImage "
+                 "per step, same scene, same client)")
     return "\n".join(lines)
