@@ -59,10 +59,13 @@ def frame_pixels(step: int) -> np.ndarray:
     return image
 
 
-def write_test_bag(path: Path, storage: StoragePlugin, *, with_events: bool = True, camera_topic: str = "/camera/image_raw") -> None:
+def write_test_bag(
+    path: Path, storage: StoragePlugin, *, with_events: bool = True, camera_topic: str = "/camera/image_raw", jpeg: bool = False
+) -> None:
     """Two episodes of 5 frames: frame i at 0.1 i s, its command 20 ms later, odometry every 50 ms, a Bool gripper."""
+    camera_type = "sensor_msgs/msg/CompressedImage" if jpeg else "sensor_msgs/msg/Image"
     with Writer(path, version=9, storage_plugin=storage) as writer:
-        camera = writer.add_connection(camera_topic, "sensor_msgs/msg/Image", typestore=TYPESTORE)
+        camera = writer.add_connection(camera_topic, camera_type, typestore=TYPESTORE)
         cmd = writer.add_connection("/cmd_vel", "geometry_msgs/msg/Twist", typestore=TYPESTORE)
         grip = writer.add_connection("/gripper_cmd", "std_msgs/msg/Bool", typestore=TYPESTORE)
         odom = writer.add_connection("/odom", "nav_msgs/msg/Odometry", typestore=TYPESTORE)
@@ -79,10 +82,16 @@ def write_test_bag(path: Path, storage: StoragePlugin, *, with_events: bool = Tr
             for step in range(5):
                 ns = base + step * FRAME_PERIOD_NS
                 pixels = frame_pixels(step)
-                image = T["sensor_msgs/msg/Image"](
-                    header=_header(ns, "camera"), height=24, width=32, encoding="rgb8", is_bigendian=0, step=96,
-                    data=pixels.reshape(-1),
-                )
+                if jpeg:
+                    buffer = io.BytesIO()
+                    Image.fromarray(pixels).save(buffer, format="JPEG", quality=95)
+                    data = np.frombuffer(buffer.getvalue(), dtype=np.uint8)
+                    image = T["sensor_msgs/msg/CompressedImage"](header=_header(ns, "camera"), format="jpeg", data=data)
+                else:
+                    image = T["sensor_msgs/msg/Image"](
+                        header=_header(ns, "camera"), height=24, width=32, encoding="rgb8", is_bigendian=0, step=96,
+                        data=pixels.reshape(-1),
+                    )
                 put(camera, ns, image)
                 put(cmd, ns + 20_000_000, T["geometry_msgs/msg/Twist"](linear=_vector(0.1 * step, -0.2), angular=_vector()))
                 put(grip, ns + 20_000_000, T["std_msgs/msg/Bool"](data=step >= 3))
@@ -165,6 +174,23 @@ def test_sidecar_file_gives_episode_boundaries(tmp_path: Path) -> None:
     sidecar.write_text(json.dumps({"episodes": [{"start": 0.0, "end": 0.45, "task": "navigate", "instruction": "go", "success": True}]}))
     lines = _import(bag, tmp_path / "out", topic_map=topic_map, episodes_file=sidecar)
     assert len(lines) == 1 and read_episode(lines[0].written).meta.task == "navigate"
+
+
+def test_compressed_camera_frames_are_decoded(tmp_path: Path) -> None:
+    bag = tmp_path / "run"
+    write_test_bag(bag, StoragePlugin.MCAP, jpeg=True)
+    lines = _import(bag, tmp_path / "out", topic_map=write_topic_map(tmp_path / "topics.yaml"))
+    frame = read_episode(lines[0].written).rgb_static[4, 100, 100].astype(int)
+    assert np.abs(frame - [40, 200, 0]).max() < 10
+
+
+def test_topic_of_the_wrong_type_is_named(tmp_path: Path) -> None:
+    bag = tmp_path / "run"
+    write_test_bag(bag, StoragePlugin.SQLITE3)
+    topic_map = tmp_path / "topics.yaml"
+    topic_map.write_text("gripper: /odom\nepisode_events: /episode_event\n")
+    with pytest.raises(RealImportError, match=r"topic '/odom' \(gripper\) has type nav_msgs/msg/Odometry, expected std_msgs"):
+        _import(bag, tmp_path / "out", topic_map=topic_map)
 
 
 def test_missing_topic_is_an_error_naming_it(tmp_path: Path) -> None:
