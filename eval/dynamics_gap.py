@@ -76,14 +76,21 @@ def replay_error(episodes: Sequence[Episode], config: RobotConfig | None = None)
 def dynamics_gap(episodes: Sequence[Episode], config: RobotConfig | None = None) -> tuple[dict[str, object], list[Replay]]:
     """Replay every real episode that has odometry; the summary for metrics.json and the replays for the plot."""
     usable = [e for e in episodes if has_trajectory(e)]
-    replays = [replay_episode(e, config) for e in usable]
+    replays, failures = [], []
+    for episode in usable:
+        try:
+            replays.append(replay_episode(episode, config))
+        except ValueError as err:  # e.g. a gripperless robot config on a task that needs the gripper
+            failures.append(f"{episode.meta.task} ({episode.meta.instruction!r}): {err}")
     if not replays:
-        return {"episodes": 0, "note": "no real episode has odometry; nothing to replay"}, []
+        note = "no real episode has odometry; nothing to replay" if not failures else "no episode could be replayed"
+        return {"episodes": 0, "note": note, "failed": failures}, []
     longest = max(len(r.error) for r in replays)
     per_step = [float(np.mean([r.error[t] for r in replays if t < len(r.error)])) for t in range(longest)]
     summary = {
         "episodes": len(replays),
         "skipped_without_odometry": len(episodes) - len(usable),
+        "failed": failures,
         "mean_error_m": float(np.mean(np.concatenate([r.error for r in replays]))),
         "final_error_m": float(np.mean([r.error[-1] for r in replays])),
         "max_error_m": float(max(r.error.max() for r in replays)),

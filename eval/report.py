@@ -191,9 +191,11 @@ def _behaviour_tables(behaviour: dict[str, Any]) -> list[str]:
 def _gap_lines(gap: dict[str, Any] | None) -> list[str]:
     if gap is None:
         return ["Not run (--no-replay)."]
+    failed = [f"- could not replay {reason}" for reason in gap.get("failed", [])]
     if not gap.get("episodes"):
-        return [gap.get("note", "No episode replayed.")]
-    return [
+        return [gap.get("note", "No episode replayed."), "", *failed]
+    lines = [*failed, ""] if failed else []
+    return lines + [
         f"{gap['episodes']} real episodes replayed in the sim from their start pose with "
         f"the robot config: {gap.get('robot_config', 'each log')} ({gap['skipped_without_odometry']} skipped: no odometry).",
         "",

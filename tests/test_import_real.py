@@ -303,3 +303,13 @@ def test_cli_imports_a_folder_and_accounts_for_every_recording(tmp_path: Path, c
     assert "episode_20250101_120200_c.h5 -> -: skipped:" in out and "not a readable HDF5 file" in out
     assert "2 episodes written" in out and "1 skipped" in out
     assert [read_episode(p).meta.success for p in episode_paths(tmp_path / "out")] == [True, False]
+
+
+def test_pair_commands_first_after_frame_falls_back_to_the_command_in_force() -> None:
+    from eval.real_import.bag import pair_commands
+
+    frames = np.array([0, 100, 200])
+    index, when = pair_commands(frames, 300, np.array([50, 60, 250]), "first_after_frame")
+    assert index.tolist() == [0, 1, 2] and when.tolist() == [50, 100, 250]  # frame 100: none fresh, 60 in force
+    index, _ = pair_commands(frames, 300, np.array([], dtype=np.int64), "first_after_frame")
+    assert index.tolist() == [-1, -1, -1]  # no command at all: at rest

@@ -236,13 +236,13 @@ def pair_commands(
     that frame), else the one still in force; in_force_at_frame: the last command at or before the frame.
     """
     in_force = _in_force(cmd_ns, frame_ns)
-    if pairing == "in_force_at_frame":
+    if pairing == "in_force_at_frame" or not len(cmd_ns):
         return in_force, frame_ns
     next_frame = np.append(frame_ns[1:], end_ns)
     first_after = np.searchsorted(cmd_ns, frame_ns, side="right")
     fresh = (first_after < len(cmd_ns)) & (cmd_ns[np.minimum(first_after, len(cmd_ns) - 1)] <= next_frame)
     index = np.where(fresh, first_after, in_force)
-    when = np.where(fresh, cmd_ns[np.minimum(first_after, len(cmd_ns) - 1)], frame_ns) if len(cmd_ns) else frame_ns
+    when = np.where(fresh, cmd_ns[np.minimum(first_after, len(cmd_ns) - 1)], frame_ns)
     return index, when
 
 

@@ -41,7 +41,7 @@ def build_episode(run: RealRun, config: RobotConfig) -> Episode:
     meta.extra['has_odometry'] is false, so trajectory metrics skip the episode instead of reading zeros.
     """
     steps = len(run.frames)
-    commands = np.asarray(run.commands, dtype=np.float64)
+    commands = np.array(run.commands, dtype=np.float64)  # a copy: the run keeps what was recorded
     if not config.gripper.enabled:
         commands[:, GRIPPER] = 0.0  # a gripperless robot: the column is ignored and logged as open
     action = normalize(commands, config)
