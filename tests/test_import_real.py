@@ -16,6 +16,8 @@ from rosbags.typesys import Stores, get_typestore
 from eval.episode_log import episode_paths, read_episode
 from eval.import_real import main as import_main
 from eval.real_import import RealImportError
+from eval.real_import.bag import pair_commands
+from eval.real_import.mapping import load_column_map
 from eval.real_import.importer import ImportOptions, import_real
 
 TYPESTORE = get_typestore(Stores.ROS2_HUMBLE)
@@ -306,10 +308,18 @@ def test_cli_imports_a_folder_and_accounts_for_every_recording(tmp_path: Path, c
 
 
 def test_pair_commands_first_after_frame_falls_back_to_the_command_in_force() -> None:
-    from eval.real_import.bag import pair_commands
-
     frames = np.array([0, 100, 200])
     index, when = pair_commands(frames, 300, np.array([50, 60, 250]), "first_after_frame")
     assert index.tolist() == [0, 1, 2] and when.tolist() == [50, 100, 250]  # frame 100: none fresh, 60 in force
     index, _ = pair_commands(frames, 300, np.array([], dtype=np.int64), "first_after_frame")
     assert index.tolist() == [-1, -1, -1]  # no command at all: at rest
+
+
+def test_bad_column_map_is_named(tmp_path: Path) -> None:
+    bad = tmp_path / "map.yaml"
+    bad.write_text("dx_column: linear_x\n")
+    with pytest.raises(RealImportError, match="map.yaml: dx_column must be a column index or null"):
+        load_column_map(bad)
+    bad.write_text("colour: rgb\n")
+    with pytest.raises(RealImportError, match="map.yaml: unknown key 'colour'"):
+        load_column_map(bad)

@@ -98,6 +98,10 @@ def _build(cls: type, data: dict[str, Any], where: Path) -> Any:
         built = cls(**data)
     except TypeError as err:
         raise RealImportError(f"{where}: {err}") from None
+    for name in ("dx_column", "dy_column", "gripper_column"):
+        column = getattr(built, name, None)
+        if column is not None and (isinstance(column, bool) or not isinstance(column, int)):
+            raise RealImportError(f"{where}: {name} must be a column index or null, got {column!r}")
     channel_order = getattr(built, "channel_order", "rgb")
     if channel_order not in ("rgb", "bgr"):
         raise RealImportError(f"{where}: channel_order must be 'rgb' or 'bgr', got {channel_order!r}")
