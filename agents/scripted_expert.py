@@ -6,6 +6,7 @@ info["privileged"], which the rollout adds to the observation).
 from __future__ import annotations
 
 import math
+from collections import deque
 from typing import Any
 
 import numpy as np
@@ -29,11 +30,15 @@ class ScriptedExpert:
         self.model_queries = 0
         self._command = np.zeros(2)
         self._closing = False
+        self._sent: deque[np.ndarray] = deque()  # commands sent but not yet applied (the robot's latency)
+        self._in_flight = np.zeros(2)             # robot-frame metres those commands will still move the robot
 
     def reset(self, instruction: str) -> None:
         """Forget the previous episode (the instruction is not needed: the privileged state names the target)."""
         self._command = np.zeros(2)
         self._closing = False
+        self._sent.clear()
+        self._in_flight = np.zeros(2)
 
     def settings(self) -> dict[str, Any]:
         """Nothing configurable."""
@@ -45,24 +50,31 @@ class ScriptedExpert:
         if state is None:
             raise ValueError("ScriptedExpert needs obs['privileged'] (the env's info['privileged']); "
                              "the sim rollout adds it, a real robot cannot")
+        reach = np.asarray(state["max_speed"]) * state["move_time_s"]
+        self._in_flight = sum(self._sent, np.zeros(2)) * reach
         task = state["task"]
         if task == "pick":
             return self._pick(state)
         if task == "navigate":
-            return self._drive(state, _to_robot_frame(state, state["target_pos"], NAVIGATE_STANDOFF), GRIPPER_OPEN)
+            error = _to_robot_frame(state, state["target_pos"], NAVIGATE_STANDOFF) - self._in_flight
+            return self._drive(state, error, GRIPPER_OPEN)
         if task == "place":
             return self._place(state)
         raise ValueError(f"ScriptedExpert: unknown task {task!r}")
 
+    def _still(self, state: dict[str, Any]) -> bool:
+        """The base stands still and no motion command is still on its way."""
+        return _speed(state) <= STILL and float(np.hypot(*self._in_flight)) <= ALIGNED / 4
+
     def _pick(self, state: dict[str, Any]) -> np.ndarray:
-        error = _to_robot_frame(state, state["target_pos"], 0.0)
+        error = _to_robot_frame(state, state["target_pos"], 0.0) - self._in_flight
         if self._closing:
             if state["gripper_phase"] >= 1.0 and not state["held"]:
                 self._closing = False  # missed: open, back off and try again
             return self._drive(state, np.zeros(2), GRIPPER_CLOSED if self._closing else GRIPPER_OPEN)
         if state["gripper_phase"] > 0.0:
             return self._drive(state, np.zeros(2), GRIPPER_OPEN)  # still opening after a miss
-        if np.all(np.abs(error) <= ALIGNED) and _speed(state) <= STILL:
+        if np.all(np.abs(error) <= ALIGNED) and self._still(state):
             self._closing = True
             return self._drive(state, np.zeros(2), GRIPPER_CLOSED)
         standoff = PREGRASP_STANDOFF * min(max((abs(error[1]) - 0.005) / 0.02, 0.0), 1.0)
@@ -70,8 +82,8 @@ class ScriptedExpert:
 
     def _place(self, state: dict[str, Any]) -> np.ndarray:
         zone = [state["zone_pos"][0], state["zone_pos"][1], 0.0]
-        error = _to_robot_frame(state, zone, 0.0)
-        if not self._closing and np.all(np.abs(error) <= ALIGNED) and _speed(state) <= STILL:
+        error = _to_robot_frame(state, zone, 0.0) - self._in_flight
+        if not self._closing and np.all(np.abs(error) <= ALIGNED) and self._still(state):
             self._closing = True  # here: "closing" the episode by letting go
         if self._closing:
             return self._drive(state, np.zeros(2), GRIPPER_OPEN)
@@ -86,6 +98,11 @@ class ScriptedExpert:
             wanted = wanted / largest  # keep the direction, cap the speed
         change = wanted - self._command
         self._command = self._command + np.clip(change, -MAX_CHANGE, MAX_CHANGE)
+        latency = int(state.get("latency_steps", 0))
+        if latency:
+            self._sent.append(self._command.copy())
+            while len(self._sent) > latency:
+                self._sent.popleft()
         return np.array([self._command[0], self._command[1], gripper], dtype=np.float32)
 
 

@@ -208,6 +208,7 @@ class MobileVLAEnv(gymnasium.Env):
             "gripper_enabled": config.gripper.enabled,
             "max_speed": [config.max_linear_x * config.speed_scale, config.max_linear_y * config.speed_scale],
             "move_time_s": step_move_s,
+            "latency_steps": config.latency_steps,
             **self.task.goal_state(robot, scene),
         }
         return {"success": bool(success), "task": self.task.name, "instruction": self._instruction,

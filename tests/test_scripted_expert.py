@@ -74,3 +74,10 @@ def test_grasping_a_distractor_is_not_success() -> None:
         lifted = lifted or (state["held"] and env.sim.base_position(distractor)[2] > 0.05)
     assert lifted, "the expert should have lifted the distractor for this test to mean anything"
     env.close()
+
+
+def test_expert_allows_for_action_latency() -> None:
+    env = MobileVLAEnv("pick", robot_config=camera_off(latency_steps=2))
+    successes = sum(run_expert_episode(env, seed)[1]["success"] for seed in range(10))
+    env.close()
+    assert successes >= 9
