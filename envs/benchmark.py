@@ -27,6 +27,7 @@ class BenchRow:
     case: str
     env_steps_per_s: float
     bare_steps_per_s: float
+    substeps: int
 
     @property
     def ratio(self) -> float:
@@ -84,7 +85,7 @@ def measure(config: RobotConfig, task: str, block_steps: int, repeats: int, seed
         env.close()
     camera = config.camera
     case = f"{task}, front camera {camera.width}x{camera.height}" if camera.enabled else f"{task}, camera off"
-    return BenchRow(case, block_steps / best_env, block_steps / best_bare)
+    return BenchRow(case, block_steps / best_env, block_steps / best_bare, env.substeps_per_step)
 
 
 def run_benchmark(robot_config: str | None, task: str, block_steps: int, repeats: int) -> list[BenchRow]:
@@ -94,11 +95,11 @@ def run_benchmark(robot_config: str | None, task: str, block_steps: int, repeats
     return [measure(config, task, block_steps, repeats), measure(camera_off, task, block_steps, repeats)]
 
 
-def format_table(rows: list[BenchRow], substeps: int) -> str:
+def format_table(rows: list[BenchRow]) -> str:
     """A plain-text table: case, env steps/s, bare steps/s, ratio."""
     lines = [f"{'case':<36} {'env steps/s':>12} {'bare steps/s':>13} {'ratio':>7}",
              "-" * 71]
     lines += [f"{r.case:<36} {r.env_steps_per_s:>12.1f} {r.bare_steps_per_s:>13.1f} {r.ratio:>6.2f}x" for r in rows]
-    lines.append(f"(steps per CPU second of this process; bare = {substeps} physics substeps + one getCameraImage "
-                 "per step, same scene, same client)")
+    lines.append(f"(steps per CPU second of this process; bare = {rows[0].substeps} physics substeps"
+                 " + one getCameraImage per step, same scene, same client)")
     return "\n".join(lines)

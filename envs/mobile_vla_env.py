@@ -41,7 +41,8 @@ def _robot_pose_option(options: dict[str, Any] | None) -> tuple[float, float, fl
         return None
     pose = np.asarray(options["robot_pose"], dtype=np.float64)
     if pose.shape != (3,) or not np.all(np.isfinite(pose)):
-        raise ValueError(f"options['robot_pose']: expected three finite numbers (x, y, yaw), got {options['robot_pose']!r}")
+        raise ValueError("options['robot_pose']: expected three finite numbers (x, y, yaw), "
+                         f"got {options['robot_pose']!r}")
     if np.any(np.abs(pose[:2]) > ROOM_HALF - 0.2):
         raise ValueError(f"options['robot_pose']: (x, y) must lie inside the room, |x|, |y| <= {ROOM_HALF - 0.2}")
     return float(pose[0]), float(pose[1]), float(pose[2])
@@ -77,7 +78,9 @@ class MobileVLAEnv(gymnasium.Env):
             observation["rgb_gripper"] = _image_space(config.gripper_camera)
         self.observation_space = spaces.Dict(observation)
 
-        step_s = config.control_dt if config.step_mode == "continuous" else max(config.move_duration_s, config.control_dt)
+        step_s = config.control_dt
+        if config.step_mode == "move_then_stop":
+            step_s = max(config.move_duration_s, config.control_dt)
         self._substeps = max(1, round(step_s * config.physics_hz))
         self._move_substeps = (self._substeps if config.step_mode == "continuous"
                                else min(self._substeps, max(1, round(config.move_duration_s * config.physics_hz))))
@@ -111,7 +114,8 @@ class MobileVLAEnv(gymnasium.Env):
                 self.sim.allow_sleep(body, asleep=True)
         self._instruction = task.instruction(layout)
         start_gripper = GRIPPER_CLOSED if task.starts_holding else GRIPPER_OPEN
-        self._pending = deque(np.array([0.0, 0.0, start_gripper], dtype=np.float32) for _ in range(config.latency_steps))
+        self._pending = deque(np.array([0.0, 0.0, start_gripper], dtype=np.float32)
+                              for _ in range(config.latency_steps))
         self._steps = 0
         state = self.robot.state()
         return self._observation(state), self._info(state, False)

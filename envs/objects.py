@@ -35,7 +35,8 @@ def _cube(shape: Shape) -> tuple[dict[str, object], dict[str, object]]:
 
 
 def _ball(shape: Shape) -> tuple[dict[str, object], dict[str, object]]:
-    return {"shapeType": p.GEOM_SPHERE, "radius": shape.half_height}, {"shapeType": p.GEOM_SPHERE, "radius": shape.half_height}
+    sphere = {"shapeType": p.GEOM_SPHERE, "radius": shape.half_height}
+    return dict(sphere), dict(sphere)
 
 
 def _can(shape: Shape) -> tuple[dict[str, object], dict[str, object]]:

@@ -5,13 +5,9 @@
 from __future__ import annotations
 
 import argparse
-import os
 
-os.environ.setdefault("OMP_NUM_THREADS", "1")
-
-from envs.benchmark import format_table, run_benchmark  # noqa: E402
-from envs.mobile_vla_env import MobileVLAEnv  # noqa: E402
-from envs.snapshots import save_snapshots  # noqa: E402
+from envs.benchmark import format_table, run_benchmark
+from envs.snapshots import save_snapshots
 
 
 def main() -> None:
@@ -24,9 +20,11 @@ def main() -> None:
                         help="also save front_camera.png and third_person.png of a pick episode into DIR")
     args = parser.parse_args()
 
-    rows = run_benchmark(args.robot_config, args.task, args.steps, args.repeats)
-    substeps = MobileVLAEnv(task=args.task, robot_config=args.robot_config).substeps_per_step
-    print(format_table(rows, substeps))
+    try:
+        rows = run_benchmark(args.robot_config, args.task, args.steps, args.repeats)
+    except ValueError as err:  # unknown task, bad robot config file, a task this robot cannot do
+        parser.error(str(err))
+    print(format_table(rows))
     if args.save_images:
         for path in save_snapshots(args.save_images, robot_config=args.robot_config):
             print(f"wrote {path}")

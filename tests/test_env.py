@@ -15,6 +15,7 @@ from hypothesis.extra.numpy import arrays
 
 import envs  # noqa: F401  (registers the tasks)
 from assets import ROBOTS_DIR
+from envs.benchmark import format_table, measure
 from envs.mobile_vla_env import MobileVLAEnv
 from envs.task_names import TASK_IDS, task_id
 from env_helpers import camera_off
@@ -110,7 +111,8 @@ def test_wrong_shape_or_non_finite_action_raises_value_error(bad: np.ndarray) ->
 
 
 def test_out_of_range_action_is_clipped_to_the_box() -> None:
-    big, clipped = MobileVLAEnv("navigate", robot_config=camera_off()), MobileVLAEnv("navigate", robot_config=camera_off())
+    big = MobileVLAEnv("navigate", robot_config=camera_off())
+    clipped = MobileVLAEnv("navigate", robot_config=camera_off())
     big.reset(seed=2)
     clipped.reset(seed=2)
     for _ in range(3):
@@ -242,3 +244,10 @@ def test_any_finite_actions_keep_observations_inside_the_space(pick_env: MobileV
         obs, reward, _, _, info = env.step(action)
         assert env.observation_space.contains(obs) and reward in (0.0, 1.0)
         assert np.all(np.isfinite(info["privileged"]["robot_pose"]))
+
+
+def test_benchmark_reports_env_and_bare_speeds_side_by_side() -> None:
+    row = measure(camera_off(), "navigate", block_steps=2, repeats=1)
+    assert row.env_steps_per_s > 0 and row.bare_steps_per_s > 0 and row.substeps == 24
+    table = format_table([row])
+    assert "navigate, camera off" in table and f"{row.ratio:.2f}x" in table

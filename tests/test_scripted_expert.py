@@ -1,4 +1,4 @@
-"""The scripted expert solves every task (>= 95 of 100 seeds), and success is judged on the object the instruction names."""
+"""The scripted expert solves every task (>= 95 of 100 seeds); success is judged on the object the instruction names."""
 from __future__ import annotations
 
 import numpy as np
