@@ -42,17 +42,10 @@ class RuntimeSettings:
     scene: dict[str, Any] = field(default_factory=dict)
 
 
-def step_period(config: RobotConfig) -> float:
-    """Seconds from one decision to the next: the control period, or at least the move in move_then_stop mode."""
-    if config.step_mode == "move_then_stop":
-        return max(config.move_duration_s, config.control_dt)
-    return config.control_dt
-
-
 def resolve_deadline(config: RobotConfig, deadline_s: float | None) -> float:
     """The watchdog deadline; it must outlast the gap between two commands, or the robot stops every step."""
-    gap = config.move_duration_s if config.step_mode == "move_then_stop" else config.control_dt
-    deadline = 2.0 * step_period(config) if deadline_s is None else float(deadline_s)
+    gap = config.move_seconds
+    deadline = 2.0 * config.step_seconds if deadline_s is None else float(deadline_s)
     if not deadline > gap:
         raise ValueError(
             f"watchdog deadline {deadline:.3f} s must be longer than the {gap:.3f} s between commands "
@@ -141,7 +134,7 @@ class RobotRuntime:
                 "has_odometry": self.state is not None,  # the key compare.py reads: no odometry, no path metrics
                 "success_labelled": False,
                 "deadline_s": deadline,
-                "step_period_s": step_period(self.config),
+                "step_period_s": self.config.step_seconds,
                 "step_mode": self.config.step_mode,
             },
         )

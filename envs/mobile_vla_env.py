@@ -78,12 +78,8 @@ class MobileVLAEnv(gymnasium.Env):
             observation["rgb_gripper"] = _image_space(config.gripper_camera)
         self.observation_space = spaces.Dict(observation)
 
-        step_s = config.control_dt
-        if config.step_mode == "move_then_stop":
-            step_s = max(config.move_duration_s, config.control_dt)
-        self._substeps = max(1, round(step_s * config.physics_hz))
-        self._move_substeps = (self._substeps if config.step_mode == "continuous"
-                               else min(self._substeps, max(1, round(config.move_duration_s * config.physics_hz))))
+        self._substeps = max(1, round(config.step_seconds * config.physics_hz))
+        self._move_substeps = min(self._substeps, max(1, round(config.move_seconds * config.physics_hz)))
         self.sim = Simulation(config.physics_hz)
         self.robot = MobileGripperRobot(self.sim, config)
         self._scene: Scene | None = None
@@ -197,7 +193,6 @@ class MobileVLAEnv(gymnasium.Env):
         scene, robot, config = self._scene, self.robot, self.robot_config
         target = self.sim.base_position(scene.target)
         held = robot.holds(scene.target) and not self.sim.in_contact(scene.target, scene.floor)
-        step_move_s = config.control_dt if config.step_mode == "continuous" else config.move_duration_s
         privileged = {
             "task": self.task.name,
             "robot_pose": list(state.pose),
@@ -211,7 +206,7 @@ class MobileVLAEnv(gymnasium.Env):
             "gripper_phase": robot.gripper_phase,
             "gripper_enabled": config.gripper.enabled,
             "max_speed": [config.max_linear_x * config.speed_scale, config.max_linear_y * config.speed_scale],
-            "move_time_s": step_move_s,
+            "move_time_s": config.move_seconds,
             "latency_steps": config.latency_steps,
             **self.task.goal_state(robot, scene),
         }

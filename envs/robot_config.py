@@ -82,6 +82,18 @@ class RobotConfig:
         """Seconds of robot time per env step."""
         return 1.0 / self.control_rate_hz
 
+    @property
+    def step_seconds(self) -> float:
+        """Robot time one env step lasts: the control period, and in move_then_stop at least the move."""
+        if self.step_mode == "move_then_stop":
+            return max(self.move_duration_s, self.control_dt)
+        return self.control_dt
+
+    @property
+    def move_seconds(self) -> float:
+        """Robot time the base is driven within one step (the whole step when continuous)."""
+        return self.control_dt if self.step_mode == "continuous" else self.move_duration_s
+
     def to_dict(self) -> dict[str, Any]:
         """Plain dict (JSON/YAML-ready), the form stored in episode logs and checkpoints."""
         return dataclasses.asdict(self)

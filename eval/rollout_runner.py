@@ -153,13 +153,6 @@ def load_run_robot_config(settings: RolloutSettings) -> RobotConfig:
     return config.replace(max_episode_steps=settings.max_steps) if settings.max_steps else config
 
 
-def step_seconds(config: RobotConfig) -> float:
-    """Robot time one env step lasts (the episode log's time stamps): move_then_stop steps last at least the move."""
-    if config.step_mode == "move_then_stop":
-        return max(config.move_duration_s, config.control_dt)
-    return config.control_dt
-
-
 def prepare_out_dir(out: Path, resume: bool) -> None:
     """Create the output folder and prove it writable; refuse to mix a new run into an old one."""
     try:
@@ -300,7 +293,7 @@ class Rollout:
         except BaseException:
             self.envs.close()
             raise
-        self.step_seconds = step_seconds(self.robot_config)
+        self.step_seconds = self.robot_config.step_seconds
         self.checkpoint_label = settings_dict(settings)["checkpoint"] or ""
         self.env_steps = 0
         self.latencies: list[float] = []

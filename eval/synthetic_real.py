@@ -16,7 +16,6 @@ from agents.scripted_expert import ScriptedExpert
 from envs.robot_config import RobotConfig
 from envs.task_names import task_id, task_name
 from eval.episode_log import EpisodeMeta, EpisodeRecorder, episode_filename, write_episode
-from eval.real_import.build import step_period
 
 SYNTHETIC_NOTE = "made in the simulator with a perturbed robot config; NOT data from a real robot"
 
@@ -107,7 +106,7 @@ def make_synthetic_episodes(
                 if "rgb_gripper" in obs:
                     seen["rgb_gripper"] = perturbation.camera(obs["rgb_gripper"], rng)
                 pose = np.asarray(info["privileged"]["robot_pose"], dtype=np.float32)
-                recorder.add_step(seen, action, step * step_period(truth), 0.0, robot_pose=pose)
+                recorder.add_step(seen, action, step * truth.step_seconds, 0.0, robot_pose=pose)
                 obs, _, terminated, truncated, info = env.step(action)
                 done, step = terminated or truncated, step + 1
             paths.append(write_episode(out / episode_filename(index), recorder.build(success=info["success"])))

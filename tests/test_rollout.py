@@ -17,7 +17,6 @@ from eval.rollout_runner import (
     RunOptions,
     results_dict,
     run_rollout,
-    step_seconds,
     write_results,
 )
 
@@ -103,7 +102,7 @@ def test_episode_log_records_the_run(tmp_path: Path, blind_robot: str) -> None:
     assert meta.robot_config["name"] == "blind-test-robot" and meta.robot_config["max_episode_steps"] == 5
     assert meta.extra["ended"] in ("success", "truncated") and meta.extra["model_queries"] == 0
     assert episode.num_steps == 5 and episode.robot_pose is not None
-    np.testing.assert_allclose(episode.timestamp, np.arange(5) * step_seconds(load_robot_config(blind_robot)))
+    np.testing.assert_allclose(episode.timestamp, np.arange(5) * load_robot_config(blind_robot).step_seconds)
 
 
 def one_line_error(capsys: pytest.CaptureFixture, argv: list[str]) -> str:

@@ -27,13 +27,6 @@ class RealRun:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def step_period(config: RobotConfig) -> float:
-    """Seconds one step lasts on that robot (a move-then-stop step lasts at least the move), as the env steps."""
-    if config.step_mode == "move_then_stop":
-        return max(config.move_duration_s, config.control_dt)
-    return config.control_dt
-
-
 def build_episode(run: RealRun, config: RobotConfig) -> Episode:
     """The episode log of a real run: velocities normalized through the robot config, source='real'.
 

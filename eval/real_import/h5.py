@@ -15,7 +15,7 @@ import numpy as np
 
 from envs.robot_config import RobotConfig
 from eval.real_import import RealImportError
-from eval.real_import.build import RealRun, step_period
+from eval.real_import.build import RealRun
 from eval.real_import.frames import decode_image_bytes, to_sim_frame
 from eval.real_import.mapping import ColumnMap
 
@@ -105,7 +105,7 @@ def read_h5_episode(
     run = RealRun(
         frames=frames,
         commands=commands,
-        timestamps=np.arange(steps) * step_period(config),
+        timestamps=np.arange(steps) * config.step_seconds,
         task=column_map.task,
         instruction=text,
         success=success,
