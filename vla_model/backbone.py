@@ -10,6 +10,7 @@ import hashlib
 from pathlib import Path
 from typing import Any, Sequence
 
+import numpy as np
 import torch
 from torch import nn
 from transformers import AutoConfig, AutoTokenizer, Kosmos2Config, Kosmos2Model
@@ -82,6 +83,28 @@ def weights_fingerprint(module: nn.Module) -> str:
     return digest.hexdigest()[:16]
 
 
+PROMPT_PREFIX_LEN = 2  # <s> <image>
+
+
+def prompt_layout(tokenizer: Any, num_image_tokens: int, instructions: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Instructions -> (N, L) int64 ids and (N,) int64 [LRN] positions: the one token layout of a frame.
+
+    Layout: <s> <image> [image slots] </image> prompt [LRN] <pad>...; the image slots and [LRN] hold <pad> ids
+    (the image tokens and the learned [LRN] embedding replace them). Padding after [LRN] cannot reach it through
+    the causal mask, so frames with prompts of different lengths batch exactly.
+    """
+    prompts = [list(tokenizer(text, add_special_tokens=False)["input_ids"]) for text in instructions]
+    prefix = [tokenizer.bos_token_id, tokenizer.convert_tokens_to_ids(IMAGE_START)]
+    text_start = PROMPT_PREFIX_LEN + num_image_tokens
+    lrn_index = np.array([text_start + 1 + len(p) for p in prompts], dtype=np.int64)
+    ids = np.full((len(prompts), int(lrn_index.max()) + 1), tokenizer.pad_token_id, dtype=np.int64)
+    ids[:, :PROMPT_PREFIX_LEN] = prefix
+    ids[:, text_start] = tokenizer.convert_tokens_to_ids(IMAGE_END)
+    for row, prompt in enumerate(prompts):
+        ids[row, text_start + 1 : text_start + 1 + len(prompt)] = prompt
+    return ids, lrn_index
+
+
 class KosmosBackbone(nn.Module):
     """Kosmos-2 plus the learnable [LRN] embedding; maps (frames, instructions) to one feature per frame."""
 
@@ -94,15 +117,6 @@ class KosmosBackbone(nn.Module):
         self.image_size: int = kosmos.config.vision_config.image_size
         self.lrn = nn.Parameter(torch.randn(self.feature_dim) * text_config.init_std)
         self.tokenizer = tokenizer
-        self._prompt_cache: dict[str, list[int]] = {}
-
-    def _prompt_ids(self, instruction: str) -> list[int]:
-        if self.tokenizer is None:
-            raise ValueError("this backbone was built without a tokenizer (meta device); it cannot encode text")
-        if instruction not in self._prompt_cache:
-            ids = self.tokenizer(instruction, add_special_tokens=False)["input_ids"]
-            self._prompt_cache[instruction] = list(ids)
-        return self._prompt_cache[instruction]
 
     def image_tokens(self, pixel_values: torch.Tensor) -> torch.Tensor:
         """(N, 3, S, S) normalized pixels -> (N, 64, D) image tokens (vision model, then projection)."""
@@ -119,25 +133,24 @@ class KosmosBackbone(nn.Module):
                 f"expected pixel_values (N, 3, H, W) and N instructions, got {tuple(pixel_values.shape)} and "
                 f"{len(instructions)} instructions"
             )
-        tokenizer = self.tokenizer
+        if self.tokenizer is None:
+            raise ValueError("this backbone was built without a tokenizer (meta device); it cannot encode text")
+        ids, lrn_index = prompt_layout(self.tokenizer, self.num_image_tokens, instructions)
         device = pixel_values.device
+        return self.forward_from_ids(pixel_values, torch.from_numpy(ids).to(device), torch.from_numpy(lrn_index).to(device))
+
+    def forward_from_ids(self, pixel_values: torch.Tensor, input_ids: torch.Tensor, lrn_index: torch.Tensor) -> torch.Tensor:
+        """Frames, (N, L) ids in `prompt_layout`'s layout and (N,) [LRN] positions -> (N, D) features.
+
+        Written with cumsum/gather rather than Python indexing so that it exports to ONNX as it is.
+        """
         images = self.image_tokens(pixel_values)
-        prompts = [self._prompt_ids(text) for text in instructions]
-        # Layout: <s> <image> [image tokens] </image> prompt [LRN] <pad>...; padding after [LRN] cannot reach
-        # it through the causal mask, so frames with prompts of different lengths batch exactly.
-        prefix = [tokenizer.bos_token_id, tokenizer.convert_tokens_to_ids(IMAGE_START)]
-        text_start = len(prefix) + self.num_image_tokens
-        lrn_index = torch.tensor([text_start + 1 + len(p) for p in prompts], device=device)
-        length = int(lrn_index.max()) + 1
-        ids = torch.full((len(prompts), length), tokenizer.pad_token_id, dtype=torch.long)
-        ids[:, : len(prefix)] = torch.tensor(prefix)
-        ids[:, text_start] = tokenizer.convert_tokens_to_ids(IMAGE_END)
-        for row, prompt in enumerate(prompts):
-            ids[row, text_start + 1 : text_start + 1 + len(prompt)] = torch.tensor(prompt, dtype=torch.long)
-        word_embeds = self.kosmos.get_input_embeddings()(ids.to(device))
-        images = images.to(word_embeds.dtype)
-        embeds = torch.cat([word_embeds[:, : len(prefix)], images, word_embeds[:, text_start:]], dim=1)
-        is_lrn = (torch.arange(length, device=device)[None, :] == lrn_index[:, None]).unsqueeze(-1)
+        words = self.kosmos.get_input_embeddings()(input_ids)
+        text_start = PROMPT_PREFIX_LEN + self.num_image_tokens
+        embeds = torch.cat([words[:, :PROMPT_PREFIX_LEN], images.to(words.dtype), words[:, text_start:]], dim=1)
+        positions = torch.cumsum(torch.ones_like(input_ids), dim=1) - 1
+        is_lrn = (positions == lrn_index[:, None]).unsqueeze(-1)
         embeds = torch.where(is_lrn, self.lrn.to(embeds.dtype), embeds)
         hidden = self.kosmos.text_model(inputs_embeds=embeds, use_cache=False, return_dict=True).last_hidden_state
-        return hidden[torch.arange(len(prompts), device=device), lrn_index]
+        index = lrn_index[:, None, None].expand(-1, 1, hidden.shape[-1])
+        return hidden.gather(1, index).squeeze(1)

@@ -21,9 +21,8 @@ from torch import nn
 from transformers import AutoTokenizer
 
 from envs.action_convention import GRIPPER
-from vla_model.backbone import KosmosBackbone
+from vla_model.backbone import KosmosBackbone, prompt_layout
 from vla_model.config import ModelConfig, model_config_from_dict
-from vla_model.instruction_tokenizer import IMAGE_END, IMAGE_START
 from vla_model.policy import MobileVLAPolicy, preprocess_frame
 
 OPSET = 17
@@ -42,7 +41,7 @@ INSTRUCTIONS = ("pick up the red cube", "go to the box", "place it on the left")
 class BackboneStep(nn.Module):
     """(N, 3, S, S) pixels, (N, L) prompt ids, (N,) [LRN] positions -> (N, D) features.
 
-    The same computation as KosmosBackbone.forward with the tokenizer taken out (see prompt_inputs), so the
+    The same computation as KosmosBackbone.forward with the tokenizer taken out (see backbone.prompt_layout), so the
     instruction is an input of the graph, not a constant baked into it.
     """
 
@@ -52,17 +51,7 @@ class BackboneStep(nn.Module):
 
     def forward(self, pixel_values: torch.Tensor, input_ids: torch.Tensor, lrn_index: torch.Tensor) -> torch.Tensor:
         """Features at [LRN]."""
-        backbone = self.backbone
-        images = backbone.image_tokens(pixel_values)
-        words = backbone.kosmos.get_input_embeddings()(input_ids)
-        text_start = 2 + backbone.num_image_tokens
-        embeds = torch.cat([words[:, :2], images.to(words.dtype), words[:, text_start:]], dim=1)
-        positions = torch.cumsum(torch.ones_like(input_ids), dim=1) - 1
-        is_lrn = (positions == lrn_index[:, None]).unsqueeze(-1)
-        embeds = torch.where(is_lrn, backbone.lrn.to(embeds.dtype), embeds)
-        hidden = backbone.kosmos.text_model(inputs_embeds=embeds, use_cache=False, return_dict=True).last_hidden_state
-        index = lrn_index[:, None, None].expand(-1, 1, hidden.shape[-1])
-        return hidden.gather(1, index).squeeze(1)
+        return self.backbone.forward_from_ids(pixel_values, input_ids, lrn_index)
 
 
 class HeadStep(nn.Module):
@@ -76,24 +65,6 @@ class HeadStep(nn.Module):
         """The newest window step's chunk."""
         chunk = self.head(features)[:, -1]
         return torch.cat([chunk[..., :GRIPPER], torch.sigmoid(chunk[..., GRIPPER:])], dim=-1)
-
-
-def prompt_inputs(tokenizer: Any, num_image_tokens: int, instructions: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-    """Instructions -> (N, L) int64 ids and (N,) int64 [LRN] positions, in KosmosBackbone's token layout.
-
-    Layout: <s> <image> [image slots] </image> prompt [LRN] <pad>...; the slots and [LRN] hold <pad> ids
-    (the graph puts the image tokens and the learned [LRN] embedding there).
-    """
-    prompts = [list(tokenizer(text, add_special_tokens=False)["input_ids"]) for text in instructions]
-    prefix = [tokenizer.bos_token_id, tokenizer.convert_tokens_to_ids(IMAGE_START)]
-    text_start = len(prefix) + num_image_tokens
-    lrn_index = np.array([text_start + 1 + len(p) for p in prompts], dtype=np.int64)
-    ids = np.full((len(prompts), int(lrn_index.max()) + 1), tokenizer.pad_token_id, dtype=np.int64)
-    ids[:, : len(prefix)] = prefix
-    ids[:, text_start] = tokenizer.convert_tokens_to_ids(IMAGE_END)
-    for row, prompt in enumerate(prompts):
-        ids[row, text_start + 1 : text_start + 1 + len(prompt)] = prompt
-    return ids, lrn_index
 
 
 @dataclass(frozen=True)
@@ -137,7 +108,7 @@ def sample_inputs(policy: MobileVLAPolicy, batch: int = 1, seed: int = 0) -> Sam
     frames = rng.integers(0, 256, size=(batch, size, size, 3), dtype=np.uint8)
     pixels = torch.stack([policy.preprocess(frame) for frame in frames]).numpy()
     instructions = [INSTRUCTIONS[i % len(INSTRUCTIONS)] for i in range(batch)]
-    ids, lrn_index = prompt_inputs(policy.backbone.tokenizer, policy.backbone.num_image_tokens, instructions)
+    ids, lrn_index = prompt_layout(policy.backbone.tokenizer, policy.backbone.num_image_tokens, instructions)
     features = rng.standard_normal((batch, policy.config.window_size, policy.backbone.feature_dim)).astype(np.float32)
     return SampleInputs(pixels, instructions, ids, lrn_index, features)
 
@@ -254,7 +225,7 @@ class OnnxPolicy:
 
     def encode(self, pixel_values: np.ndarray, instructions: Sequence[str]) -> np.ndarray:
         """(N, 3, S, S) float32 pixels and N instructions -> (N, D) float32 features."""
-        ids, lrn_index = prompt_inputs(self.tokenizer, self.num_image_tokens, instructions)
+        ids, lrn_index = prompt_layout(self.tokenizer, self.num_image_tokens, instructions)
         (features,) = self.backbone_session.run(
             None, {"pixel_values": pixel_values.astype(self.dtype), "input_ids": ids, "lrn_index": lrn_index}
         )
