@@ -23,7 +23,7 @@ from transformers import AutoTokenizer
 from envs.action_convention import GRIPPER
 from vla_model.backbone import KosmosBackbone, prompt_layout
 from vla_model.config import ModelConfig, model_config_from_dict
-from vla_model.policy import MobileVLAPolicy, preprocess_frame
+from vla_model.policy import MobileVLAPolicy, model_settings, preprocess_frame
 
 OPSET = 17
 BACKBONE_FILE = "backbone{suffix}.onnx"
@@ -260,15 +260,7 @@ class OnnxPolicy:
 
     def settings(self) -> dict[str, Any]:
         """What an episode log records about the model: MobileVLAPolicy's keys, and that ONNX ran it."""
-        return {
-            "model_name": self.config.name,
-            "model_path": self.config.model_path,
-            "window_size": self.config.window_size,
-            "fwd_pred_next_n": self.config.fwd_pred_next_n,
-            "precision": self.precision,
-            "lora": self.config.is_lora,
-            "runtime": "onnxruntime",
-        }
+        return {**model_settings(self.config, self.precision), "runtime": "onnxruntime"}
 
 
 @dataclass(frozen=True)

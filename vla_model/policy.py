@@ -135,14 +135,19 @@ class MobileVLAPolicy(nn.Module):
 
     def settings(self) -> dict[str, Any]:
         """What an episode log records about the model."""
-        return {
-            "model_name": self.config.name,
-            "model_path": self.config.model_path,
-            "window_size": self.config.window_size,
-            "fwd_pred_next_n": self.config.fwd_pred_next_n,
-            "precision": self.config.train_setup.precision,
-            "lora": self.config.is_lora,
-        }
+        return model_settings(self.config, self.config.train_setup.precision)
+
+
+def model_settings(config: ModelConfig, precision: str) -> dict[str, Any]:
+    """What an episode log records about a model, whichever runtime (torch, onnxruntime) runs it."""
+    return {
+        "model_name": config.name,
+        "model_path": config.model_path,
+        "window_size": config.window_size,
+        "fwd_pred_next_n": config.fwd_pred_next_n,
+        "precision": precision,
+        "lora": config.is_lora,
+    }
 
 
 def assemble_policy(config: ModelConfig, kosmos: Kosmos2Model, tokenizer: Any | None) -> MobileVLAPolicy:
