@@ -26,7 +26,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     if args.episodes < 1 or args.num_envs < 1 or args.seed < 0:
         p.error("--episodes and --num-envs must be >= 1 and --seed >= 0")
     if args.seed < DEMO_SEED_BASE:
-        print(f"collect.py: warning: seeds below {DEMO_SEED_BASE} overlap the rollout's evaluation seeds", file=sys.stderr)
+        print(f"collect.py: warning: seeds below {DEMO_SEED_BASE} overlap the rollout's evaluation seeds",
+              file=sys.stderr)
     return args
 
 

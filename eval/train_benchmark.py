@@ -84,7 +84,9 @@ def measure_mode(config_path: str, mode: str, steps: int, batch_size: int, windo
     return StepCost(mode, counts["trainable"], counts["total"], seconds, peak, device)
 
 
-def measure_in_subprocess(config_path: str, mode: str, steps: int, batch_size: int, windows_per_sample: int) -> StepCost:
+def measure_in_subprocess(
+    config_path: str, mode: str, steps: int, batch_size: int, windows_per_sample: int
+) -> StepCost:
     """measure_mode in a fresh Python, so its peak memory is its own."""
     code = (
         "import json, dataclasses, sys; from eval.train_benchmark import measure_mode; "

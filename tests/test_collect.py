@@ -18,8 +18,8 @@ def blind_robot(folder: Path, max_steps: int) -> str:
 
 def test_collect_cli_writes_valid_expert_logs_on_demo_seeds(tmp_path: Path) -> None:
     out = tmp_path / "demos"
-    command = [sys.executable, str(REPO / "eval" / "collect.py"), "--task", "pick", "--episodes", "2", "--out", str(out)]
-    command += ["--robot-config", blind_robot(tmp_path, 120)]
+    command = [sys.executable, str(REPO / "eval" / "collect.py"), "--task", "pick", "--episodes", "2"]
+    command += ["--out", str(out), "--robot-config", blind_robot(tmp_path, 120)]
     result = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]
     assert "kept 2 episodes" in result.stdout

@@ -22,9 +22,9 @@ from eval.episode_log import Episode, EpisodeLogError, episode_paths, read_episo
 
 @dataclass(frozen=True)
 class ImageAugmentation:
-    """Random shift (pad by replication and crop back), brightness and contrast; one draw per window.
+    """Random shift (pad by replication and crop back), brightness and contrast; one draw per sample.
 
-    The same draw covers every frame of a window so the motion between frames stays what the robot saw.
+    The same draw covers every frame of a sample so the motion between frames stays what the robot saw.
     """
 
     max_shift_px: int = 4
@@ -32,7 +32,7 @@ class ImageAugmentation:
     contrast: float = 0.2
 
     def __call__(self, frames: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-        """frames uint8 (W, 3, H, Wd) -> augmented uint8 of the same shape."""
+        """frames uint8 (L, 3, H, W) -> augmented uint8 of the same shape."""
         height, width = frames.shape[-2:]
         out = frames.float()
         if self.max_shift_px > 0:

@@ -75,7 +75,7 @@ class PolicyTrainingModule(L.LightningModule):
 
 
 class ExportPolicy(L.Callback):
-    """Write the policy .safetensors with every Lightning checkpoint and at the end: a stopped run leaves a usable file."""
+    """Write the policy .safetensors with every Lightning checkpoint and at the end, so a stopped run leaves one."""
 
     def __init__(self, path: Path, robot_config: RobotConfig) -> None:
         self.path = path
