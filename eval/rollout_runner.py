@@ -39,6 +39,7 @@ from eval.video import compose_frame, write_video
 
 RESULTS_FILE = "results.json"
 RESULTS_VERSION = 1
+SHIPPED_DEFAULT_NOTE = "the shipped default checkpoint (what it reaches: assets/checkpoints/README.md)"
 DEFAULT_CHECKPOINT_LABELS = {True: "embedded default (untrained)", False: "embedded default (trained, shipped)"}
 # The one setting a resumed run may change (how fast and whether to film are RunOptions, never compared).
 RESUMABLE_SETTINGS = ("episodes",)
@@ -484,7 +485,7 @@ def format_summary(result: RolloutResult, out: Path) -> str:
     model = ""
     if settings.agent == "vla":
         model = (" on the embedded default model (UNTRAINED: its success rate says nothing about a trained policy)"
-                 if settings.untrained_default else f" on {settings.checkpoint or 'the shipped default checkpoint'}")
+                 if settings.untrained_default else f" on {settings.checkpoint or SHIPPED_DEFAULT_NOTE}")
     timing = result.timing
     lines = [
         f"task {settings.task}, agent {settings.agent}{model}",
