@@ -13,6 +13,7 @@ from typing import Any, Literal, Mapping
 import yaml
 
 from assets import DEFAULT_ROBOT_CONFIG
+from envs.typed_config import dataclass_from_mapping
 
 StepMode = Literal["continuous", "move_then_stop"]
 
@@ -110,57 +111,6 @@ class RobotConfig:
         path.write_text(text)
 
 
-_SECTIONS: dict[str, type] = {
-    "gripper": GripperConfig,
-    "camera": CameraConfig,
-    "gripper_camera": CameraConfig,
-    "randomization": RandomizationConfig,
-}
-
-
-def _build(cls: type, data: Mapping[str, Any], where: str) -> Any:
-    known = {f.name: f for f in dataclasses.fields(cls)}
-    unknown = sorted(set(data) - set(known))
-    if unknown:
-        raise RobotConfigError(f"{where}: unknown key '{unknown[0]}' (known: {', '.join(sorted(known))})")
-    kwargs: dict[str, Any] = {}
-    defaults = cls()
-    for key, value in data.items():
-        full_key = f"{where}.{key}" if where else key
-        if key in _SECTIONS and cls is RobotConfig:
-            if not isinstance(value, Mapping):
-                raise RobotConfigError(f"{full_key}: expected a mapping, got {type(value).__name__}")
-            kwargs[key] = _build(_SECTIONS[key], value, full_key)
-            continue
-        default = getattr(defaults, key)
-        kwargs[key] = _coerce(value, default, full_key)
-    return cls(**kwargs)
-
-
-def _coerce(value: Any, default: Any, key: str) -> Any:
-    if isinstance(default, bool):
-        if not isinstance(value, bool):
-            raise RobotConfigError(f"{key}: expected true/false, got {value!r}")
-        return value
-    if isinstance(default, int) and not isinstance(default, bool):
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise RobotConfigError(f"{key}: expected an integer, got {value!r}")
-        return value
-    if isinstance(default, float):
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise RobotConfigError(f"{key}: expected a number, got {value!r}")
-        return float(value)
-    if isinstance(default, tuple):
-        if not isinstance(value, (list, tuple)) or len(value) != len(default):
-            raise RobotConfigError(f"{key}: expected a list of {len(default)} numbers, got {value!r}")
-        return tuple(float(v) for v in value)
-    if isinstance(default, str):
-        if not isinstance(value, str):
-            raise RobotConfigError(f"{key}: expected a string, got {value!r}")
-        return value
-    return value
-
-
 def _validate(config: RobotConfig) -> RobotConfig:
     positive = {
         "control_rate_hz": config.control_rate_hz,
@@ -176,8 +126,6 @@ def _validate(config: RobotConfig) -> RobotConfig:
     for key, value in positive.items():
         if not value > 0:
             raise RobotConfigError(f"{key}: must be > 0, got {value}")
-    if config.step_mode not in ("continuous", "move_then_stop"):
-        raise RobotConfigError(f"step_mode: must be 'continuous' or 'move_then_stop', got {config.step_mode!r}")
     if config.latency_steps < 0:
         raise RobotConfigError(f"latency_steps: must be >= 0, got {config.latency_steps}")
     if config.max_episode_steps < 1:
@@ -194,7 +142,7 @@ def robot_config_from_dict(data: Mapping[str, Any], source: str = "robot config"
     if not isinstance(data, Mapping):
         raise RobotConfigError(f"{source}: expected a mapping at the top level")
     try:
-        return _validate(_build(RobotConfig, data, ""))
+        return _validate(dataclass_from_mapping(RobotConfig, data, RobotConfigError))
     except RobotConfigError as err:
         raise RobotConfigError(f"{source}: {err}") from None
 

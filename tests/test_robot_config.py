@@ -26,9 +26,10 @@ def test_missing_file_is_named(tmp_path: Path) -> None:
         ({"max_linear_x": "fast"}, "max_linear_x: expected a number"),
         ({"max_linear_x": -1.0}, "max_linear_x: must be > 0"),
         ({"latency_steps": 1.5}, "latency_steps: expected an integer"),
-        ({"step_mode": "teleport"}, "step_mode: must be"),
-        ({"camera": {"fov": 60}}, "camera: unknown key 'fov'"),
-        ({"wheels": 3}, "unknown key 'wheels'"),
+        ({"step_mode": "teleport"}, "step_mode: must be one of 'continuous', 'move_then_stop'"),
+        ({"camera": {"fov": 60}}, "camera.fov: unknown key"),
+        ({"camera": {"position": [0.1, 0.2]}}, "camera.position: expected a list of 3 numbers"),
+        ({"wheels": 3}, "wheels: unknown key"),
         ({"gripper": {"enabled": "yes"}}, "gripper.enabled: expected true/false"),
     ],
 )

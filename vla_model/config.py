@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
 from assets import ASSETS_DIR
+from envs.typed_config import dataclass_from_mapping
 
 CONFIGS_DIR: Path = ASSETS_DIR / "configs"
 SMALL_CONFIG: Path = CONFIGS_DIR / "small_lora.json"
@@ -98,47 +98,6 @@ class ModelConfig:
         return self.train_setup.lora_enable
 
 
-def _type_name(hint: Any) -> str:
-    if typing.get_origin(hint) is tuple:
-        return f"a list of {typing.get_args(hint)[0].__name__}"
-    return {bool: "true/false", int: "an integer", float: "a number", str: "a string"}[hint]
-
-
-def _coerce(value: Any, hint: Any, key: str) -> Any:
-    if typing.get_origin(hint) is tuple:
-        if not isinstance(value, (list, tuple)):
-            raise ConfigError(f"{key}: expected {_type_name(hint)}, got {value!r}")
-        item_hint = typing.get_args(hint)[0]
-        return tuple(_coerce(item, item_hint, f"{key}[{i}]") for i, item in enumerate(value))
-    ok = {
-        bool: isinstance(value, bool),
-        int: isinstance(value, int) and not isinstance(value, bool),
-        float: isinstance(value, (int, float)) and not isinstance(value, bool),
-        str: isinstance(value, str),
-    }[hint]
-    if not ok:
-        raise ConfigError(f"{key}: expected {_type_name(hint)}, got {value!r}")
-    return float(value) if hint is float else value
-
-
-def _build(cls: type, data: Mapping[str, Any], where: str) -> Any:
-    hints = typing.get_type_hints(cls)
-    known = [f.name for f in dataclasses.fields(cls)]
-    kwargs: dict[str, Any] = {}
-    for key, value in data.items():
-        full_key = f"{where}.{key}" if where else key
-        if key not in known:
-            raise ConfigError(f"{full_key}: unknown key (known: {', '.join(known)})")
-        hint = hints[key]
-        if dataclasses.is_dataclass(hint):
-            if not isinstance(value, Mapping):
-                raise ConfigError(f"{full_key}: expected a mapping, got {value!r}")
-            kwargs[key] = _build(hint, value, full_key)
-        else:
-            kwargs[key] = _coerce(value, hint, full_key)
-    return cls(**kwargs)
-
-
 def _validate(config: ModelConfig) -> ModelConfig:
     setup, head = config.train_setup, config.act_head
     checks = [
@@ -178,7 +137,7 @@ def model_config_from_dict(data: Mapping[str, Any], source: str = "model config"
     if not isinstance(data, Mapping):
         raise ConfigError(f"{source}: expected a JSON object at the top level")
     try:
-        return _validate(_build(ModelConfig, data, ""))
+        return _validate(dataclass_from_mapping(ModelConfig, data, ConfigError))
     except ConfigError as err:
         raise ConfigError(f"{source}: {err}") from None
 
