@@ -13,7 +13,7 @@ from typing import Any, Literal, Mapping
 import yaml
 
 from assets import DEFAULT_ROBOT_CONFIG
-from envs.typed_config import dataclass_from_mapping
+from envs.typed_config import dataclass_from_mapping, read_yaml_file
 
 StepMode = Literal["continuous", "move_then_stop"]
 
@@ -150,10 +150,5 @@ def robot_config_from_dict(data: Mapping[str, Any], source: str = "robot config"
 def load_robot_config(path: str | Path | None = None) -> RobotConfig:
     """Read a robot config file (YAML or JSON); None gives the shipped default (assets/robots/default.yaml)."""
     path = Path(path) if path is not None else DEFAULT_ROBOT_CONFIG
-    if not path.is_file():
-        raise RobotConfigError(f"{path}: robot config file not found")
-    try:
-        data = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as err:
-        raise RobotConfigError(f"{path}: not valid YAML/JSON ({err})") from None
+    data = read_yaml_file(path, RobotConfigError, "robot config file")
     return robot_config_from_dict(data or {}, source=str(path))

@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import dataclasses
 import typing
+from pathlib import Path
 from typing import Any, Mapping, TypeVar
+
+import yaml
 
 T = TypeVar("T")
 _SCALARS: dict[Any, str] = {bool: "true/false", int: "an integer", float: "a number", str: "a string"}
@@ -64,3 +67,13 @@ def dataclass_from_mapping(cls: type[T], data: Mapping[str, Any], error: type[Va
         else:
             kwargs[key] = _coerce(value, hint, full_key, error)
     return cls(**kwargs)
+
+
+def read_yaml_file(path: Path, error: type[ValueError], what: str) -> Any:
+    """Parse a YAML (or JSON) file; a missing file or bad syntax raises `error` naming the file and `what` it is."""
+    if not path.is_file():
+        raise error(f"{path}: {what} not found")
+    try:
+        return yaml.safe_load(path.read_text())
+    except yaml.YAMLError as err:
+        raise error(f"{path}: not valid YAML/JSON ({err})") from None

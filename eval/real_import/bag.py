@@ -12,11 +12,11 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import numpy as np
-import yaml
 from rosbags.rosbag2 import Reader
 from rosbags.typesys import Stores, get_typestore
 
 from envs.robot_config import RobotConfig
+from envs.typed_config import read_yaml_file
 from eval.real_import import RealImportError
 from eval.real_import.build import RealRun
 from eval.real_import.frames import decode_image_bytes, raw_image_to_array, to_sim_frame
@@ -202,12 +202,7 @@ def _span(start_ns: int, end_ns: int, info: dict[str, Any], where: str) -> Episo
 def sidecar_spans(path: Path, bag_start_ns: int) -> list[EpisodeSpan]:
     """Episodes from a sidecar YAML/JSON: `episodes: [{start, end, task, instruction, success[, checkpoint, agent]}]`,
     start and end in seconds from the bag's first message."""
-    if not path.is_file():
-        raise RealImportError(f"{path}: episode file not found")
-    try:
-        data = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as err:
-        raise RealImportError(f"{path}: not valid YAML/JSON ({err})") from None
+    data = read_yaml_file(path, RealImportError, "episode file") or {}
     entries = data.get("episodes") if isinstance(data, dict) else None
     if not isinstance(entries, list) or not entries:
         raise RealImportError(f"{path}: expected a non-empty list under 'episodes'")

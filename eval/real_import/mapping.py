@@ -11,10 +11,10 @@ from pathlib import Path
 from typing import Any, Literal, Mapping
 
 import numpy as np
-import yaml
 
 from assets import ASSETS_DIR, ROBOTS_DIR
 from envs.robot_config import RobotConfig, load_robot_config
+from envs.typed_config import read_yaml_file
 from eval.real_import import RealImportError
 
 REAL_IMPORT_DIR: Path = ASSETS_DIR / "real_import"
@@ -69,12 +69,7 @@ class TopicMap:
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
-    if not path.is_file():
-        raise RealImportError(f"{path}: map file not found")
-    try:
-        data = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as err:
-        raise RealImportError(f"{path}: not valid YAML ({err})") from None
+    data = read_yaml_file(path, RealImportError, "map file") or {}
     if not isinstance(data, Mapping):
         raise RealImportError(f"{path}: expected a mapping at the top level")
     return dict(data)
