@@ -50,10 +50,23 @@ def _coerce(value: Any, hint: Any, key: str, error: type[ValueError]) -> Any:
     return float(value) if hint is float else value
 
 
-def dataclass_from_mapping(cls: type[T], data: Mapping[str, Any], error: type[ValueError], where: str = "") -> T:
-    """`cls(**data)` with nested dataclasses built from nested mappings; a bad key or type raises `error`."""
+def _field_default(field: dataclasses.Field) -> Any:
+    if field.default_factory is not dataclasses.MISSING:
+        return field.default_factory()
+    return None if field.default is dataclasses.MISSING else field.default
+
+
+def dataclass_from_mapping(
+    cls: type[T], data: Mapping[str, Any], error: type[ValueError], where: str = "", base: T | None = None
+) -> T:
+    """`cls(**data)` with nested dataclasses built from nested mappings; a bad key or type raises `error`.
+
+    A nested section starts from its field's own default (not its class's), so a partial section keeps the rest:
+    `gripper_camera: {fov_deg: 80}` stays disabled as the field's default says.
+    """
     hints = typing.get_type_hints(cls)
-    known = [f.name for f in dataclasses.fields(cls)]  # type: ignore[arg-type]
+    fields = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    known = list(fields)
     kwargs: dict[str, Any] = {}
     for key, value in data.items():
         full_key = f"{where}.{key}" if where else str(key)
@@ -63,10 +76,10 @@ def dataclass_from_mapping(cls: type[T], data: Mapping[str, Any], error: type[Va
         if dataclasses.is_dataclass(hint):
             if not isinstance(value, Mapping):
                 raise error(f"{full_key}: expected a mapping, got {value!r}")
-            kwargs[key] = dataclass_from_mapping(hint, value, error, full_key)
+            kwargs[key] = dataclass_from_mapping(hint, value, error, full_key, _field_default(fields[key]))
         else:
             kwargs[key] = _coerce(value, hint, full_key, error)
-    return cls(**kwargs)
+    return dataclasses.replace(base, **kwargs) if base is not None else cls(**kwargs)
 
 
 def read_yaml_file(path: Path, error: type[ValueError], what: str) -> Any:

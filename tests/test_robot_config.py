@@ -43,3 +43,9 @@ def test_save_then_load_round_trips(tmp_path: Path) -> None:
     for name in ("robot.yaml", "robot.json"):
         config.save(tmp_path / name)
         assert load_robot_config(tmp_path / name) == config
+
+
+def test_a_partial_section_keeps_the_field_defaults() -> None:
+    config = robot_config_from_dict({"gripper_camera": {"fov_deg": 80.0}, "camera": {"pitch_deg": -20.0}})
+    assert not config.gripper_camera.enabled and config.gripper_camera.fov_deg == 80.0
+    assert config.camera.enabled and config.camera.pitch_deg == -20.0
