@@ -81,3 +81,28 @@ def test_bad_val_fraction_is_refused(tmp_path: Path) -> None:
     write_logs(tmp_path / "logs", [3])
     with pytest.raises(ValueError, match="--val-fraction"):
         train_main(["--config", str(SMALL_CONFIG), "--data", str(tmp_path / "logs"), "--val-fraction", "2"])
+
+
+def test_second_stage_starts_from_the_first_and_keeps_a_fixed_backbone(tmp_path: Path) -> None:
+    """Per-frame stage (window 1), then the windowed stage from it with --backbone-lr-scale 0."""
+    write_logs(tmp_path / "logs", [6, 9], size=224)
+    common = ["--data", str(tmp_path / "logs"), "--max-steps", "2", "--batch-size", "2", "--val-fraction", "0"]
+    first = train_main(["--config", str(REPO / "assets" / "configs" / "small_frame.json"),
+                        "--out", str(tmp_path / "frame")] + common)
+    second = train_main(["--config", str(REPO / "assets" / "configs" / "small_full.json"),
+                         "--out", str(tmp_path / "window"), "--init-from", str(first),
+                         "--backbone-lr-scale", "0"] + common)
+    before, after = load_policy(first), load_policy(second)
+    assert (before.config.window_size, after.config.window_size) == (1, 8)
+    for name, tensor in before.backbone.state_dict().items():
+        torch.testing.assert_close(after.backbone.state_dict()[name], tensor, rtol=0, atol=0)
+    assert not torch.equal(after.head.arm.weight, before.head.arm.weight)
+    untrained = build_policy(load_model_config(REPO / "assets" / "configs" / "small_frame.json"))
+    assert not torch.equal(before.backbone.lrn, untrained.backbone.lrn)  # the first stage did train the backbone
+
+
+def test_init_from_a_checkpoint_whose_tensors_do_not_fit_is_refused(trained: Path, tmp_path: Path) -> None:
+    write_logs(tmp_path / "logs", [4], size=224)
+    with pytest.raises(ValueError, match="tensors do not match"):
+        train_main(["--config", str(REPO / "assets" / "configs" / "small_full.json"), "--data", str(tmp_path / "logs"),
+                    "--out", str(tmp_path / "run"), "--init-from", str(trained / "policy.safetensors")])

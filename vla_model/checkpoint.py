@@ -117,11 +117,15 @@ def _config_differences(stored: ModelConfig, wanted: ModelConfig) -> list[str]:
     return [f"{key}: checkpoint {a.get(key)!r} vs model {b.get(key)!r}" for key in differing]
 
 
-def load_trained_tensors(policy: MobileVLAPolicy, path: str | Path) -> None:
-    """Put a checkpoint's trained tensors into `policy`; any mismatch is a CheckpointError naming it."""
+def load_trained_tensors(policy: MobileVLAPolicy, path: str | Path, same_config: bool = True) -> None:
+    """Put a checkpoint's trained tensors into `policy`; any mismatch is a CheckpointError naming it.
+
+    `same_config=False` accepts a checkpoint made with another config whose tensors fit (e.g. a stage trained with
+    a shorter window, to start the next stage from); the base weights and tensor names and shapes must still match.
+    """
     metadata = read_metadata(path)
     differences = _config_differences(checkpoint_config(path), policy.config)
-    if differences:
+    if differences and same_config:
         raise CheckpointError(f"{path}: config differs from the model's: " + "; ".join(differences))
     if policy.base_fingerprint and metadata["base_fingerprint"] != policy.base_fingerprint:
         raise CheckpointError(
@@ -153,16 +157,15 @@ def load_policy(
     device: str | torch.device = "cpu",
     config: ModelConfig | str | Path | None = None,
 ) -> MobileVLAPolicy:
-    """A policy in eval mode from a checkpoint; None = the embedded default (small config, fixed seed).
+    """A policy in eval mode from a checkpoint; None = the embedded default.
 
-    The default also loads assets/checkpoints/default.safetensors when that file exists. `config`, if given,
-    must equal the checkpoint's stored config.
+    The default is assets/checkpoints/default.safetensors when that file exists, else the untrained small config
+    (fixed seed). `config`, if given, must equal the checkpoint's stored config.
     """
     if path is None:
-        policy = build_policy(load_model_config(None))
-        if DEFAULT_CHECKPOINT.is_file():
-            load_trained_tensors(policy, DEFAULT_CHECKPOINT)
-        return policy.to(device).eval()
+        if not DEFAULT_CHECKPOINT.is_file():
+            return build_policy(load_model_config(None)).to(device).eval()
+        path = DEFAULT_CHECKPOINT
     stored = checkpoint_config(path)
     if config is not None:
         wanted = config if isinstance(config, ModelConfig) else load_model_config(config)

@@ -49,9 +49,10 @@ def batch_loss(policy: MobileVLAPolicy, batch: dict[str, Any]) -> dict[str, torc
 class PolicyTrainingModule(L.LightningModule):
     """Masked chunk loss of a MobileVLAPolicy on vla_model.dataset batches; AdamW on the trainable tensors only."""
 
-    def __init__(self, policy: MobileVLAPolicy) -> None:
+    def __init__(self, policy: MobileVLAPolicy, backbone_lr_scale: float = 1.0) -> None:
         super().__init__()
         self.policy = policy
+        self.backbone_lr_scale = backbone_lr_scale
 
     def _loss(self, batch: dict[str, Any], stage: str) -> torch.Tensor:
         losses = batch_loss(self.policy, batch)
@@ -67,11 +68,20 @@ class PolicyTrainingModule(L.LightningModule):
         return self._loss(batch, "val")
 
     def configure_optimizers(self) -> torch.optim.Optimizer:
+        """AdamW; the backbone's tensors (with [LRN]) at backbone_lr_scale times the head's learning rate.
+
+        A scale of 0 keeps the backbone as it is (AdamW's decay is scaled by the learning rate too) while its
+        tensors stay in the exported checkpoint.
+        """
         config = self.policy.config
-        trainable = [p for p in self.policy.parameters() if p.requires_grad]
-        if not trainable:
+        head = [p for p in self.policy.head.parameters() if p.requires_grad]
+        backbone = [p for p in self.policy.backbone.parameters() if p.requires_grad]
+        if not head and not backbone:
             raise ValueError("the config leaves no trainable parameters (check lora_enable / freeze_backbone)")
-        return torch.optim.AdamW(trainable, lr=config.learning_rate, weight_decay=config.weight_decay)
+        groups = [{"params": head, "lr": config.learning_rate},
+                  {"params": backbone, "lr": config.learning_rate * self.backbone_lr_scale}]
+        return torch.optim.AdamW([g for g in groups if g["params"]], lr=config.learning_rate,
+                                 weight_decay=config.weight_decay)
 
 
 class ExportPolicy(L.Callback):

@@ -17,6 +17,7 @@ from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.loggers import CSVLogger
 from torch.utils.data import DataLoader
 
+from vla_model.checkpoint import load_trained_tensors
 from vla_model.config import load_model_config
 from vla_model.dataset import EpisodeWindowDataset, ImageAugmentation, logs_robot_config, split_episode_paths
 from vla_model.lightning_module import LIGHTNING_PRECISION, ExportPolicy, PolicyTrainingModule
@@ -33,6 +34,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--out", default="runs/train", help="output folder (default runs/train)")
     p.add_argument("--max-steps", type=int, default=2000, help="optimizer steps to train for (default 2000)")
     p.add_argument("--resume", help="a Lightning .ckpt of an earlier run (OUT/checkpoints/last.ckpt) to continue")
+    p.add_argument("--init-from", help="a policy .safetensors to start from, e.g. an earlier stage trained with "
+                                       "another window size (its tensors must fit this config)")
+    p.add_argument("--backbone-lr-scale", type=float, default=1.0,
+                   help="backbone learning rate = this x the config's (0 keeps it fixed; default 1)")
     p.add_argument("--val-fraction", type=float, default=0.1, help="share of episodes held out (default 0.1)")
     p.add_argument("--val-every", type=int, default=200, help="optimizer steps between validations and checkpoints")
     p.add_argument("--batch-size", type=int, help="samples per batch (default: the config's batch_size)")
@@ -50,8 +55,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
             p.error(f"--{name.replace('_', '-')} must be >= 1, got {getattr(args, name)}")
     if args.batch_size is not None and args.batch_size < 1:
         p.error(f"--batch-size must be >= 1, got {args.batch_size}")
-    if args.resume is not None and not Path(args.resume).is_file():
-        p.error(f"--resume: {args.resume} not found")
+    for name in ("resume", "init_from"):
+        if getattr(args, name) is not None and not Path(getattr(args, name)).is_file():
+            p.error(f"--{name.replace('_', '-')}: {getattr(args, name)} not found")
+    if args.backbone_lr_scale < 0:
+        p.error(f"--backbone-lr-scale must be >= 0, got {args.backbone_lr_scale}")
     return args
 
 
@@ -79,6 +87,9 @@ def main(argv: list[str] | None = None) -> Path:
           f"steps), {len(val_paths)} validation episodes")
 
     policy = build_policy(config)
+    if args.init_from:
+        load_trained_tensors(policy, args.init_from, same_config=False)
+        print(f"starting from {args.init_from}")
     counts = policy.parameter_counts()
     mode = "LoRA" if config.is_lora else "full fine-tuning"
     print(f"model: {args.config} ({mode}), {counts['trainable']:,} trainable of {counts['total']:,} parameters")
@@ -105,7 +116,7 @@ def main(argv: list[str] | None = None) -> Path:
         enable_model_summary=False,
     )
     started = time.perf_counter()
-    trainer.fit(PolicyTrainingModule(policy), train_loader, val_loader, ckpt_path=args.resume)
+    trainer.fit(PolicyTrainingModule(policy, args.backbone_lr_scale), train_loader, val_loader, ckpt_path=args.resume)
     minutes = (time.perf_counter() - started) / 60.0
 
     metrics = {k: float(v) for k, v in trainer.callback_metrics.items() if isinstance(v, torch.Tensor)}
