@@ -101,8 +101,9 @@ def test_second_stage_starts_from_the_first_and_keeps_a_fixed_backbone(tmp_path:
     assert not torch.equal(before.backbone.lrn, untrained.backbone.lrn)  # the first stage did train the backbone
 
 
-def test_init_from_a_checkpoint_whose_tensors_do_not_fit_is_refused(trained: Path, tmp_path: Path) -> None:
+def test_init_from_a_checkpoint_of_another_base_is_refused(trained: Path, tmp_path: Path) -> None:
+    """The LoRA run sits on the stock random base; small_full.json builds the spatial one."""
     write_logs(tmp_path / "logs", [4], size=224)
-    with pytest.raises(ValueError, match="tensors do not match"):
+    with pytest.raises(ValueError, match="different base backbone"):
         train_main(["--config", str(REPO / "assets" / "configs" / "small_full.json"), "--data", str(tmp_path / "logs"),
                     "--out", str(tmp_path / "run"), "--init-from", str(trained / "policy.safetensors")])

@@ -18,6 +18,7 @@ from transformers import AutoConfig, AutoTokenizer, Kosmos2Config, Kosmos2Model
 from assets import ASSETS_DIR
 from vla_model.config import ConfigError, ModelConfig
 from vla_model.instruction_tokenizer import IMAGE_END, IMAGE_START
+from vla_model.spatial_init import apply_spatial_init, spatial_text_config
 
 # Config copies of hub models that ship here, so they can be sized offline (summary on the meta device).
 SHIPPED_HUB_CONFIGS: dict[str, Path] = {"microsoft/kosmos-2-patch14-224": ASSETS_DIR / "kosmos2_patch14_224"}
@@ -47,11 +48,16 @@ def kosmos_config(model_path: str) -> Kosmos2Config:
 
 
 def build_kosmos(config: ModelConfig) -> Kosmos2Model:
-    """The Kosmos-2 model: pretrained weights via from_pretrained, or a seeded random init from the config."""
-    if config.init_weights == "random":
+    """The Kosmos-2 model: pretrained weights via from_pretrained, or a seeded random init (stock or spatial)."""
+    if config.init_weights in ("random", "random_spatial"):
+        spatial = config.init_weights == "random_spatial"
+        kosmos_cfg = kosmos_config(config.model_path)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(config.seed)
-            return Kosmos2Model(kosmos_config(config.model_path))
+            kosmos = Kosmos2Model(spatial_text_config(kosmos_cfg) if spatial else kosmos_cfg)
+        if spatial:
+            apply_spatial_init(kosmos, config.seed)
+        return kosmos
     try:
         # fp32 whatever the file holds: trained tensors need fp32, and precision.cast_frozen lowers the rest.
         return Kosmos2Model.from_pretrained(resolve_model_path(config.model_path)).float()

@@ -16,7 +16,7 @@ from envs.typed_config import dataclass_from_mapping
 CONFIGS_DIR: Path = ASSETS_DIR / "configs"
 SMALL_CONFIG: Path = CONFIGS_DIR / "small_lora.json"
 PRECISIONS = ("fp32", "fp16", "bf16")
-INIT_WEIGHTS = ("pretrained", "random")
+INIT_WEIGHTS = ("pretrained", "random", "random_spatial")
 # CLIP's normalization, which Kosmos-2's image processor uses.
 CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
 CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
@@ -58,7 +58,8 @@ class ModelConfig:
     """Everything that defines a Mobile VLA model and how it is fine-tuned.
 
     `model_path` is a hub id, a local folder, or a folder under assets/ (e.g. "kosmos2_small");
-    `init_weights` "random" builds the backbone from its config.json with `seed` instead of loading weights.
+    `init_weights` "random" builds the backbone from its config.json with `seed` instead of loading weights;
+    "random_spatial" does the same with vla_model.spatial_init's starting point (image tokens keep the layout).
     """
 
     name: str = "mobile-vla"

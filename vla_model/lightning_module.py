@@ -19,15 +19,19 @@ from vla_model.policy import MobileVLAPolicy
 LIGHTNING_PRECISION = {"fp32": "32-true", "bf16": "bf16-mixed", "fp16": "16-mixed"}
 
 
-def window_predictions(policy: MobileVLAPolicy, images: torch.Tensor, instructions: list[str]) -> torch.Tensor:
+def window_predictions(
+    policy: MobileVLAPolicy, images: torch.Tensor, instructions: list[str], backbone_grad: bool = True
+) -> torch.Tensor:
     """(B, K + W - 1, 3, S, S) frames -> (B, K, W, chunk, 3): every frame through the backbone once, then K windows.
 
     Window k spans frames k .. k + W - 1, exactly the window policy.forward would get; for K = 1 this is forward.
+    `backbone_grad=False` runs the backbone without autograd (a fixed backbone: only the head learns, faster).
     """
     batch, length = images.shape[:2]
     window = policy.config.window_size
     per_frame = [text for text in instructions for _ in range(length)]
-    features = policy.encode(images.flatten(0, 1), per_frame).unflatten(0, (batch, length))
+    with torch.set_grad_enabled(backbone_grad and torch.is_grad_enabled()):
+        features = policy.encode(images.flatten(0, 1), per_frame).unflatten(0, (batch, length))
     windows = features.unfold(1, window, 1).permute(0, 1, 3, 2)  # (B, K, W, D)
     return policy.predict(windows.flatten(0, 1)).unflatten(0, windows.shape[:2])
 
@@ -39,9 +43,10 @@ def pixels(policy: MobileVLAPolicy, images: torch.Tensor) -> torch.Tensor:
     return normalized.unflatten(0, images.shape[:2]).to(policy.device)
 
 
-def batch_loss(policy: MobileVLAPolicy, batch: dict[str, Any]) -> dict[str, torch.Tensor]:
+def batch_loss(policy: MobileVLAPolicy, batch: dict[str, Any], backbone_grad: bool = True) -> dict[str, torch.Tensor]:
     """The masked chunk loss of one vla_model.dataset batch: {"loss", "loss_arm", "loss_gripper"}."""
-    predictions = window_predictions(policy, pixels(policy, batch["images"]), list(batch["instruction"]))
+    images = pixels(policy, batch["images"])
+    predictions = window_predictions(policy, images, list(batch["instruction"]), backbone_grad)
     device = predictions.device
     return policy.loss(predictions, batch["actions"].to(device), batch["action_mask"].to(device))
 
@@ -55,7 +60,7 @@ class PolicyTrainingModule(L.LightningModule):
         self.backbone_lr_scale = backbone_lr_scale
 
     def _loss(self, batch: dict[str, Any], stage: str) -> torch.Tensor:
-        losses = batch_loss(self.policy, batch)
+        losses = batch_loss(self.policy, batch, backbone_grad=self.backbone_lr_scale > 0)
         for name, value in losses.items():
             self.log(f"{stage}_{name}", value, prog_bar=name == "loss", batch_size=len(batch["instruction"]),
                      sync_dist=stage == "val")
