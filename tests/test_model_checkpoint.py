@@ -28,8 +28,8 @@ def run_episode(policy, frames) -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
-    """The default policy with its trained tensors moved off their initial values, saved once."""
-    policy = load_policy(None)
+    """The small LoRA policy with its trained tensors moved off their initial values, saved once."""
+    policy = build_policy(load_model_config(None)).eval()
     generator = torch.Generator().manual_seed(0)
     with torch.no_grad():
         for tensor in policy.trainable_state_dict().values():
