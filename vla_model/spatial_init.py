@@ -33,7 +33,8 @@ def _grid_codes(quarter: int, side: int, generator: torch.Generator) -> torch.Te
     """(side, side, 2 * quarter) codes: orthonormal row code + orthonormal column code, over sqrt(2)."""
     rows = torch.linalg.qr(torch.randn(quarter, quarter, generator=generator))[0][:side]
     cols = torch.linalg.qr(torch.randn(quarter, quarter, generator=generator))[0][:side]
-    return torch.cat([rows[:, None].expand(side, side, quarter), cols[None].expand(side, side, quarter)], -1) / math.sqrt(2)
+    grid = torch.cat([rows[:, None].expand(side, side, quarter), cols[None].expand(side, side, quarter)], -1)
+    return grid / math.sqrt(2)
 
 
 @torch.no_grad()
