@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import torch
 
-from vla_model.backbone import build_kosmos
+from vla_model.backbone import KosmosBackbone, build_kosmos
 from vla_model.config import ConfigError, load_model_config
 from vla_model.policy import preprocess_frame
 from vla_model.spatial_init import apply_spatial_init
@@ -17,11 +17,8 @@ def kosmos():
 
 
 def image_tokens(kosmos, frame: np.ndarray) -> torch.Tensor:
-    pixels = preprocess_frame(frame)[None]
     with torch.no_grad():
-        patches = kosmos.vision_model(pixel_values=pixels).last_hidden_state
-        patches = torch.nn.functional.normalize(kosmos.vision_model.model.post_layernorm(patches), dim=-1)
-        return kosmos.image_to_text_projection(patches)[0][0]
+        return KosmosBackbone(kosmos, tokenizer=None).image_tokens(preprocess_frame(frame)[None])[0]
 
 
 @pytest.mark.parametrize("row, col", [(0, 0), (3, 5), (7, 2)])

@@ -16,7 +16,6 @@ import scipy.linalg
 import torch
 from tqdm import tqdm
 
-from envs.action_convention import ACTION_DIM
 from eval.episode_log import read_episode
 from vla_model.policy import MobileVLAPolicy
 
@@ -95,15 +94,15 @@ def probe_backbone(
                          f"{stride}, {alpha}")
     episodes = [episode_features(policy, path, stride) for path in tqdm(paths, desc="probe", unit="episode")]
     split = min(max(1, round(len(episodes) * train_fraction)), len(episodes) - 1)
+    y = [e.actions for e in episodes]
     results = []
     for name in FEATURE_SETS:
         x = [e.features[name] for e in episodes]
-        y = [e.actions for e in episodes]
         r2 = ridge_r2(np.concatenate(x[:split]), np.concatenate(y[:split]),
                       np.concatenate(x[split:]), np.concatenate(y[split:]), alpha)
         everything = np.concatenate(x)
         variation = float(everything.std(0).mean() / max(np.abs(everything).mean(), 1e-12))
-        results.append(ProbeResult(name, everything.shape[1], tuple(float(v) for v in r2[:ACTION_DIM]), variation))
+        results.append(ProbeResult(name, everything.shape[1], tuple(float(v) for v in r2), variation))
     return results
 
 
