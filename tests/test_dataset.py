@@ -156,3 +156,24 @@ def test_split_keeps_whole_episodes_apart(tmp_path: Path) -> None:
     assert split_episode_paths(tmp_path, 0.0)[1] == []
     with pytest.raises(ValueError, match="--val-fraction"):
         split_episode_paths(tmp_path, 1.5)
+
+
+def test_stored_frame_features_follow_the_same_frame_indices_as_images(tmp_path: Path) -> None:
+    dataset = EpisodeWindowDataset(write_logs(tmp_path, [5, 12]), window_size=4, fwd_pred_next_n=3,
+                                   windows_per_sample=2)
+    images = dataset[1]["images"]
+    # Feature of frame t = the frame's own marker pixel, so the two kinds of sample can be compared directly.
+    dataset.use_frame_features([torch.from_numpy(e.rgb_static[:, 0, 0, :1]).float() for e in dataset.episodes])
+    sample = dataset[1]
+    assert "images" not in sample and sample["features"].shape == (5, 1)
+    assert sample["features"][:, 0].tolist() == images[:, 0, 0, 0].float().tolist()
+
+
+def test_stored_frame_features_are_refused_with_augmentation_or_wrong_lengths(tmp_path: Path) -> None:
+    paths = write_logs(tmp_path, [5, 12])
+    augmented = EpisodeWindowDataset(paths, window_size=4, augmentation=ImageAugmentation())
+    with pytest.raises(ValueError, match="no-augment"):
+        augmented.use_frame_features([torch.zeros(5, 2), torch.zeros(12, 2)])
+    plain = EpisodeWindowDataset(paths, window_size=4)
+    with pytest.raises(ValueError, match="one \\(T, D\\) tensor per episode"):
+        plain.use_frame_features([torch.zeros(5, 2)])

@@ -8,10 +8,14 @@ from pathlib import Path
 import pytest
 import torch
 
+from torch.utils.data import default_collate
+
 from test_dataset import write_logs
 from vla_model.checkpoint import load_policy
 from vla_model.config import load_model_config
-from vla_model.lightning_module import window_predictions
+from vla_model.dataset import EpisodeWindowDataset
+from vla_model.feature_cache import encode_episodes
+from vla_model.lightning_module import batch_loss, window_predictions
 from vla_model.policy import build_policy
 from vla_model.train import main as train_main
 
@@ -30,6 +34,17 @@ def test_shared_frame_windows_predict_what_forward_predicts_per_window() -> None
         for k in range(3):
             alone = policy(images[:, k : k + window], instructions)
             torch.testing.assert_close(shared[:, k], alone, atol=1e-5, rtol=1e-5)
+
+
+def test_stored_frame_features_give_the_loss_the_frames_give(tmp_path: Path) -> None:
+    policy = build_policy(load_model_config(REPO / "assets" / "configs" / "small_full.json")).eval()
+    dataset = EpisodeWindowDataset(write_logs(tmp_path, [6, 9], size=224), window_size=8, windows_per_sample=3)
+    with torch.no_grad():
+        from_frames = batch_loss(policy, default_collate([dataset[0], dataset[3]]), backbone_grad=False)
+        dataset.use_frame_features(encode_episodes(policy, dataset.episodes, frames_per_batch=4, progress=False))
+        from_features = batch_loss(policy, default_collate([dataset[0], dataset[3]]))
+    for name, value in from_frames.items():
+        torch.testing.assert_close(from_features[name], value, atol=1e-5, rtol=1e-5)
 
 
 @pytest.fixture(scope="module")
@@ -84,14 +99,14 @@ def test_bad_val_fraction_is_refused(tmp_path: Path) -> None:
 
 
 def test_second_stage_starts_from_the_first_and_keeps_a_fixed_backbone(tmp_path: Path) -> None:
-    """Per-frame stage (window 1), then the windowed stage from it with --backbone-lr-scale 0."""
+    """Per-frame stage (window 1), then the windowed stage from it on stored features (backbone fixed)."""
     write_logs(tmp_path / "logs", [6, 9], size=224)
     common = ["--data", str(tmp_path / "logs"), "--max-steps", "2", "--batch-size", "2", "--val-fraction", "0"]
     first = train_main(["--config", str(REPO / "assets" / "configs" / "small_frame.json"),
                         "--out", str(tmp_path / "frame")] + common)
     second = train_main(["--config", str(REPO / "assets" / "configs" / "small_full.json"),
                          "--out", str(tmp_path / "window"), "--init-from", str(first),
-                         "--backbone-lr-scale", "0"] + common)
+                         "--backbone-lr-scale", "0", "--no-augment"] + common)  # features computed once
     before, after = load_policy(first), load_policy(second)
     assert (before.config.window_size, after.config.window_size) == (1, 8)
     for name, tensor in before.backbone.state_dict().items():

@@ -87,6 +87,7 @@ class EpisodeWindowDataset(Dataset):
     instruction, where window k ends at step start + k and spans images[k : k + W]. K > 1 lets training run the
     backbone once per frame instead of once per frame per window (W times fewer backbone passes); windows that
     would end past the episode repeat its last frame and are fully masked. With K = 1 there is one sample per step.
+    After `use_frame_features`, samples carry "features" (K + W - 1, D) in place of "images".
     """
 
     def __init__(
@@ -120,6 +121,20 @@ class EpisodeWindowDataset(Dataset):
             for e, episode in enumerate(self.episodes)
             for start in range(0, episode.num_steps, windows_per_sample)
         ]
+        self.frame_features: list[torch.Tensor] | None = None
+
+    def use_frame_features(self, features: Sequence[torch.Tensor]) -> None:
+        """Serve each frame's stored (D,) backbone feature instead of its pixels (a fixed backbone, no augmentation).
+
+        `features` holds one (T, D) tensor per episode, in this dataset's episode order (feature_cache.encode_episodes).
+        """
+        if self.augmentation is not None:
+            raise ValueError("stored frame features cannot be augmented; turn augmentation off (--no-augment)")
+        lengths = [episode.num_steps for episode in self.episodes]
+        if [int(f.shape[0]) for f in features] != lengths:
+            raise ValueError(f"frame features: need one (T, D) tensor per episode with T = {lengths[:5]}..., got "
+                             f"{[tuple(f.shape) for f in features][:5]}...")
+        self.frame_features = list(features)
 
     def __len__(self) -> int:
         return len(self.index)
@@ -130,17 +145,21 @@ class EpisodeWindowDataset(Dataset):
         last_end = first_end + self.windows_per_sample - 1
         frame_index = np.minimum(window_frame_indices(last_end, self.window_size + self.windows_per_sample - 1),
                                  episode.num_steps - 1)
-        frames = torch.from_numpy(episode.rgb_static[frame_index]).permute(0, 3, 1, 2).contiguous()
-        if self.augmentation is not None:
-            # The global torch RNG: DataLoader seeds it per worker, so workers do not repeat each other's draws.
-            frames = self.augmentation(frames)
+        if self.frame_features is not None:
+            inputs = {"features": self.frame_features[episode_index][torch.from_numpy(frame_index)]}
+        else:
+            frames = torch.from_numpy(episode.rgb_static[frame_index]).permute(0, 3, 1, 2).contiguous()
+            if self.augmentation is not None:
+                # The global torch RNG: DataLoader seeds it per worker, so workers do not repeat each other's draws.
+                frames = self.augmentation(frames)
+            inputs = {"images": frames}
         ends = np.arange(first_end, last_end + 1)
         starts = (ends[:, None] - self.window_size + 1 + np.arange(self.window_size)[None, :]).reshape(-1)
         actions, mask = chunk_targets(episode.action, starts, self.fwd_pred_next_n)
         shape = (self.windows_per_sample, self.window_size, self.fwd_pred_next_n)
         mask = mask.reshape(shape) & (ends < episode.num_steps)[:, None, None]
         return {
-            "images": frames,
+            **inputs,
             "actions": torch.from_numpy(actions.reshape(*shape, -1)),
             "action_mask": torch.from_numpy(mask),
             "instruction": episode.meta.instruction,

@@ -28,11 +28,15 @@ def window_predictions(
     `backbone_grad=False` runs the backbone without autograd (a fixed backbone: only the head learns, faster).
     """
     batch, length = images.shape[:2]
-    window = policy.config.window_size
     per_frame = [text for text in instructions for _ in range(length)]
     with torch.set_grad_enabled(backbone_grad and torch.is_grad_enabled()):
         features = policy.encode(images.flatten(0, 1), per_frame).unflatten(0, (batch, length))
-    windows = features.unfold(1, window, 1).permute(0, 1, 3, 2)  # (B, K, W, D)
+    return feature_window_predictions(policy, features)
+
+
+def feature_window_predictions(policy: MobileVLAPolicy, features: torch.Tensor) -> torch.Tensor:
+    """(B, K + W - 1, D) per-frame features -> (B, K, W, chunk, 3): the head over each of the K windows."""
+    windows = features.unfold(1, policy.config.window_size, 1).permute(0, 1, 3, 2)  # (B, K, W, D)
     return policy.predict(windows.flatten(0, 1)).unflatten(0, windows.shape[:2])
 
 
@@ -44,9 +48,12 @@ def pixels(policy: MobileVLAPolicy, images: torch.Tensor) -> torch.Tensor:
 
 
 def batch_loss(policy: MobileVLAPolicy, batch: dict[str, Any], backbone_grad: bool = True) -> dict[str, torch.Tensor]:
-    """The masked chunk loss of one vla_model.dataset batch: {"loss", "loss_arm", "loss_gripper"}."""
-    images = pixels(policy, batch["images"])
-    predictions = window_predictions(policy, images, list(batch["instruction"]), backbone_grad)
+    """The masked chunk loss of one vla_model.dataset batch (frames or stored features): {"loss", ...}."""
+    if "features" in batch:
+        predictions = feature_window_predictions(policy, batch["features"].to(policy.device))
+    else:
+        images = pixels(policy, batch["images"])
+        predictions = window_predictions(policy, images, list(batch["instruction"]), backbone_grad)
     device = predictions.device
     return policy.loss(predictions, batch["actions"].to(device), batch["action_mask"].to(device))
 

@@ -20,6 +20,7 @@ from torch.utils.data import DataLoader
 from vla_model.checkpoint import load_trained_tensors
 from vla_model.config import load_model_config
 from vla_model.dataset import EpisodeWindowDataset, ImageAugmentation, logs_robot_config, split_episode_paths
+from vla_model.feature_cache import encode_episodes
 from vla_model.lightning_module import LIGHTNING_PRECISION, ExportPolicy, PolicyTrainingModule
 from vla_model.policy import build_policy
 
@@ -90,6 +91,11 @@ def main(argv: list[str] | None = None) -> Path:
     if args.init_from:
         load_trained_tensors(policy, args.init_from, same_config=False)
         print(f"starting from {args.init_from}")
+    if args.backbone_lr_scale == 0 and augmentation is None:
+        # A fixed backbone and unaugmented frames: each frame's feature never changes, so compute it once.
+        for dataset in [train_set] + ([val_set] if val_paths else []):
+            dataset.use_frame_features(encode_episodes(policy, dataset.episodes))
+        print("backbone fixed, no augmentation: training the head on features computed once per frame")
     counts = policy.parameter_counts()
     mode = "LoRA" if config.is_lora else "full fine-tuning"
     print(f"model: {args.config} ({mode}), {counts['trainable']:,} trainable of {counts['total']:,} parameters")
