@@ -24,6 +24,12 @@ def _vla(policy: Any = None, checkpoint: str | Path | None = None, device: str =
     return VLAAgent(policy, **settings)
 
 
+def _dagger(learner: Agent | None = None, expert_share: float = 0.0, **vla_settings: Any) -> Agent:
+    from agents.dagger_agent import DAggerAgent
+
+    return DAggerAgent(learner or _vla(**vla_settings), expert_share=expert_share)
+
+
 def _expert(**settings: Any) -> Agent:
     from agents.scripted_expert import ScriptedExpert
 
@@ -54,6 +60,7 @@ def _sb3(**settings: Any) -> Agent:
 
 AGENT_BUILDERS: dict[str, Callable[..., Agent]] = {
     "vla": _vla,
+    "dagger": _dagger,
     "expert": _expert,
     "random": _random,
     "replay": _replay,
@@ -79,9 +86,14 @@ def make_agents(name: str, count: int, **settings: Any) -> list[Agent]:
     if count < 1:
         raise ValueError(f"need at least one agent, got count={count}")
     first = make_agent(name, **settings)
-    if name != "vla":
+    if name not in ("vla", "dagger"):
         return [first] + [make_agent(name, **settings) for _ in range(count - 1)]
     from agents.vla_agent import replicate_policy
 
+    model_owner = first if name == "vla" else first.learner
     rest = {key: value for key, value in settings.items() if key not in ("policy", "checkpoint", "device")}
-    return [first] + [make_agent("vla", policy=replicate_policy(first.policy), **rest) for _ in range(count - 1)]
+    if name == "vla":
+        return [first] + [make_agent("vla", policy=replicate_policy(first.policy), **rest) for _ in range(count - 1)]
+    share = rest.pop("expert_share", 0.0)
+    learners = [make_agent("vla", policy=replicate_policy(model_owner.policy), **rest) for _ in range(count - 1)]
+    return [first] + [make_agent("dagger", learner=learner, expert_share=share) for learner in learners]

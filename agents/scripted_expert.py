@@ -62,6 +62,12 @@ class ScriptedExpert:
             return self._place(state)
         raise ValueError(f"ScriptedExpert: unknown task {task!r}")
 
+    def follow(self, applied: np.ndarray) -> None:
+        """Another agent's action was applied this step (DAgger): the next command is rate-limited from it."""
+        self._command = np.asarray(applied[:2], dtype=np.float64).copy()
+        if self._sent:
+            self._sent[-1] = self._command.copy()
+
     def _still(self, state: dict[str, Any]) -> bool:
         """The base stands still and no motion command is still on its way."""
         return _speed(state) <= STILL and float(np.hypot(*self._in_flight)) <= ALIGNED / 4

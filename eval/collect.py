@@ -2,11 +2,13 @@
 
 Episode i runs with seed SEED + i (default SEED 100000, far from the rollout's evaluation seeds 0, 1, ...) and
 the domain randomization that seed draws. Only successful episodes are kept unless --keep-failures.
+With --learner CHECKPOINT the run is a DAgger round: the policy drives, the expert labels each step.
 """
 from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from eval.demo_collection import DEMO_SEED_BASE, collect_demos
 
@@ -22,7 +24,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--num-envs", type=int, default=1, help="parallel env processes")
     p.add_argument("--keep-failures", action="store_true", help="keep episodes the expert failed")
     p.add_argument("--resume", action="store_true", help="continue a collection in --out")
+    p.add_argument("--learner", help="DAgger: a policy checkpoint drives and the expert labels every step; "
+                                     "every episode is kept")
+    p.add_argument("--expert-share", type=float, default=0.0,
+                   help="DAgger: chance per step that the expert's action is applied instead (default 0)")
     args = p.parse_args(argv)
+    if not 0.0 <= args.expert_share <= 1.0:
+        p.error(f"--expert-share must be in [0, 1], got {args.expert_share}")
+    if args.learner is not None and not Path(args.learner).is_file():
+        p.error(f"--learner: {args.learner} not found")
     if args.episodes < 1 or args.num_envs < 1 or args.seed < 0:
         p.error("--episodes and --num-envs must be >= 1 and --seed >= 0")
     if args.seed < DEMO_SEED_BASE:
@@ -38,6 +48,7 @@ def main(argv: list[str] | None = None) -> int:
         summary = collect_demos(
             args.task, args.episodes, args.out, seed=args.seed, robot_config=args.robot_config,
             keep_failures=args.keep_failures, num_envs=args.num_envs, resume=args.resume,
+            learner=args.learner, expert_share=args.expert_share,
         )
     except (ValueError, OSError) as err:
         print(f"collect.py: error: {err}", file=sys.stderr)

@@ -51,13 +51,19 @@ def collect_demos(
     num_envs: int = 1,
     resume: bool = False,
     progress: bool = True,
+    learner: str | None = None,
+    expert_share: float = 0.0,
 ) -> CollectionSummary:
     """Run the scripted expert on seeds seed .. seed+episodes-1, write their logs to `out`, drop the failures.
 
-    results.json in `out` keeps a row for every episode run, dropped ones included.
+    With `learner` (a policy checkpoint) the episodes are DAgger's: the learner drives (the expert with probability
+    `expert_share` per step) and the logs hold the expert's labels; every episode is kept, since the states a
+    failing learner reaches are the ones worth labelling. results.json in `out` keeps a row for every episode run.
     """
     out = Path(out)
-    settings = RolloutSettings(task=task, agent="expert", episodes=episodes, seed=seed, robot_config=robot_config)
+    settings = RolloutSettings(task=task, agent="dagger" if learner else "expert", episodes=episodes, seed=seed,
+                               robot_config=robot_config, checkpoint=learner, expert_share=expert_share)
+    keep_failures = keep_failures or learner is not None
     options = RunOptions(out=out, num_envs=num_envs, video=False, resume=resume, progress=progress)
     result = run_rollout(settings, options)
     summary = CollectionSummary(complete=result.complete)

@@ -65,6 +65,7 @@ class RolloutSettings:
     sb3_model: str | None = None
     sb3_algo: str = "ppo"
     agent_seed: int = 0
+    expert_share: float = 0.0
 
     def __post_init__(self) -> None:
         self.task = task_name(self.task)  # raises with the known tasks listed
@@ -88,6 +89,8 @@ class RolloutSettings:
                 "latency_steps": self.latency_steps,
                 "gripper_threshold": self.gripper_threshold,
             }
+        if self.agent == "dagger":
+            return {"checkpoint": self.checkpoint, "expert_share": self.expert_share}
         if self.agent == "random":
             return {"seed": self.agent_seed}
         if self.agent == "replay":
@@ -98,8 +101,8 @@ class RolloutSettings:
 
     @property
     def untrained_default(self) -> bool:
-        """True when the VLA agent runs the embedded default model and no trained default checkpoint ships."""
-        if self.agent != "vla" or self.checkpoint is not None:
+        """True when the VLA model (its own agent or DAgger's learner) is the embedded default and none ships."""
+        if self.agent not in ("vla", "dagger") or self.checkpoint is not None:
             return False
         from vla_model.checkpoint import DEFAULT_CHECKPOINT  # the model stack loads only for the VLA agent
 
@@ -170,7 +173,7 @@ def prepare_out_dir(out: Path, resume: bool) -> None:
 def settings_dict(settings: RolloutSettings) -> dict[str, Any]:
     """The settings as stored in results.json (with the checkpoint labelled when it is the default)."""
     data = asdict(settings)
-    if settings.agent == "vla" and settings.checkpoint is None:
+    if settings.agent in ("vla", "dagger") and settings.checkpoint is None:
         data["checkpoint"] = DEFAULT_CHECKPOINT_LABELS[settings.untrained_default]
     return data
 
@@ -340,8 +343,11 @@ class Rollout:
                 latency = time.perf_counter() - tick
                 self.latencies.append(latency)
                 step = len(slot.recorder)
+                # A labelling agent (DAgger) logs its label as the step's action; the robot still gets `action`.
+                label = getattr(self.agents[i], "label", None)
+                recorded = action if label is None else validate_action(label)
                 slot.recorder.add_step(
-                    obs, action, step * self.step_seconds, latency, robot_pose=obs["privileged"].get("robot_pose")
+                    obs, recorded, step * self.step_seconds, latency, robot_pose=obs["privileged"].get("robot_pose")
                 )
                 if views is not None:
                     slot.views.append((obs["rgb_static"], views[i], action))

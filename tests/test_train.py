@@ -122,3 +122,22 @@ def test_init_from_a_checkpoint_of_another_base_is_refused(trained: Path, tmp_pa
     with pytest.raises(ValueError, match="different base backbone"):
         train_main(["--config", str(REPO / "assets" / "configs" / "small_full.json"), "--data", str(tmp_path / "logs"),
                     "--out", str(tmp_path / "run"), "--init-from", str(trained / "policy.safetensors")])
+
+
+def test_dagger_collection_with_the_trained_checkpoint_keeps_expert_labels(trained: Path, tmp_path: Path) -> None:
+    robot = tmp_path / "blind.yaml"
+    robot.write_text(BLIND_ROBOT)
+    out = tmp_path / "dagger"
+    command = [sys.executable, str(REPO / "eval" / "collect.py"), "--task", "pick", "--episodes", "2"]
+    command += ["--learner", str(trained / "policy.safetensors"), "--robot-config", str(robot), "--out", str(out)]
+    command += ["--seed", "300000", "--expert-share", "0.25"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    result = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    logs = sorted(out.glob("*.h5"))
+    assert len(logs) == 2  # failed episodes are kept: their states are what DAgger labels
+    from eval.episode_log import read_episode
+
+    episode = read_episode(logs[0])
+    assert episode.meta.agent == "dagger" and episode.meta.agent_settings["expert_share"] == 0.25
+    assert episode.action.shape == (episode.num_steps, 3)
