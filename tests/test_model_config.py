@@ -72,6 +72,8 @@ def test_wrong_type_is_an_error_naming_the_key(patch, key):
         ({"window_size": 0}, "window_size"),
         ({"init_weights": "zeros"}, "init_weights"),
         ({"train_setup": {"lora_dropout": 1.5}}, "train_setup.lora_dropout"),
+        ({"arm_loss_weights": [1.0, -2.0]}, "arm_loss_weights"),
+        ({"arm_loss_weights": [1.0, 2.0, 3.0]}, "arm_loss_weights"),
     ],
 )
 def test_bad_value_is_an_error_naming_the_key(patch, key):

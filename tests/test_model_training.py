@@ -97,6 +97,16 @@ def test_loss_is_huber_plus_ratio_times_bce():
     assert parts["loss"].item() == pytest.approx(0.125 + 0.1 * np.log(2.0))
 
 
+def test_arm_weights_scale_dx_and_dy_and_the_unweighted_terms_are_reported():
+    predictions = torch.zeros(2, 1, 2, 3)
+    actions = torch.tensor([0.4, -0.8, -1.0]).expand(2, 1, 2, 3).clone()
+    mask = torch.ones(2, 1, 2)
+    parts = action_loss(predictions, actions, mask, gripper_ratio=0.0, arm_weights=(1.0, 3.0))
+    assert parts["loss_dx"].item() == pytest.approx(0.5 * 0.4**2)
+    assert parts["loss_dy"].item() == pytest.approx(0.5 * 0.8**2)
+    assert parts["loss_arm"].item() == pytest.approx((0.5 * 0.4**2 + 3.0 * 0.5 * 0.8**2) / 2)
+
+
 def test_loss_shape_mismatch_is_a_clear_error():
     with pytest.raises(ValueError, match=r"\(B, W, chunk, 3\)"):
         action_loss(torch.zeros(1, 2, 3, 3), torch.zeros(1, 2, 3, 3), torch.ones(1, 2), gripper_ratio=0.01)

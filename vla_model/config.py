@@ -73,6 +73,7 @@ class ModelConfig:
     window_size: int = 8
     fwd_pred_next_n: int = 10
     arm_gripper_loss_ratio: float = 0.01
+    arm_loss_weights: tuple[float, float] = (1.0, 1.0)
     learning_rate: float = 1e-4
     weight_decay: float = 0.01
     batch_size: int = 4
@@ -110,6 +111,8 @@ def _validate(config: ModelConfig) -> ModelConfig:
         (len(config.image_mean) == 3, "image_mean", "must have 3 values (RGB)"),
         (len(config.image_std) == 3 and min(config.image_std) > 0, "image_std", "must have 3 values > 0"),
         (config.arm_gripper_loss_ratio >= 0, "arm_gripper_loss_ratio", "must be >= 0"),
+        (len(config.arm_loss_weights) == 2 and min(config.arm_loss_weights) >= 0, "arm_loss_weights",
+         "must be two weights >= 0 (dx, dy)"),
         (config.learning_rate > 0, "learning_rate", "must be > 0"),
         (config.weight_decay >= 0, "weight_decay", "must be >= 0"),
         (config.batch_size >= 1, "batch_size", "must be >= 1"),

@@ -33,12 +33,18 @@ class LSTMActionHead(nn.Module):
 
 
 def action_loss(
-    predictions: torch.Tensor, actions: torch.Tensor, mask: torch.Tensor, gripper_ratio: float
+    predictions: torch.Tensor,
+    actions: torch.Tensor,
+    mask: torch.Tensor,
+    gripper_ratio: float,
+    arm_weights: tuple[float, float] = (1.0, 1.0),
 ) -> dict[str, torch.Tensor]:
     """Huber(dx, dy) + gripper_ratio * BCE(gripper), averaged over the unmasked (inside the episode) actions.
 
     predictions: (B, W, chunk, 3) from the head (gripper column a logit); actions: the same shape, normalized
-    (gripper > 0 means closed); mask: (B, W, chunk), 1 where the action lies inside the episode.
+    (gripper > 0 means closed); mask: (B, W, chunk), 1 where the action lies inside the episode. The arm term is
+    the mean over dx and dy of each one's Huber times its weight in `arm_weights` (1, 1: the plain mean); the
+    unweighted terms come back too, as loss_dx and loss_dy.
     """
     if predictions.shape != actions.shape or actions.shape[:-1] != mask.shape:
         raise ValueError(
@@ -48,8 +54,10 @@ def action_loss(
     weight = mask.to(predictions.dtype)
     count = weight.sum().clamp_min(1.0)
     arm_err = nn.functional.huber_loss(predictions[..., :GRIPPER], actions[..., :GRIPPER], reduction="none")
-    loss_arm = (arm_err.mean(-1) * weight).sum() / count
+    per_dim = (arm_err * weight[..., None]).sum(dim=tuple(range(arm_err.ndim - 1))) / count  # (2,): dx, dy
+    loss_arm = (per_dim * per_dim.new_tensor(arm_weights)).mean()
     closed = (actions[..., GRIPPER] > 0.0).to(predictions.dtype)
     bce = nn.functional.binary_cross_entropy_with_logits(predictions[..., GRIPPER], closed, reduction="none")
     loss_gripper = (bce * weight).sum() / count
-    return {"loss": loss_arm + gripper_ratio * loss_gripper, "loss_arm": loss_arm, "loss_gripper": loss_gripper}
+    return {"loss": loss_arm + gripper_ratio * loss_gripper, "loss_arm": loss_arm, "loss_gripper": loss_gripper,
+            "loss_dx": per_dim[0], "loss_dy": per_dim[1]}

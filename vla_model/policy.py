@@ -90,8 +90,9 @@ class MobileVLAPolicy(nn.Module):
         return self.predict(features)
 
     def loss(self, predictions: torch.Tensor, actions: torch.Tensor, mask: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Huber(dx, dy) + arm_gripper_loss_ratio * BCE(gripper), masked past the episode end."""
-        return action_loss(predictions, actions, mask, self.config.arm_gripper_loss_ratio)
+        """Huber(dx, dy) weighted by arm_loss_weights + arm_gripper_loss_ratio * BCE(gripper), masked past the end."""
+        return action_loss(predictions, actions, mask, self.config.arm_gripper_loss_ratio,
+                           self.config.arm_loss_weights)
 
     def reset(self) -> None:
         """Forget the feature window (start of an episode)."""
