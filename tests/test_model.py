@@ -147,3 +147,18 @@ def test_gradient_checkpointing_is_on_when_asked_and_recomputes_blocks():
 def test_lora_target_that_matches_nothing_is_a_config_error():
     with pytest.raises(ConfigError, match="lora_target_modules: 'qkv'"):
         build_policy(small_config(lora_target_modules=("qkv",)))
+
+
+@pytest.mark.parametrize("num_layers", [0, 2])
+def test_fc_head_predicts_each_step_from_its_own_feature(num_layers):
+    from vla_model.config import ActHead
+    from vla_model.head import build_head
+
+    head = build_head(16, 4, ActHead(type="FCDecoder", hidden_size=8, num_layers=num_layers))
+    features = torch.randn(2, 3, 16)
+    out = head(features)
+    assert out.shape == (2, 3, 4, 3) and out[..., :2].abs().max() <= 1.0
+    changed = features.clone()
+    changed[:, 0] += 1.0
+    torch.testing.assert_close(head(changed)[:, 1:], out[:, 1:])
+    assert not torch.allclose(head(changed)[:, 0], out[:, 0])

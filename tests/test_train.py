@@ -109,6 +109,7 @@ def test_second_stage_starts_from_the_first_and_keeps_a_fixed_backbone(tmp_path:
                          "--backbone-lr-scale", "0", "--no-augment"] + common)  # features computed once
     before, after = load_policy(first), load_policy(second)
     assert (before.config.window_size, after.config.window_size) == (1, 8)
+    assert (before.config.act_head.type, after.config.act_head.type) == ("FCDecoder", "LSTMDecoder")
     for name, tensor in before.backbone.state_dict().items():
         torch.testing.assert_close(after.backbone.state_dict()[name], tensor, rtol=0, atol=0)
     assert not torch.equal(after.head.arm.weight, before.head.arm.weight)

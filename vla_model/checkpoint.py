@@ -117,14 +117,17 @@ def _config_differences(stored: ModelConfig, wanted: ModelConfig) -> list[str]:
     return [f"{key}: checkpoint {a.get(key)!r} vs model {b.get(key)!r}" for key in differing]
 
 
-def load_trained_tensors(policy: MobileVLAPolicy, path: str | Path, same_config: bool = True) -> None:
+def load_trained_tensors(policy: MobileVLAPolicy, path: str | Path, same_config: bool = True) -> list[str]:
     """Put a checkpoint's trained tensors into `policy`; any mismatch is a CheckpointError naming it.
 
-    `same_config=False` accepts a checkpoint made with another config whose tensors fit (e.g. a stage trained with
-    a shorter window, to start the next stage from); the base weights and tensor names and shapes must still match.
+    `same_config=False` accepts a checkpoint made with another config (e.g. a first stage trained per frame, to
+    start the next stage from): the base weights and the backbone's tensor names and shapes must still match,
+    while a head of another kind (act_head or chunk length differ) is left as it is. Returns the names of the
+    model's tensors that were not loaded.
     """
     metadata = read_metadata(path)
-    differences = _config_differences(checkpoint_config(path), policy.config)
+    stored_config = checkpoint_config(path)
+    differences = _config_differences(stored_config, policy.config)
     if differences and same_config:
         raise CheckpointError(f"{path}: config differs from the model's: " + "; ".join(differences))
     if policy.base_fingerprint and metadata["base_fingerprint"] != policy.base_fingerprint:
@@ -134,8 +137,12 @@ def load_trained_tensors(policy: MobileVLAPolicy, path: str | Path, same_config:
         )
     expected = policy.trainable_state_dict()
     with safe_open(str(path), framework="pt") as handle:
-        stored = set(handle.keys())
-        missing, extra = sorted(set(expected) - stored), sorted(stored - set(expected))
+        stored = {name: handle.get_slice(name).get_shape() for name in handle.keys()}
+        other_head = (stored_config.act_head, stored_config.fwd_pred_next_n) != (
+            policy.config.act_head, policy.config.fwd_pred_next_n)
+        skipped = sorted(name for name in set(expected) | set(stored) if other_head and name.startswith("head."))
+        missing = sorted(set(expected) - set(stored) - set(skipped))
+        extra = sorted(set(stored) - set(expected) - set(skipped))
         if missing or extra:
             raise CheckpointError(
                 f"{path}: tensors do not match the model ({len(missing)} missing, e.g. {missing[:3]}; "
@@ -143,13 +150,15 @@ def load_trained_tensors(policy: MobileVLAPolicy, path: str | Path, same_config:
             )
         with torch.no_grad():
             for name, param in expected.items():
-                tensor = handle.get_tensor(name)
-                if tuple(tensor.shape) != tuple(param.shape):
+                if name in skipped:
+                    continue
+                if tuple(stored[name]) != tuple(param.shape):
                     raise CheckpointError(
-                        f"{path}: tensor {name} has shape {tuple(tensor.shape)}, the model expects {tuple(param.shape)}"
+                        f"{path}: tensor {name} has shape {tuple(stored[name])}, the model expects {tuple(param.shape)}"
                     )
-                param.copy_(tensor.to(param.dtype))
+                param.copy_(handle.get_tensor(name).to(param.dtype))
     policy.robot_config = robot_config_from_dict(json.loads(metadata["robot_config"]), source=f"{path} (robot_config)")
+    return sorted(name for name in skipped if name in expected)
 
 
 def load_policy(

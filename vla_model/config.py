@@ -17,6 +17,7 @@ CONFIGS_DIR: Path = ASSETS_DIR / "configs"
 SMALL_CONFIG: Path = CONFIGS_DIR / "small_lora.json"
 PRECISIONS = ("fp32", "fp16", "bf16")
 INIT_WEIGHTS = ("pretrained", "random", "random_spatial")
+HEAD_TYPES = ("LSTMDecoder", "FCDecoder")
 # CLIP's normalization, which Kosmos-2's image processor uses.
 CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
 CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
@@ -45,7 +46,11 @@ class TrainSetup:
 
 @dataclass(frozen=True)
 class ActHead:
-    """The LSTM policy head (RoboVLMs' `act_head` block)."""
+    """The policy head (RoboVLMs' `act_head` block): "LSTMDecoder" over the window, or "FCDecoder" per step.
+
+    FCDecoder maps each step's feature alone through `num_layers` hidden layers (0: a linear readout); it serves
+    the per-frame first stage of two-stage training, whose backbone the LSTM stage then starts from.
+    """
 
     type: str = "LSTMDecoder"
     hidden_size: int = 1024
@@ -122,9 +127,10 @@ def _validate(config: ModelConfig) -> ModelConfig:
         (setup.lora_bias == "none", "train_setup.lora_bias", "only 'none' is supported"),
         (not setup.lora_enable or len(setup.lora_target_modules) > 0, "train_setup.lora_target_modules",
          "must name at least one module when lora_enable is true"),
-        (head.type == "LSTMDecoder", "act_head.type", "only 'LSTMDecoder' is supported"),
+        (head.type in HEAD_TYPES, "act_head.type", f"must be one of {', '.join(HEAD_TYPES)}"),
         (head.hidden_size >= 1, "act_head.hidden_size", "must be >= 1"),
-        (head.num_layers >= 1, "act_head.num_layers", "must be >= 1"),
+        (head.num_layers >= (1 if head.type == "LSTMDecoder" else 0), "act_head.num_layers",
+         "must be >= 1 for an LSTMDecoder, >= 0 for an FCDecoder"),
         (0.0 <= head.policy_rnn_dropout_p < 1.0, "act_head.policy_rnn_dropout_p", "must be in [0, 1)"),
     ]
     for ok, key, message in checks:

@@ -1,4 +1,4 @@
-"""The LSTM policy head and its loss: a window of features -> a chunk of future actions at every window step."""
+"""The policy heads and their loss: a window of features -> a chunk of future actions at every window step."""
 from __future__ import annotations
 
 import torch
@@ -6,6 +6,12 @@ from torch import nn
 
 from envs.action_convention import ACTION_DIM, GRIPPER
 from vla_model.config import ActHead
+
+
+def _chunk_actions(arm: torch.Tensor, gripper: torch.Tensor, chunk: int) -> torch.Tensor:
+    """Raw (B, W, chunk * 2) arm and (B, W, chunk) gripper outputs -> (B, W, chunk, 3): tanh(dx, dy), logit."""
+    arm = torch.tanh(arm).unflatten(-1, (chunk, ACTION_DIM - 1))
+    return torch.cat([arm, gripper.unsqueeze(-1)], dim=-1)
 
 
 class LSTMActionHead(nn.Module):
@@ -27,9 +33,34 @@ class LSTMActionHead(nn.Module):
     def forward(self, features: torch.Tensor) -> torch.Tensor:
         """(B, W, D) -> (B, W, chunk, 3): columns (dx, dy) in [-1, 1] and the gripper logit."""
         hidden, _ = self.lstm(features)
-        arm = torch.tanh(self.arm(hidden)).unflatten(-1, (self.chunk, ACTION_DIM - 1))
-        gripper = self.gripper(hidden).unsqueeze(-1)
-        return torch.cat([arm, gripper], dim=-1)
+        return _chunk_actions(self.arm(hidden), self.gripper(hidden), self.chunk)
+
+
+class FCActionHead(nn.Module):
+    """Each step's feature alone -> its chunk: `num_layers` GELU layers of `hidden_size` (0: linear readout)."""
+
+    def __init__(self, feature_dim: int, chunk: int, config: ActHead) -> None:
+        super().__init__()
+        self.chunk = chunk
+        layers: list[nn.Module] = []
+        width = feature_dim
+        for _ in range(config.num_layers):
+            layers += [nn.Linear(width, config.hidden_size), nn.GELU()]
+            width = config.hidden_size
+        self.mlp = nn.Sequential(*layers)
+        self.arm = nn.Linear(width, chunk * (ACTION_DIM - 1))
+        self.gripper = nn.Linear(width, chunk)
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        """(B, W, D) -> (B, W, chunk, 3), each step from its own feature."""
+        hidden = self.mlp(features)
+        return _chunk_actions(self.arm(hidden), self.gripper(hidden), self.chunk)
+
+
+def build_head(feature_dim: int, chunk: int, config: ActHead) -> nn.Module:
+    """The head the config's act_head.type names."""
+    heads = {"LSTMDecoder": LSTMActionHead, "FCDecoder": FCActionHead}
+    return heads[config.type](feature_dim, chunk, config)
 
 
 def action_loss(

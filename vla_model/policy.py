@@ -18,7 +18,7 @@ from envs.robot_config import RobotConfig
 from vla_model.backbone import KosmosBackbone, build_kosmos, load_tokenizer, weights_fingerprint
 from vla_model.config import CLIP_MEAN, CLIP_STD, ConfigError, ModelConfig
 from vla_model.finetune import configure_finetuning
-from vla_model.head import LSTMActionHead, action_loss
+from vla_model.head import action_loss, build_head
 from vla_model.precision import autocast, cast_frozen
 
 
@@ -49,7 +49,7 @@ class MobileVLAPolicy(nn.Module):
         super().__init__()
         self.config = config
         self.backbone = backbone
-        self.head = LSTMActionHead(backbone.feature_dim, config.fwd_pred_next_n, config.act_head)
+        self.head = build_head(backbone.feature_dim, config.fwd_pred_next_n, config.act_head)
         self.base_fingerprint = base_fingerprint
         self.robot_config: RobotConfig | None = None
         self.frames_encoded = 0

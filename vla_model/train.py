@@ -89,8 +89,9 @@ def main(argv: list[str] | None = None) -> Path:
 
     policy = build_policy(config)
     if args.init_from:
-        load_trained_tensors(policy, args.init_from, same_config=False)
-        print(f"starting from {args.init_from}")
+        fresh = load_trained_tensors(policy, args.init_from, same_config=False)
+        print(f"starting from {args.init_from}" + (f" (its head does not fit this config's: {len(fresh)} head "
+                                                   "tensors start untrained)" if fresh else ""))
     if args.backbone_lr_scale == 0 and augmentation is None:
         # A fixed backbone and unaugmented frames: each frame's feature never changes, so compute it once.
         for dataset in [train_set] + ([val_set] if val_paths else []):
