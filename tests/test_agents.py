@@ -200,9 +200,9 @@ def test_replay_agent_plays_the_log_then_stops_holding_the_gripper(tmp_path) -> 
 
 
 def test_registry_names_the_known_agents_on_a_typo() -> None:
-    with pytest.raises(ValueError, match="known agents: vla, expert, random, replay, sb3"):
+    with pytest.raises(ValueError, match="known agents: vla, dagger, expert, random, replay, sb3"):
         make_agent("vlaa")
-    assert AGENT_NAMES == ("vla", "expert", "random", "replay", "sb3")
+    assert AGENT_NAMES == ("vla", "dagger", "expert", "random", "replay", "sb3")
 
 
 def test_registry_rejects_a_setting_the_agent_does_not_take() -> None:
