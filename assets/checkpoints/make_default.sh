@@ -2,7 +2,8 @@
 # Remakes assets/checkpoints/default.safetensors from nothing: 1000 expert demonstrations and two-stage training
 # (about 19 min on 2 CPU cores), copied from runs/default/s2_r0/policy.safetensors. ROUNDS > 0 adds DAgger
 # rounds (the policy drives, the expert labels) into runs/default/s2_rK; they did not help here (README.md).
-# Each step is skipped when its output already exists, so a stopped run continues where it stopped.
+# Rerunning skips what is done: a collection that ran to its end, a stage whose policy.safetensors exists
+# (a stopped stage leaves one too: delete its runs/default/ folder to redo it); a stopped collection resumes.
 # Usage: bash assets/checkpoints/make_default.sh [ROUNDS]   (default 0)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -14,6 +15,12 @@ export OMP_NUM_THREADS="${OMP_NUM_THREADS:-2}"
 mkdir -p "$DATA" "$RUNS"
 
 stamp() { echo "[$(date +%H:%M:%S)] $*"; }
+
+# whether a collection in folder $1 ran to its end (an interrupted one is continued with --resume)
+collected() {
+    python -c 'import json, sys; sys.exit(0 if json.load(open(sys.argv[1])).get("complete") else 1)' \
+        "$1/results.json" 2>/dev/null
+}
 
 # stage 1: one frame per sample, full fine-tuning of backbone and a linear readout of the next 10 actions
 stage1() {  # out data init steps
@@ -34,20 +41,20 @@ stage2() {  # out data init
         --val-every 500 --no-augment
 }
 
-if [[ ! -f "$DATA/demos/results.json" ]]; then
+if ! collected "$DATA/demos"; then
     stamp "1000 expert demonstrations"
-    OMP_NUM_THREADS=1 python eval/collect.py --task pick --episodes 1000 --out "$DATA/demos" --num-envs 2
+    OMP_NUM_THREADS=1 python eval/collect.py --task pick --episodes 1000 --out "$DATA/demos" --num-envs 2 --resume
 fi
 stage1 "$RUNS/s1_r0" "$DATA/demos" "" 2000
 stage2 "$RUNS/s2_r0" "$DATA/demos" "$RUNS/s1_r0/policy.safetensors"
 
 for ((k = 1; k <= ROUNDS; k++)); do
     prev=$((k - 1))
-    if [[ ! -f "$DATA/dagger_r$k/results.json" ]]; then
+    if ! collected "$DATA/dagger_r$k"; then
         stamp "DAgger round $k: 240 episodes driven by s2_r$prev"
         OMP_NUM_THREADS=1 python eval/collect.py --task pick --episodes 240 --out "$DATA/dagger_r$k" \
             --seed $((190000 + 10000 * k)) --learner "$RUNS/s2_r$prev/policy.safetensors" --expert-share 0.3 \
-            --num-envs 2
+            --num-envs 2 --resume
     fi
     steps=1000
     [[ $k == 1 ]] && steps=1750
