@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Remakes assets/checkpoints/default.safetensors from nothing: 1000 expert demonstrations and two-stage training
-# (about 19 min on 2 CPU cores), copied from runs/default/s2_r0/policy.safetensors. ROUNDS > 0 adds DAgger
+# (about 30 min on 2 CPU cores), copied from runs/default/s2_r0/policy.safetensors. ROUNDS > 0 adds DAgger
 # rounds (the policy drives, the expert labels) into runs/default/s2_rK; they did not help here (README.md).
 # Rerunning skips what is done: a collection that ran to its end, a stage whose policy.safetensors exists
 # (a stopped stage leaves one too: delete its runs/default/ folder to redo it); a stopped collection resumes.
@@ -45,7 +45,8 @@ if ! collected "$DATA/demos"; then
     stamp "1000 expert demonstrations"
     OMP_NUM_THREADS=1 python eval/collect.py --task pick --episodes 1000 --out "$DATA/demos" --num-envs 2 --resume
 fi
-stage1 "$RUNS/s1_r0" "$DATA/demos" "" 2000
+stage1 "$RUNS/s1_r0a" "$DATA/demos" "" 2000
+stage1 "$RUNS/s1_r0" "$DATA/demos" "$RUNS/s1_r0a/policy.safetensors" 2000   # 2000 more steps (fresh AdamW)
 stage2 "$RUNS/s2_r0" "$DATA/demos" "$RUNS/s1_r0/policy.safetensors"
 
 for ((k = 1; k <= ROUNDS; k++)); do
