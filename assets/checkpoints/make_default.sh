@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Remakes assets/checkpoints/default.safetensors from nothing: 1000 expert demonstrations and two-stage training
 # (about 30 min on 2 CPU cores), copied from runs/default/s2_r0/policy.safetensors. ROUNDS > 0 adds DAgger
-# rounds (the policy drives, the expert labels) into runs/default/s2_rK; they did not help here (README.md).
+# rounds (the policy drives, the expert labels) into runs/default/s2_rK; they did not help here
+# (assets/checkpoints/README.md).
 # Rerunning skips what is done: a collection that ran to its end, a stage whose policy.safetensors exists
 # (a stopped stage leaves one too: delete its runs/default/ folder to redo it); a stopped collection resumes.
 # Usage: bash assets/checkpoints/make_default.sh [ROUNDS]   (default 0)
