@@ -1,7 +1,7 @@
 """Roll out an agent in the sim and report its success rate: `python eval/rollout.py --task pick --episodes 4`.
 
 Writes results.json, one episode log per episode and mp4 videos to --out (default runs/<task>_<agent>_<seed>/).
-With no --checkpoint the VLA agent runs the embedded default model, which is untrained.
+With no --checkpoint the VLA agent runs the shipped default checkpoint (assets/checkpoints/default.safetensors).
 """
 from __future__ import annotations
 
@@ -49,7 +49,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = OneLineErrorParser(prog="rollout.py", description=__doc__.splitlines()[0])
     p.add_argument("--task", required=True, help="pick, navigate or place (or a full id: MobileVLA/Pick-v0)")
     p.add_argument("--agent", default="vla", choices=AGENT_NAMES, help="who acts (default: vla)")
-    p.add_argument("--checkpoint", help="VLA checkpoint (.safetensors); default: the embedded, untrained model")
+    p.add_argument("--checkpoint", help="VLA checkpoint (.safetensors); default: the shipped one, assets/checkpoints/default.safetensors")
     p.add_argument("--episodes", type=_int_at_least(1), default=4)
     p.add_argument("--seed", type=_int_at_least(0), default=0, help="episode i runs with seed SEED + i")
     p.add_argument("--num-envs", type=_int_at_least(1), default=1, help="parallel env processes")

@@ -40,7 +40,7 @@ from eval.video import compose_frame, write_video
 RESULTS_FILE = "results.json"
 RESULTS_VERSION = 1
 SHIPPED_DEFAULT_NOTE = "the shipped default checkpoint (what it reaches: assets/checkpoints/README.md)"
-DEFAULT_CHECKPOINT_LABELS = {True: "embedded default (untrained)", False: "embedded default (trained, shipped)"}
+DEFAULT_CHECKPOINT_LABEL = "embedded default (trained, shipped)"
 # The one setting a resumed run may change (how fast and whether to film are RunOptions, never compared).
 RESUMABLE_SETTINGS = ("episodes",)
 
@@ -98,15 +98,6 @@ class RolloutSettings:
         if self.agent == "sb3":
             return {"path": self.sb3_model, "algo": self.sb3_algo} if self.sb3_model else {}
         return {}
-
-    @property
-    def untrained_default(self) -> bool:
-        """True when the VLA model (its own agent or DAgger's learner) is the embedded default and none ships."""
-        if self.agent not in ("vla", "dagger") or self.checkpoint is not None:
-            return False
-        from vla_model.checkpoint import DEFAULT_CHECKPOINT  # the model stack loads only for the VLA agent
-
-        return not DEFAULT_CHECKPOINT.is_file()
 
 
 @dataclass
@@ -174,7 +165,7 @@ def settings_dict(settings: RolloutSettings) -> dict[str, Any]:
     """The settings as stored in results.json (with the checkpoint labelled when it is the default)."""
     data = asdict(settings)
     if settings.agent in ("vla", "dagger") and settings.checkpoint is None:
-        data["checkpoint"] = DEFAULT_CHECKPOINT_LABELS[settings.untrained_default]
+        data["checkpoint"] = DEFAULT_CHECKPOINT_LABEL
     return data
 
 
@@ -488,10 +479,7 @@ def format_summary(result: RolloutResult, out: Path) -> str:
     agg = aggregate(result.rows)
     low, high = agg["success_rate_wilson95"]
     settings = result.settings
-    model = ""
-    if settings.agent == "vla":
-        model = (" on the embedded default model (UNTRAINED: its success rate says nothing about a trained policy)"
-                 if settings.untrained_default else f" on {settings.checkpoint or SHIPPED_DEFAULT_NOTE}")
+    model = f" on {settings.checkpoint or SHIPPED_DEFAULT_NOTE}" if settings.agent == "vla" else ""
     timing = result.timing
     lines = [
         f"task {settings.task}, agent {settings.agent}{model}",

@@ -1,17 +1,19 @@
 """Checkpoints: one file with only trained tensors, identical predictions after loading, mismatches refused."""
 import dataclasses
 import json
+from contextlib import contextmanager
 
 import numpy as np
 import pytest
 import torch
 from safetensors import safe_open
 from safetensors.torch import save_file
+from transformers import initialization as hf_init
 
 from envs.robot_config import RobotConfig
-from vla_model.checkpoint import CheckpointError, load_policy, read_metadata, save_checkpoint
+from vla_model.checkpoint import DEFAULT_CHECKPOINT, CheckpointError, load_policy, read_metadata, save_checkpoint
 from vla_model.backbone import build_kosmos, load_tokenizer
-from vla_model.config import load_model_config
+from vla_model.config import CONFIGS_DIR, load_model_config
 from vla_model.policy import build_policy
 
 INSTRUCTION = "go to the blue bowl"
@@ -98,11 +100,76 @@ def test_missing_extra_or_misshapen_tensors_are_refused(trained, tmp_path):
         load_policy(shape)
 
 
-def test_a_different_base_backbone_is_refused(trained, tmp_path):
+def test_a_partial_checkpoint_refuses_another_base_and_says_which_it_needs(trained, tmp_path):
     _, path = trained
     other = _rewrite(path, tmp_path / "base.safetensors", change_metadata=lambda m: m.update(base_fingerprint="0" * 16))
-    with pytest.raises(CheckpointError, match="different base backbone"):
+    with pytest.raises(CheckpointError, match=r"needs the base backbone it was trained on, the Kosmos-2 weights of "
+                                              r"'kosmos2_small' with weights fingerprint 0{16}.*ships in "
+                                              r"assets/kosmos2_small/"):
         load_policy(other)
+
+
+def test_a_partial_checkpoint_on_a_random_base_that_differs_says_it_cannot_move(trained, tmp_path):
+    _, path = trained
+
+    def random_base(metadata):
+        config = json.loads(metadata["model_config"])
+        metadata.update(model_config=json.dumps(dict(config, init_weights="random")), base_fingerprint="0" * 16)
+
+    other = _rewrite(path, tmp_path / "random_base.safetensors", change_metadata=random_base)
+    with pytest.raises(CheckpointError, match="a seeded random init of 'kosmos2_small'.*loads only where it was trained"):
+        load_policy(other)
+
+
+@pytest.fixture(scope="module")
+def full_checkpoint(tmp_path_factory):
+    """A small full fine-tuning policy (every tensor trained, so every tensor in the file), saved once."""
+    policy = build_policy(load_model_config(CONFIGS_DIR / "small_full.json")).eval()
+    generator = torch.Generator().manual_seed(1)
+    with torch.no_grad():
+        for tensor in policy.trainable_state_dict().values():
+            tensor.add_(0.05 * torch.randn(tensor.shape, generator=generator))
+    path = tmp_path_factory.mktemp("full") / "full.safetensors"
+    save_checkpoint(policy, path)
+    return policy, path
+
+
+def test_a_checkpoint_holding_every_tensor_loads_on_any_base(full_checkpoint, tmp_path):
+    policy, path = full_checkpoint
+    assert set(policy.trainable_state_dict()) == {name for name, _ in policy.named_parameters()}
+    other = _rewrite(path, tmp_path / "any_base.safetensors", change_metadata=lambda m: m.update(base_fingerprint="0" * 16))
+    frames = random_frames(3, seed=3)
+    np.testing.assert_array_equal(run_episode(load_policy(other), frames), run_episode(policy, frames))
+
+
+def _other_values(tensor, *args, **kwargs):
+    """An init function that fills with numbers no real init would draw."""
+    with torch.no_grad():
+        return tensor.uniform_(-0.7, 0.7, generator=torch.Generator().manual_seed(99))
+
+
+@contextmanager
+def other_rng_and_init_functions(monkeypatch):
+    """Torch's global RNG elsewhere, and every init function (torch's and transformers' copies) patched."""
+    for name in hf_init.TORCH_INIT_FUNCTIONS:
+        monkeypatch.setattr(torch.nn.init, name, _other_values)
+        monkeypatch.setitem(hf_init.TORCH_INIT_FUNCTIONS, name, _other_values)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(2024)
+        yield
+    monkeypatch.undo()
+
+
+@pytest.mark.parametrize("which", ["default", "partial_lora", "full"])
+def test_loading_gives_identical_predictions_whatever_the_rng_and_init_functions(
+    which, trained, full_checkpoint, monkeypatch
+):
+    path = {"default": DEFAULT_CHECKPOINT, "partial_lora": trained[1], "full": full_checkpoint[1]}[which]
+    frames = random_frames(3, seed=4)
+    reference = run_episode(load_policy(path), frames)
+    with other_rng_and_init_functions(monkeypatch):
+        loaded = load_policy(path)
+    np.testing.assert_array_equal(run_episode(loaded, frames), reference)
 
 
 def test_lora_checkpoint_into_a_full_finetuning_config_is_refused(trained):
@@ -135,13 +202,13 @@ def test_checkpoint_name_must_end_with_safetensors(trained, tmp_path):
 
 def test_pretrained_local_folder_is_loaded_with_from_pretrained_and_round_trips(tmp_path):
     """The real loading path, offline: a saved Kosmos-2 folder (weights + tokenizer) as model_path."""
-    random_config = load_model_config(None)
+    random_config = load_model_config(None).replace(init_weights="random")
     folder = tmp_path / "kosmos2_folder"
     build_kosmos(random_config).save_pretrained(str(folder))
     load_tokenizer(random_config).save_pretrained(str(folder))
     config = random_config.replace(model_path=str(folder), init_weights="pretrained")
     policy = build_policy(config).eval()
-    assert policy.base_fingerprint == build_policy(random_config).base_fingerprint  # same weights as the seeded base
+    assert policy.base_fingerprint == build_policy(random_config).base_fingerprint  # same weights as the drawn base
     path = save_checkpoint(policy, tmp_path / "folder_policy.safetensors")
     frames = random_frames(2, seed=2)
     np.testing.assert_array_equal(run_episode(load_policy(path), frames), run_episode(policy, frames))

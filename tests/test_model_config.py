@@ -25,9 +25,9 @@ def test_shipped_full_config_trains_everything_with_lr_2e5_and_no_weight_decay()
     assert (config.learning_rate, config.weight_decay) == (2e-5, 0.0)
 
 
-def test_default_config_is_the_small_random_model():
+def test_default_config_is_the_shipped_small_model_read_from_its_files():
     config = load_model_config(None)
-    assert (config.model_path, config.init_weights) == ("kosmos2_small", "random")
+    assert (config.model_path, config.init_weights) == ("kosmos2_small", "pretrained")
 
 
 def test_config_round_trips_through_its_dict():

@@ -15,8 +15,7 @@ import pytest
 
 from eval.episode_log import read_episode
 from eval.rollout import main
-from eval.rollout_runner import DEFAULT_CHECKPOINT_LABELS
-from vla_model.checkpoint import DEFAULT_CHECKPOINT
+from eval.rollout_runner import DEFAULT_CHECKPOINT_LABEL
 
 ROLLOUT = Path(__file__).resolve().parents[1] / "eval" / "rollout.py"
 ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
@@ -39,11 +38,10 @@ def test_rollout_command_writes_results_logs_and_videos(tmp_path: Path, blind_ro
         capture_output=True, text=True, env=ENV, timeout=300,
     )
     assert done.returncode == 0, done.stderr[-2000:]
-    untrained = not DEFAULT_CHECKPOINT.is_file()
-    assert ("UNTRAINED" in done.stdout) == untrained and "Wilson 95% interval" in done.stdout
+    assert "shipped default checkpoint" in done.stdout and "Wilson 95% interval" in done.stdout
     results = json.loads((out / "results.json").read_text())
     assert results["complete"] and results["settings"]["agent"] == "vla"
-    assert results["settings"]["checkpoint"] == DEFAULT_CHECKPOINT_LABELS[untrained]
+    assert results["settings"]["checkpoint"] == DEFAULT_CHECKPOINT_LABEL
     assert len(results["episodes"]) == 2 and results["aggregate"]["model_queries_per_episode"] == 6
     for row in results["episodes"]:
         assert read_episode(out / row["log"]).num_steps == row["length"] == 6

@@ -1,4 +1,5 @@
-"""The spatial init: image token i pools region i of the frame; configs that cannot take it are refused."""
+"""The spatial init: image token i pools region i of the frame (drawn here, and in the shipped small base);
+configs that cannot take it are refused."""
 import numpy as np
 import pytest
 import torch
@@ -8,12 +9,13 @@ from vla_model.config import ConfigError, load_model_config
 from vla_model.policy import preprocess_frame
 from vla_model.spatial_init import apply_spatial_init
 
-SPATIAL = load_model_config(None).replace(init_weights="random_spatial")
+SHIPPED = load_model_config(None)  # assets/kosmos2_small/, read from its model.safetensors
+SPATIAL = SHIPPED.replace(init_weights="random_spatial")
 
 
-@pytest.fixture(scope="module")
-def kosmos():
-    return build_kosmos(SPATIAL).eval()
+@pytest.fixture(scope="module", params=["drawn", "shipped"])
+def kosmos(request):
+    return build_kosmos(SPATIAL if request.param == "drawn" else SHIPPED).eval()
 
 
 def image_tokens(kosmos, frame: np.ndarray) -> torch.Tensor:
@@ -38,7 +40,7 @@ def test_spatial_init_is_seeded() -> None:
 
 
 def test_a_backbone_without_a_square_query_grid_is_refused() -> None:
-    kosmos = build_kosmos(load_model_config(None))
+    kosmos = build_kosmos(SHIPPED)
     kosmos.config.latent_query_num = 60
     with pytest.raises(ConfigError, match="square number of latent queries"):
         apply_spatial_init(kosmos, seed=0)

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 import torch
-
+from safetensors import safe_open
+from safetensors.torch import save_file
 from torch.utils.data import default_collate
 
 from test_dataset import write_logs
@@ -92,6 +93,17 @@ def test_rollout_runs_the_trained_checkpoint(trained: Path, tmp_path: Path) -> N
     assert len(results["episodes"]) == 1
 
 
+def test_without_max_steps_training_runs_the_configs_max_epochs(tmp_path: Path) -> None:
+    write_logs(tmp_path / "logs", [6, 9], size=224)
+    config = json.loads(SMALL_CONFIG.read_text()) | {"max_epochs": 2}
+    (tmp_path / "two_epochs.json").write_text(json.dumps(config))
+    out = tmp_path / "run"
+    train_main(["--config", str(tmp_path / "two_epochs.json"), "--data", str(tmp_path / "logs"), "--out", str(out),
+                "--batch-size", "1", "--val-fraction", "0"])
+    batches_per_epoch = len(EpisodeWindowDataset(sorted((tmp_path / "logs").glob("*.h5")), window_size=8))
+    assert torch.load(out / "checkpoints" / "last.ckpt", weights_only=False)["global_step"] == 2 * batches_per_epoch
+
+
 def test_bad_val_fraction_is_refused(tmp_path: Path) -> None:
     write_logs(tmp_path / "logs", [3])
     with pytest.raises(ValueError, match="--val-fraction"):
@@ -117,12 +129,16 @@ def test_second_stage_starts_from_the_first_and_keeps_a_fixed_backbone(tmp_path:
     assert not torch.equal(before.backbone.lrn, untrained.backbone.lrn)  # the first stage did train the backbone
 
 
-def test_init_from_a_checkpoint_of_another_base_is_refused(trained: Path, tmp_path: Path) -> None:
-    """The LoRA run sits on the stock random base; small_full.json builds the spatial one."""
+def test_init_from_a_partial_checkpoint_of_another_base_is_refused(trained: Path, tmp_path: Path) -> None:
+    """The LoRA run holds only its adapters, [LRN] and head: it needs its own base, here faked as another one."""
+    with safe_open(str(trained / "policy.safetensors"), framework="pt") as handle:
+        tensors = {name: handle.get_tensor(name) for name in handle.keys()}
+        metadata = handle.metadata() | {"base_fingerprint": "0" * 16}
+    save_file(tensors, str(tmp_path / "other_base.safetensors"), metadata=metadata)
     write_logs(tmp_path / "logs", [4], size=224)
-    with pytest.raises(ValueError, match="different base backbone"):
-        train_main(["--config", str(REPO / "assets" / "configs" / "small_full.json"), "--data", str(tmp_path / "logs"),
-                    "--out", str(tmp_path / "run"), "--init-from", str(trained / "policy.safetensors")])
+    with pytest.raises(ValueError, match="needs the base backbone it was trained on"):
+        train_main(["--config", str(SMALL_CONFIG), "--data", str(tmp_path / "logs"), "--out", str(tmp_path / "run"),
+                    "--init-from", str(tmp_path / "other_base.safetensors")])
 
 
 def test_dagger_collection_with_the_trained_checkpoint_keeps_expert_labels(trained: Path, tmp_path: Path) -> None:

@@ -14,6 +14,7 @@ import numpy as np
 import torch
 from torch import nn
 from transformers import AutoConfig, AutoTokenizer, Kosmos2Config, Kosmos2Model
+from transformers.initialization import no_init_weights
 
 from assets import ASSETS_DIR
 from vla_model.config import ConfigError, ModelConfig
@@ -48,7 +49,11 @@ def kosmos_config(model_path: str) -> Kosmos2Config:
 
 
 def build_kosmos(config: ModelConfig) -> Kosmos2Model:
-    """The Kosmos-2 model: pretrained weights via from_pretrained, or a seeded random init (stock or spatial)."""
+    """The Kosmos-2 model to train: weights from files (from_pretrained), or a seeded random init if asked for.
+
+    A random init ("random", "random_spatial") is only for building a new model: torch draws other numbers on
+    other CPUs, so a base that must be found again (to load a partial checkpoint) has to be a model folder.
+    """
     if config.init_weights in ("random", "random_spatial"):
         spatial = config.init_weights == "random_spatial"
         kosmos_cfg = kosmos_config(config.model_path)
@@ -58,14 +63,48 @@ def build_kosmos(config: ModelConfig) -> Kosmos2Model:
         if spatial:
             apply_spatial_init(kosmos, config.seed)
         return kosmos
+    return load_pretrained_kosmos(config.model_path)
+
+
+def load_pretrained_kosmos(model_path: str) -> Kosmos2Model:
+    """Kosmos-2 with every weight read from `model_path` (hub id or folder); a weight the files lack is an error."""
+    resolved = resolve_model_path(model_path)
     try:
         # fp32 whatever the file holds: trained tensors need fp32, and precision.cast_frozen lowers the rest.
-        return Kosmos2Model.from_pretrained(resolve_model_path(config.model_path)).float()
+        kosmos, info = Kosmos2Model.from_pretrained(resolved, output_loading_info=True)
     except OSError as err:
         raise ConfigError(
-            f"model_path: cannot load Kosmos-2 weights from {config.model_path!r} ({err}); give a local folder "
-            "with the downloaded model, or set init_weights to 'random'"
+            f"model_path: cannot load Kosmos-2 weights from {model_path!r} ({err}); give a local folder "
+            "with the downloaded model (config.json, model.safetensors, tokenizer)"
         ) from None
+    missing = sorted(info.get("missing_keys") or [])
+    if missing:
+        raise ConfigError(
+            f"model_path: {resolved} lacks {len(missing)} of Kosmos-2's weights (e.g. {missing[:3]}); "
+            "they would start random"
+        )
+    return kosmos.float()
+
+
+def empty_kosmos(model_path: str) -> Kosmos2Model:
+    """Kosmos-2's architecture with no weight drawn or read, for a checkpoint that holds every weight itself."""
+    kosmos_cfg = kosmos_config(model_path)
+    with torch.random.fork_rng(devices=[]), no_init_weights():  # fork: transformers' own torch.randn leaves no trace
+        return Kosmos2Model(kosmos_cfg)
+
+
+def write_model_folder(config: ModelConfig, folder: str | Path) -> Path:
+    """Draw the base `config` asks for and write it as a model folder (config, model.safetensors, tokenizer).
+
+    This is how a random init becomes a base that loads the same everywhere: from then on it is read from the
+    folder (model_path = the folder, init_weights "pretrained"), never drawn again.
+    """
+    folder = Path(folder)
+    kosmos, tokenizer = build_kosmos(config), load_tokenizer(config)
+    kosmos.save_pretrained(str(folder))
+    if resolve_model_path(config.model_path) != str(folder):
+        tokenizer.save_pretrained(str(folder))
+    return folder
 
 
 def load_tokenizer(config: ModelConfig) -> Any:
@@ -121,7 +160,8 @@ class KosmosBackbone(nn.Module):
         self.feature_dim: int = text_config.embed_dim
         self.num_image_tokens: int = kosmos.config.latent_query_num
         self.image_size: int = kosmos.config.vision_config.image_size
-        self.lrn = nn.Parameter(torch.randn(self.feature_dim) * text_config.init_std)
+        self.lrn = nn.Parameter(torch.empty(self.feature_dim))
+        nn.init.normal_(self.lrn, std=text_config.init_std)  # an init function, so loading can skip it
         self.tokenizer = tokenizer
 
     def image_tokens(self, pixel_values: torch.Tensor) -> torch.Tensor:

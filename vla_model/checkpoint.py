@@ -1,8 +1,9 @@
 """Checkpoints: ONE .safetensors file with only the trained tensors; config and action bounds in its metadata.
 
-Loading rebuilds the base backbone from the stored config (hub id, local folder or the shipped small model), puts
-the trained tensors back, and refuses any mismatch (config, base weights, tensor names or shapes) with a
-CheckpointError that says what differs.
+A checkpoint that holds every backbone tensor (full fine-tuning) loads into an empty architecture, on any base.
+A partial one (LoRA, frozen backbone) needs the base it was trained on: loading reads it from its files (hub id,
+local folder or a model folder under assets/) and refuses one whose weights differ. Any other mismatch (config,
+tensor names or shapes) is a CheckpointError that says what differs. Loading draws no random numbers.
 """
 from __future__ import annotations
 
@@ -15,12 +16,14 @@ from typing import Any
 import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
+from transformers.initialization import no_init_weights
 
 from assets import ASSETS_DIR
 from envs.action_convention import action_bounds
 from envs.robot_config import RobotConfig, load_robot_config, robot_config_from_dict
+from vla_model.backbone import build_kosmos, empty_kosmos, load_tokenizer
 from vla_model.config import ConfigError, ModelConfig, load_model_config, model_config_from_dict
-from vla_model.policy import MobileVLAPolicy, build_policy
+from vla_model.policy import MobileVLAPolicy, assemble_policy, build_on_meta
 
 FORMAT = "mobile-vla-policy"
 FORMAT_VERSION = "1"
@@ -117,24 +120,63 @@ def _config_differences(stored: ModelConfig, wanted: ModelConfig) -> list[str]:
     return [f"{key}: checkpoint {a.get(key)!r} vs model {b.get(key)!r}" for key in differing]
 
 
+def _tensor_names(path: str | Path) -> set[str]:
+    with safe_open(str(path), framework="pt") as handle:
+        return set(handle.keys())
+
+
+def holds_whole_backbone(backbone_names: set[str], stored_names: set[str]) -> bool:
+    """Whether a checkpoint's tensors cover every backbone tensor, so that no base weight is needed."""
+    return backbone_names <= stored_names
+
+
+def _backbone_names(policy: MobileVLAPolicy) -> set[str]:
+    return {name for name, _ in policy.named_parameters() if name.startswith("backbone.")}
+
+
+def _describe_base(config: ModelConfig) -> str:
+    if config.init_weights == "pretrained":
+        return f"the Kosmos-2 weights of {config.model_path!r}"
+    return f"a seeded random init of {config.model_path!r} (init_weights {config.init_weights!r}, seed {config.seed})"
+
+
+def _how_to_get_base(config: ModelConfig) -> str:
+    if config.init_weights != "pretrained":
+        return ("A random init is drawn differently by another CPU or torch version, so this checkpoint loads only "
+                "where it was trained; train on a base kept as files instead (model_path 'kosmos2_small', "
+                "init_weights 'pretrained').")
+    if (ASSETS_DIR / config.model_path).is_dir():
+        return f"That base ships in assets/{config.model_path}/: restore it (git checkout assets/{config.model_path})."
+    return (f"Put the model folder it was trained on at {config.model_path!r} (for a hub id: the same revision, "
+            f"e.g. huggingface-cli download {config.model_path})." )
+
+
+def _check_base(policy: MobileVLAPolicy, path: str | Path, stored_config: ModelConfig, expected: str) -> None:
+    if policy.base_fingerprint and expected != policy.base_fingerprint:
+        raise CheckpointError(
+            f"{path}: a partial checkpoint (only the trained tensors) needs the base backbone it was trained on, "
+            f"{_describe_base(stored_config)} with weights fingerprint {expected}; the base here has "
+            f"{policy.base_fingerprint}. {_how_to_get_base(stored_config)}"
+        )
+
+
 def load_trained_tensors(policy: MobileVLAPolicy, path: str | Path, same_config: bool = True) -> list[str]:
     """Put a checkpoint's trained tensors into `policy`; any mismatch is a CheckpointError naming it.
 
+    A partial checkpoint must match the policy's base weights; one holding every backbone tensor needs no base.
     `same_config=False` accepts a checkpoint made with another config (e.g. a first stage trained per frame, to
-    start the next stage from): the base weights and the backbone's tensor names and shapes must still match,
-    while a head of another kind (act_head or chunk length differ) is left as it is. Returns the names of the
-    model's tensors that were not loaded.
+    start the next stage from): the backbone's tensor names and shapes must still match, while a head of another
+    kind (act_head or chunk length differ) is left as it is. Returns the names of the model's tensors that were
+    not loaded.
     """
     metadata = read_metadata(path)
     stored_config = checkpoint_config(path)
     differences = _config_differences(stored_config, policy.config)
     if differences and same_config:
         raise CheckpointError(f"{path}: config differs from the model's: " + "; ".join(differences))
-    if policy.base_fingerprint and metadata["base_fingerprint"] != policy.base_fingerprint:
-        raise CheckpointError(
-            f"{path}: trained on a different base backbone (weights fingerprint {metadata['base_fingerprint']} vs "
-            f"{policy.base_fingerprint} for {policy.config.model_path!r})"
-        )
+    stored_names = _tensor_names(path)
+    if not holds_whole_backbone(_backbone_names(policy), stored_names):
+        _check_base(policy, path, stored_config, metadata["base_fingerprint"])
     expected = policy.trainable_state_dict()
     with safe_open(str(path), framework="pt") as handle:
         stored = {name: handle.get_slice(name).get_shape() for name in handle.keys()}
@@ -166,21 +208,24 @@ def load_policy(
     device: str | torch.device = "cpu",
     config: ModelConfig | str | Path | None = None,
 ) -> MobileVLAPolicy:
-    """A policy in eval mode from a checkpoint; None = the embedded default.
+    """A policy in eval mode from a checkpoint; None = the shipped default (assets/checkpoints/default.safetensors).
 
-    The default is assets/checkpoints/default.safetensors when that file exists, else the untrained small config
-    (fixed seed). `config`, if given, must equal the checkpoint's stored config.
+    Every weight comes from a file: the checkpoint, and for a partial checkpoint its base model folder; the
+    architecture is built with weight init switched off. `config`, if given, must equal the checkpoint's stored
+    config.
     """
-    if path is None:
-        if not DEFAULT_CHECKPOINT.is_file():
-            return build_policy(load_model_config(None)).to(device).eval()
-        path = DEFAULT_CHECKPOINT
+    path = DEFAULT_CHECKPOINT if path is None else path
     stored = checkpoint_config(path)
     if config is not None:
         wanted = config if isinstance(config, ModelConfig) else load_model_config(config)
         differences = _config_differences(stored, wanted)
         if differences:
             raise CheckpointError(f"{path}: config differs from the one asked for: " + "; ".join(differences))
-    policy = build_policy(stored)
+    if holds_whole_backbone(_backbone_names(build_on_meta(stored)), _tensor_names(path)):
+        kosmos, fingerprint = empty_kosmos(stored.model_path), read_metadata(path)["base_fingerprint"]
+    else:
+        kosmos, fingerprint = build_kosmos(stored), None
+    with no_init_weights():  # the head, [LRN] and adapters all come from the checkpoint
+        policy = assemble_policy(stored, kosmos, load_tokenizer(stored), fingerprint)
     load_trained_tensors(policy, path)
     return policy.to(device).eval()

@@ -15,7 +15,7 @@ from transformers import Kosmos2Model
 
 from envs.action_convention import GRIPPER
 from envs.robot_config import RobotConfig
-from vla_model.backbone import KosmosBackbone, build_kosmos, load_tokenizer, weights_fingerprint
+from vla_model.backbone import KosmosBackbone, build_kosmos, kosmos_config, load_tokenizer, weights_fingerprint
 from vla_model.config import CLIP_MEAN, CLIP_STD, ConfigError, ModelConfig
 from vla_model.finetune import configure_finetuning
 from vla_model.head import action_loss, build_head
@@ -151,23 +151,33 @@ def model_settings(config: ModelConfig, precision: str) -> dict[str, Any]:
     }
 
 
-def assemble_policy(config: ModelConfig, kosmos: Kosmos2Model, tokenizer: Any | None) -> MobileVLAPolicy:
-    """Wrap a built Kosmos-2 into the policy: fine-tuning mode, [LRN], head, precision (seeded by the config)."""
+def assemble_policy(
+    config: ModelConfig, kosmos: Kosmos2Model, tokenizer: Any | None, base_fingerprint: str | None = None
+) -> MobileVLAPolicy:
+    """Wrap a built Kosmos-2 into the policy: fine-tuning mode, [LRN], head, precision (seeded by the config).
+
+    `base_fingerprint` names the base the policy's backbone came from; None computes it from `kosmos`.
+    """
     vision = kosmos.config.vision_config
     if config.image_size != vision.image_size:
         raise ConfigError(f"image_size: {config.image_size} differs from the backbone's {vision.image_size}")
-    is_meta = next(kosmos.parameters()).is_meta
-    fingerprint = "" if is_meta else weights_fingerprint(kosmos)
+    if base_fingerprint is None:
+        base_fingerprint = "" if next(kosmos.parameters()).is_meta else weights_fingerprint(kosmos)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(config.seed)
         configure_finetuning(kosmos, config.train_setup)
-        policy = MobileVLAPolicy(config, KosmosBackbone(kosmos, tokenizer), fingerprint)
+        policy = MobileVLAPolicy(config, KosmosBackbone(kosmos, tokenizer), base_fingerprint)
     cast_frozen(policy, config.train_setup.precision)
     return policy
 
 
 def build_policy(config: ModelConfig, device: str | torch.device = "cpu") -> MobileVLAPolicy:
-    """Build the policy for `config` (pretrained or seeded random backbone), untrained head, on `device`."""
+    """A new policy to train for `config`: its base backbone (files, or a seeded random init), untrained head."""
     policy = assemble_policy(config, build_kosmos(config), load_tokenizer(config))
     return policy.to(device)
 
+
+def build_on_meta(config: ModelConfig) -> MobileVLAPolicy:
+    """The policy with every tensor on the meta device (shapes only, no memory, no weights read)."""
+    with torch.device("meta"):
+        return assemble_policy(config, Kosmos2Model(kosmos_config(config.model_path)), tokenizer=None)

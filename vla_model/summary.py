@@ -11,12 +11,8 @@ import argparse
 import dataclasses
 from dataclasses import dataclass
 
-import torch
-from transformers import Kosmos2Model
-
-from vla_model.backbone import kosmos_config
 from vla_model.config import ModelConfig, load_model_config
-from vla_model.policy import MobileVLAPolicy, assemble_policy
+from vla_model.policy import MobileVLAPolicy, build_on_meta
 from vla_model.precision import bytes_per_value
 
 # Activation assumption: per transformer layer and token, backprop keeps about this many values per hidden unit
@@ -57,13 +53,6 @@ def mode_variant(config: ModelConfig, mode: str) -> ModelConfig:
     else:
         raise ValueError(f"mode: must be 'lora' or 'full', got {mode!r}")
     return config.replace(train_setup=setup)
-
-
-def build_on_meta(config: ModelConfig) -> MobileVLAPolicy:
-    """The policy with every tensor on the meta device (shapes only, no memory, no weights read)."""
-    kosmos_cfg = kosmos_config(config.model_path)
-    with torch.device("meta"):
-        return assemble_policy(config, Kosmos2Model(kosmos_cfg), tokenizer=None)
 
 
 def _activation_values(policy: MobileVLAPolicy, frames: int) -> float:

@@ -33,7 +33,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--config", required=True, help="model config JSON (e.g. assets/configs/small_lora.json)")
     p.add_argument("--data", required=True, help="folder of episode logs (sim demos or real runs)")
     p.add_argument("--out", default="runs/train", help="output folder (default runs/train)")
-    p.add_argument("--max-steps", type=int, default=2000, help="optimizer steps to train for (default 2000)")
+    p.add_argument("--max-steps", type=int,
+                   help="optimizer steps to train for (default: the config's max_epochs passes over the data)")
     p.add_argument("--resume", help="a Lightning .ckpt of an earlier run (OUT/checkpoints/last.ckpt) to continue")
     p.add_argument("--init-from", help="a policy .safetensors to start from, e.g. an earlier stage trained with "
                                        "another window size (its tensors must fit this config)")
@@ -52,7 +53,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=0, help="seed for the split, the augmentation and the batch order")
     args = p.parse_args(argv)
     for name in ("max_steps", "val_every", "windows_per_sample", "accumulate_grad_batches"):
-        if getattr(args, name) < 1:
+        if getattr(args, name) is not None and getattr(args, name) < 1:
             p.error(f"--{name.replace('_', '-')} must be >= 1, got {getattr(args, name)}")
     if args.batch_size is not None and args.batch_size < 1:
         p.error(f"--batch-size must be >= 1, got {args.batch_size}")
@@ -106,8 +107,8 @@ def main(argv: list[str] | None = None) -> Path:
         accelerator=args.accelerator,
         devices=args.devices,
         precision=LIGHTNING_PRECISION[config.train_setup.precision],
-        max_steps=args.max_steps,
-        max_epochs=-1,
+        max_steps=args.max_steps or -1,
+        max_epochs=-1 if args.max_steps else config.max_epochs,
         accumulate_grad_batches=args.accumulate_grad_batches,
         gradient_clip_val=config.gradient_clip_val,
         val_check_interval=args.val_every * args.accumulate_grad_batches,
