@@ -12,7 +12,7 @@ from transformers import initialization as hf_init
 
 from envs.robot_config import RobotConfig
 from vla_model.checkpoint import DEFAULT_CHECKPOINT, CheckpointError, load_policy, read_metadata, save_checkpoint
-from vla_model.backbone import build_kosmos, load_tokenizer
+from vla_model.backbone import write_model_folder
 from vla_model.config import CONFIGS_DIR, load_model_config
 from vla_model.policy import build_policy
 
@@ -203,9 +203,8 @@ def test_checkpoint_name_must_end_with_safetensors(trained, tmp_path):
 def test_pretrained_local_folder_is_loaded_with_from_pretrained_and_round_trips(tmp_path):
     """The real loading path, offline: a saved Kosmos-2 folder (weights + tokenizer) as model_path."""
     random_config = load_model_config(None).replace(init_weights="random")
-    folder = tmp_path / "kosmos2_folder"
-    build_kosmos(random_config).save_pretrained(str(folder))
-    load_tokenizer(random_config).save_pretrained(str(folder))
+    folder = write_model_folder(random_config, tmp_path / "kosmos2_folder")  # what eval/make_small_base.py does
+    assert {"config.json", "model.safetensors", "tokenizer.json"} <= {p.name for p in folder.iterdir()}
     config = random_config.replace(model_path=str(folder), init_weights="pretrained")
     policy = build_policy(config).eval()
     assert policy.base_fingerprint == build_policy(random_config).base_fingerprint  # same weights as the drawn base

@@ -102,7 +102,7 @@ def write_model_folder(config: ModelConfig, folder: str | Path) -> Path:
     folder = Path(folder)
     kosmos, tokenizer = build_kosmos(config), load_tokenizer(config)
     kosmos.save_pretrained(str(folder))
-    if resolve_model_path(config.model_path) != str(folder):
+    if Path(resolve_model_path(config.model_path)).resolve() != folder.resolve():
         tokenizer.save_pretrained(str(folder))
     return folder
 
