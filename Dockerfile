@@ -58,4 +58,4 @@ RUN python3 -m pip install --no-deps --constraint /etc/keep-torch.txt . \
 
 COPY docker/entrypoint.sh /usr/local/bin/mobile-vla-entrypoint
 ENTRYPOINT ["/usr/local/bin/mobile-vla-entrypoint"]
-CMD ["python3", "-m", "agents.run_robot", "--help"]
+CMD ["python3", "eval/run_robot.py", "--help"]

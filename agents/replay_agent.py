@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from envs.action_convention import DX, DY, GRIPPER_OPEN
-from eval.episode_log import read_episode
+from episodes.log import read_episode
 
 
 class ReplayAgent:

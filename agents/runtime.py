@@ -2,7 +2,7 @@
 
 One episode: read the newest frame, ask the agent, send the normalized action through a command sink at the
 robot config's control rate (in move_then_stop mode: move for move_duration_s, then stop), record each step with
-eval.episode_log.EpisodeRecorder, and write the log (source="real") however the episode ends: done, timeout
+episodes.log.EpisodeRecorder, and write the log (source="real") however the episode ends: done, timeout
 (the watchdog stopped the robot), error (the agent or a source raised), or interrupted (Ctrl-C).
 """
 from __future__ import annotations
@@ -22,7 +22,7 @@ from agents.sinks import CommandSink, action_as_sent
 from agents.sources import FrameSource, FrameTimeout, RobotState, SourceExhausted, StateSource, resize_frame
 from agents.watchdog import Watchdog
 from envs.robot_config import RobotConfig
-from eval.episode_log import Episode, EpisodeMeta, EpisodeRecorder, read_episode, write_episode
+from episodes.log import Episode, EpisodeMeta, EpisodeRecorder, read_episode, write_episode
 
 
 @dataclass(frozen=True)

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import argparse
 
-from envs.benchmark import format_table, run_benchmark
-from envs.snapshots import save_snapshots
+from eval.bench.env_speed import format_table, run_benchmark
+from eval.bench.snapshots import save_snapshots
 
 
 def main() -> None:

@@ -11,7 +11,7 @@ import os
 
 from vla_model.config import CONFIGS_DIR, SMALL_CONFIG, load_model_config
 from vla_model.summary import format_table, summary_rows
-from eval.train_benchmark import MODES, format_costs, measure_in_subprocess
+from eval.bench.training import MODES, format_costs, measure_in_subprocess
 
 
 def parse_args() -> argparse.Namespace:

@@ -10,8 +10,8 @@ import sys
 from pathlib import Path
 
 from envs.robot_config import RobotConfigError, load_robot_config, robot_config_from_dict
-from eval.calibration import calibrate
-from eval.episode_log import EpisodeLogError, iter_episodes
+from eval.sim_real.calibration import calibrate
+from episodes.log import EpisodeLogError, iter_episodes
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

@@ -10,7 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from eval.demo_collection import DEMO_SEED_BASE, collect_demos
+from eval.runner.demos import DEMO_SEED_BASE, collect_demos
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

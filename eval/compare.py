@@ -13,10 +13,10 @@ from collections import Counter
 from pathlib import Path
 
 from envs.robot_config import RobotConfigError, load_robot_config
-from eval.dynamics_gap import dynamics_gap
-from eval.episode_log import Episode, EpisodeLogError, iter_episodes, read_episode
-from eval.report import write_report
-from eval.sim_real_metrics import compare_logs
+from eval.sim_real.dynamics_gap import dynamics_gap
+from episodes.log import Episode, EpisodeLogError, iter_episodes, read_episode
+from eval.sim_real.report import write_report
+from eval.sim_real.metrics import compare_logs
 
 REAL_SOURCES = ("real", "synthetic")
 
@@ -70,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
         metrics["dynamics_gap"]["robot_config"] = str(args.robot_config) if replay_with else "each log's own"
     metrics["policy_parity"] = None
     if args.checkpoint:
-        from eval.policy_parity import policy_parity  # torch and the model load only when asked for
+        from eval.sim_real.parity import policy_parity  # torch and the model load only when asked for
         from vla_model.checkpoint import CheckpointError, load_policy
 
         try:

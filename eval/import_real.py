@@ -12,8 +12,8 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from eval.real_import import RealImportError
-from eval.real_import.importer import ImportOptions, find_sources, import_real
+from episodes.real_import import RealImportError
+from episodes.real_import.importer import ImportOptions, find_sources, import_real
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

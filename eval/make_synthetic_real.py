@@ -11,7 +11,7 @@ from pathlib import Path
 
 from agents.registry import make_agent
 from envs.robot_config import RobotConfigError, load_robot_config
-from eval.synthetic_real import SYNTHETIC_NOTE, Perturbation, make_synthetic_episodes
+from eval.sim_real.synthetic import SYNTHETIC_NOTE, Perturbation, make_synthetic_episodes
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

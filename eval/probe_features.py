@@ -14,7 +14,7 @@ import json
 import sys
 from pathlib import Path
 
-from eval.episode_log import EpisodeLogError, episode_paths
+from episodes.log import EpisodeLogError, episode_paths
 from vla_model.checkpoint import load_policy
 from vla_model.config import ConfigError
 from vla_model.feature_probe import format_probe, probe_backbone

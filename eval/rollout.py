@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from agents.registry import AGENT_NAMES
-from eval.rollout_runner import RolloutSettings, RunOptions, default_out_dir, format_summary, run_rollout
+from eval.runner.rollout import RolloutSettings, RunOptions, default_out_dir, format_summary, run_rollout
 
 
 class OneLineErrorParser(argparse.ArgumentParser):

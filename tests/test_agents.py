@@ -11,7 +11,7 @@ from agents.random_agent import RandomAgent
 from agents.registry import AGENT_NAMES, make_agent
 from agents.replay_agent import ReplayAgent
 from agents.vla_agent import STOP_ACTION, VLAAgent, replicate_policy
-from eval.episode_log import EpisodeMeta, EpisodeRecorder, write_episode
+from episodes.log import EpisodeMeta, EpisodeRecorder, write_episode
 
 FRAME = np.zeros((8, 8, 3), dtype=np.uint8)
 

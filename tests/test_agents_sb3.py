@@ -15,7 +15,7 @@ from agents.sb3_agent import SB3Agent
 from envs.robot_config import load_robot_config
 from envs.task_names import task_id
 from envs.wrappers import NUMERIC_OBS_DIM, NumericObservation, numeric_observation
-from eval.rollout_runner import RolloutSettings, RunOptions, results_dict, run_rollout
+from eval.runner.rollout import RolloutSettings, RunOptions, results_dict, run_rollout
 
 
 def test_numeric_observation_puts_the_target_in_the_robot_frame() -> None:

@@ -9,10 +9,10 @@ import pytest
 
 from envs.robot_config import load_robot_config
 from eval.calibrate import main as calibrate_main
-from eval.calibration import calibrate
-from eval.dynamics_gap import replay_episode
-from eval.episode_log import iter_episodes, read_episode
-from eval.synthetic_real import Perturbation, make_synthetic_episodes
+from eval.sim_real.calibration import calibrate
+from eval.sim_real.dynamics_gap import replay_episode
+from episodes.log import iter_episodes, read_episode
+from eval.sim_real.synthetic import Perturbation, make_synthetic_episodes
 
 TRUE_SPEED_FACTOR = 0.7
 TRUE_ADDED_LATENCY = 2

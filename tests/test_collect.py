@@ -3,8 +3,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from eval.demo_collection import DEMO_SEED_BASE, collect_demos
-from eval.episode_log import episode_paths, read_episode
+from eval.runner.demos import DEMO_SEED_BASE, collect_demos
+from episodes.log import episode_paths, read_episode
 
 REPO = Path(__file__).resolve().parents[1]
 

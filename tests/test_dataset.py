@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from envs.robot_config import RobotConfig
-from eval.episode_log import Episode, EpisodeMeta, episode_filename, write_episode
+from episodes.log import Episode, EpisodeMeta, episode_filename, write_episode
 from vla_model.dataset import (
     EpisodeWindowDataset,
     ImageAugmentation,

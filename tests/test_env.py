@@ -15,7 +15,7 @@ from hypothesis.extra.numpy import arrays
 
 import envs  # noqa: F401  (registers the tasks)
 from assets import ROBOTS_DIR
-from envs.benchmark import format_table, measure
+from eval.bench.env_speed import format_table, measure
 from envs.mobile_vla_env import MobileVLAEnv
 from envs.task_names import TASK_IDS, task_id
 from env_helpers import camera_off

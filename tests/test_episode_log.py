@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from eval.episode_log import (
+from episodes.log import (
     SCHEMA_VERSION,
     SOURCES,
     Episode,

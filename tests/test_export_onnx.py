@@ -58,8 +58,8 @@ def test_an_unexported_precision_is_refused(exported):
 def test_dry_run_drives_the_exported_policy_and_logs_it(exported, tmp_path, capsys):
     import imageio.v3 as iio
 
-    from agents.run_robot import main as run_robot
-    from eval.episode_log import read_episode
+    from eval.run_robot import main as run_robot
+    from episodes.log import read_episode
 
     _, files = exported
     video = tmp_path / "run.mp4"

@@ -13,12 +13,12 @@ from PIL import Image
 from rosbags.rosbag2 import StoragePlugin, Writer
 from rosbags.typesys import Stores, get_typestore
 
-from eval.episode_log import episode_paths, read_episode
+from episodes.log import episode_paths, read_episode
 from eval.import_real import main as import_main
-from eval.real_import import RealImportError
-from eval.real_import.bag import pair_commands
-from eval.real_import.mapping import load_column_map
-from eval.real_import.importer import ImportOptions, import_real
+from episodes.real_import import RealImportError
+from episodes.real_import.bag import pair_commands
+from episodes.real_import.mapping import load_column_map
+from episodes.real_import.importer import ImportOptions, import_real
 
 TYPESTORE = get_typestore(Stores.ROS2_HUMBLE)
 T = TYPESTORE.types

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from envs.robot_config import load_robot_config
-from eval.episode_log import episode_filename, read_episode
+from episodes.log import episode_filename, read_episode
 from eval.rollout import main
-from eval.rollout_runner import (
+from eval.runner.rollout import (
     Rollout,
     RolloutSettings,
     RunOptions,

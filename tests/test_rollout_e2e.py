@@ -13,9 +13,9 @@ from pathlib import Path
 import imageio.v2 as imageio
 import pytest
 
-from eval.episode_log import read_episode
+from episodes.log import read_episode
 from eval.rollout import main
-from eval.rollout_runner import DEFAULT_CHECKPOINT_LABEL
+from eval.runner.rollout import DEFAULT_CHECKPOINT_LABEL
 
 ROLLOUT = Path(__file__).resolve().parents[1] / "eval" / "rollout.py"
 ENV = {**os.environ, "OMP_NUM_THREADS": "1"}

@@ -13,7 +13,7 @@ from agents.runtime import RobotRuntime, RuntimeSettings, label_success, resolve
 from agents.sources import LatestFrameBuffer, RobotState
 from envs.action_convention import GRIPPER_CLOSED, GRIPPER_OPEN
 from envs.robot_config import RobotConfig, load_robot_config
-from eval.episode_log import read_episode
+from episodes.log import read_episode
 
 # A generous deadline: a loaded CI machine must not trip the watchdog in tests that are not about it.
 SETTINGS = RuntimeSettings(task="pick", instruction="pick up the red cube", max_steps=6, deadline_s=2.0)
@@ -238,7 +238,7 @@ def test_operator_success_label_is_written_into_the_log(camera, tmp_path):
 
 def test_compare_reads_the_runtime_logs_as_the_real_side(camera, tmp_path):
     from eval.compare import REAL_SOURCES, read_side
-    from eval.sim_real_metrics import has_trajectory
+    from eval.sim_real.metrics import has_trajectory
 
     runtime, _ = make_runtime(ScriptedAgent(), camera)
     for index in range(2):

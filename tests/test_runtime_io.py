@@ -4,6 +4,7 @@ from __future__ import annotations
 import importlib.util
 import io
 import math
+from pathlib import Path
 
 import imageio.v3 as iio
 import numpy as np
@@ -18,11 +19,13 @@ from agents.ros2_adapter import (
     image_to_rgb,
     yaw_from_quaternion,
 )
-from agents.run_robot import main as run_robot
+from eval.run_robot import main as run_robot
 from agents.sinks import PrintSink, command_from_action
 from agents.sources import FrameTimeout, LatestFrameBuffer, resize_frame
 from envs.robot_config import load_robot_config
-from eval.episode_log import read_episode
+from episodes.log import read_episode
+
+REPO = Path(__file__).resolve().parents[1]
 
 RGB = np.arange(4 * 5 * 3, dtype=np.uint8).reshape(4, 5, 3)
 
@@ -140,8 +143,8 @@ def test_a_real_ctrl_c_stops_the_run_and_keeps_the_log(tmp_path):
 
     video = tmp_path / "long.mp4"
     iio.imwrite(video, np.zeros((100, 32, 32, 3), dtype=np.uint8), fps=10)
-    command = [sys.executable, "-m", "agents.run_robot", "--video", str(video), "--agent", "random", "--task", "pick",
-               "--instruction", "pick up the cube", "--out", str(tmp_path / "logs"), "--no-prompt", "--deadline-s", "5"]
+    command = [sys.executable, str(REPO / "eval" / "run_robot.py"), "--video", str(video), "--agent", "random",
+               "--task", "pick", "--instruction", "pick up the cube", "--out", str(tmp_path / "logs"), "--no-prompt", "--deadline-s", "5"]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         for line in process.stdout:  # wait until the robot is moving

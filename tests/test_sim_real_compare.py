@@ -11,10 +11,10 @@ import pytest
 from agents.vla_agent import VLAAgent
 from envs.robot_config import load_robot_config
 from eval.compare import main as compare_main
-from eval.dynamics_gap import replay_episode
-from eval.episode_log import Episode, EpisodeMeta, episode_filename, iter_episodes, read_episode, write_episode
-from eval.policy_parity import policy_parity
-from eval.synthetic_real import Perturbation, make_synthetic_episodes
+from eval.sim_real.dynamics_gap import replay_episode
+from episodes.log import Episode, EpisodeMeta, episode_filename, iter_episodes, read_episode, write_episode
+from eval.sim_real.parity import policy_parity
+from eval.sim_real.synthetic import Perturbation, make_synthetic_episodes
 
 SIM_SUCCESS = {"ckpt_a.safetensors": 3, "ckpt_b.safetensors": 1, "ckpt_c.safetensors": 2}  # out of 4
 REAL_SUCCESS = {"ckpt_a.safetensors": 3, "ckpt_b.safetensors": 0, "ckpt_c.safetensors": 2}  # same ranking

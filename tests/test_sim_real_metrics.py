@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from eval.episode_log import Episode, EpisodeMeta
-from eval.sim_real_metrics import (
+from episodes.log import Episode, EpisodeMeta
+from eval.sim_real.metrics import (
     action_distribution_gap,
     dtw_alignment,
     dtw_distance,
@@ -21,7 +21,7 @@ from eval.sim_real_metrics import (
     success_rate,
     success_tables,
 )
-from eval.stats import wilson_interval
+from eval.runner.stats import wilson_interval
 
 
 def test_mmrv_of_a_perfect_ranking_is_zero() -> None:

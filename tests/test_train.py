@@ -18,10 +18,16 @@ from vla_model.dataset import EpisodeWindowDataset
 from vla_model.feature_cache import encode_episodes
 from vla_model.lightning_module import batch_loss, window_predictions
 from vla_model.policy import build_policy
-from vla_model.train import main as train_main
+from eval.train import parse_args
+from vla_model.training import train
 
 REPO = Path(__file__).resolve().parents[1]
 SMALL_CONFIG = REPO / "assets" / "configs" / "small_lora.json"
+
+
+def train_main(argv: list[str]) -> Path:
+    """What `python eval/train.py ARGV` runs, in this process."""
+    return train(parse_args(argv))
 BLIND_ROBOT = "camera:\n  enabled: false\nmax_episode_steps: 6\n"
 
 
@@ -153,7 +159,7 @@ def test_dagger_collection_with_the_trained_checkpoint_keeps_expert_labels(train
     assert result.returncode == 0, result.stderr[-2000:]
     logs = sorted(out.glob("*.h5"))
     assert len(logs) == 2  # failed episodes are kept: their states are what DAgger labels
-    from eval.episode_log import read_episode
+    from episodes.log import read_episode
 
     episode = read_episode(logs[0])
     assert episode.meta.agent == "dagger" and episode.meta.agent_settings["expert_share"] == 0.25

@@ -17,7 +17,7 @@ from torch.utils.data import Dataset
 
 from envs.action_convention import ACTION_DIM, action_bounds
 from envs.robot_config import RobotConfig, robot_config_from_dict
-from eval.episode_log import Episode, EpisodeLogError, episode_paths, read_episode
+from episodes.log import Episode, EpisodeLogError, episode_paths, read_episode
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from typing import Sequence
 import torch
 from tqdm import tqdm
 
-from eval.episode_log import Episode
+from episodes.log import Episode
 from vla_model.policy import MobileVLAPolicy
 
 

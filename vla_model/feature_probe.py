@@ -16,7 +16,7 @@ import scipy.linalg
 import torch
 from tqdm import tqdm
 
-from eval.episode_log import read_episode
+from episodes.log import read_episode
 from vla_model.policy import MobileVLAPolicy
 
 FEATURE_SETS = ("lrn", "image_tokens", "pixels")

@@ -1,7 +1,7 @@
 """The small word-level tokenizer shipped with the small Kosmos-2 config (assets/kosmos2_small/).
 
 It covers the instruction vocabulary of our tasks; any other word maps to <unk>. Rebuild the shipped file with
-`python -m vla_model.instruction_tokenizer` after changing the word list.
+`python eval/make_tokenizer.py` after changing the word list.
 """
 from __future__ import annotations
 
@@ -80,7 +80,3 @@ def save_instruction_tokenizer(folder: Path = SMALL_KOSMOS_DIR) -> int:
     (folder / "tokenizer_config.json").write_text(json.dumps(config, indent=2) + "\n")
     return len(tokenizer)
 
-
-if __name__ == "__main__":
-    size = save_instruction_tokenizer()
-    print(f"wrote {SMALL_KOSMOS_DIR} tokenizer: {size} tokens")

@@ -3,15 +3,14 @@
 Everything is built on the meta device from the config alone (no weights, no download), so the real
 1.66 B-parameter Kosmos-2 can be sized on any machine:
 
-    python -m vla_model.summary --config assets/configs/kosmos2_lora.json
+    python eval/model_summary.py --config assets/configs/kosmos2_lora.json
 """
 from __future__ import annotations
 
-import argparse
 import dataclasses
 from dataclasses import dataclass
 
-from vla_model.config import ModelConfig, load_model_config
+from vla_model.config import ModelConfig
 from vla_model.policy import MobileVLAPolicy, build_on_meta
 from vla_model.precision import bytes_per_value
 
@@ -22,6 +21,13 @@ from vla_model.precision import bytes_per_value
 VALUES_PER_HIDDEN_UNIT = 16
 PROMPT_TOKENS = 16  # assumed instruction length in tokens
 GB = 1024**3
+MEMORY_NOTE = (  # .format(frames=...) with each config's "name batch x window"
+    "Memory per training step (GB): weights as stored (trained fp32, frozen Linear/Conv in the config precision, "
+    "norms and embeddings fp32), fp32 grads, AdamW 2 fp32 moments; activations for batch_size x window_size "
+    f"frames ({{frames}}), {VALUES_PER_HIDDEN_UNIT} values per hidden unit per token per layer, prompt "
+    f"{PROMPT_TOKENS} tokens, no attention matrices kept, gradient checkpointing as configured. "
+    "'(switched)' rows are the same config with the other fine-tuning mode."
+)
 
 
 @dataclass(frozen=True)
@@ -127,26 +133,3 @@ def format_table(rows: list[dict[str, object]]) -> str:
             f"{r['grads_gb']:>7.3f} {r['adamw_gb']:>7.3f} {r['activations_gb']:>7.3f} {r['total_gb']:>9.3f}"
         )
     return "\n".join(lines)
-
-
-def main(argv: list[str] | None = None) -> None:
-    """CLI: print the table for one or more configs."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--config", action="append", required=True, help="model config JSON (repeatable)")
-    args = parser.parse_args(argv)
-    configs = [load_model_config(path) for path in args.config]
-    rows = [row for config in configs for row in summary_rows(config)]
-    print(format_table(rows))
-    frames = ", ".join(f"{c.name} {c.batch_size} x {c.window_size}" for c in configs)
-    print(
-        "\nMemory per training step (GB): weights as stored (trained fp32, frozen Linear/Conv in the config precision, "
-        "norms and embeddings fp32), fp32 grads, "
-        f"AdamW 2 fp32 moments; activations for batch_size x window_size frames ({frames}), "
-        f"{VALUES_PER_HIDDEN_UNIT} values per hidden unit per token per layer, prompt {PROMPT_TOKENS} tokens, "
-        "no attention matrices kept, gradient checkpointing as configured. "
-        "'(switched)' rows are the same config with the other fine-tuning mode."
-    )
-
-
-if __name__ == "__main__":
-    main()

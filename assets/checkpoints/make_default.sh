@@ -29,7 +29,7 @@ stage1() {  # out data init steps
     [[ -n "$3" ]] && init=(--init-from "$3")
     [[ -f "$1/policy.safetensors" ]] && return
     stamp "stage 1 -> $1"
-    python -m vla_model.train --config assets/configs/small_frame.json --data "$2" --out "$1" "${init[@]}" \
+    python eval/train.py --config assets/configs/small_frame.json --data "$2" --out "$1" "${init[@]}" \
         --max-steps "$4" --batch-size 48 --val-fraction 0.05 --val-every 250 --no-augment
 }
 
@@ -37,7 +37,7 @@ stage1() {  # out data init steps
 stage2() {  # out data init
     [[ -f "$1/policy.safetensors" ]] && return
     stamp "stage 2 -> $1"
-    python -m vla_model.train --config assets/configs/small_full.json --data "$2" --out "$1" --init-from "$3" \
+    python eval/train.py --config assets/configs/small_full.json --data "$2" --out "$1" --init-from "$3" \
         --backbone-lr-scale 0 --max-steps 2000 --batch-size 8 --windows-per-sample 8 --val-fraction 0.05 \
         --val-every 500 --no-augment
 }

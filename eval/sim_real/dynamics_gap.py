@@ -13,8 +13,8 @@ import envs  # noqa: F401  (registers the tasks)
 from envs.layout import ROOM_HALF
 from envs.robot_config import RobotConfig, robot_config_from_dict
 from envs.task_names import task_id
-from eval.episode_log import Episode
-from eval.sim_real_metrics import episode_pose, has_trajectory, path_in_start_frame, start_frame_path
+from episodes.log import Episode
+from eval.sim_real.metrics import episode_pose, has_trajectory, path_in_start_frame, start_frame_path
 
 START_MARGIN = 0.2  # the env refuses start poses closer than this to the walls
 

@@ -1,14 +1,13 @@
-"""Fine-tune the Mobile VLA policy on episode logs: `python -m vla_model.train --config CFG --data DIR --out DIR`.
+"""Fine-tune the Mobile VLA policy on episode logs (the command is `python eval/train.py`).
 
-Reads top to bottom: arguments, data, model, the Lightning loop, the report. LoRA or full fine-tuning, learning
-rate, weight decay, precision, batch size and gradient clipping come from the model config; the output folder
-gets Lightning checkpoints (for --resume), CSV logs and `policy.safetensors` (what rollout.py --checkpoint takes).
+Reads top to bottom: data, model, the Lightning loop, the report. LoRA or full fine-tuning, learning rate, weight
+decay, precision, batch size and gradient clipping come from the model config; the output folder gets Lightning
+checkpoints (for resume), CSV logs and `policy.safetensors` (what rollout.py --checkpoint takes).
 """
 from __future__ import annotations
 
-import argparse
-import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import lightning as L
@@ -27,47 +26,43 @@ from vla_model.policy import build_policy
 POLICY_FILE = "policy.safetensors"
 
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    """The command line."""
-    p = argparse.ArgumentParser(prog="python -m vla_model.train", description=__doc__.splitlines()[0])
-    p.add_argument("--config", required=True, help="model config JSON (e.g. assets/configs/small_lora.json)")
-    p.add_argument("--data", required=True, help="folder of episode logs (sim demos or real runs)")
-    p.add_argument("--out", default="runs/train", help="output folder (default runs/train)")
-    p.add_argument("--max-steps", type=int,
-                   help="optimizer steps to train for (default: the config's max_epochs passes over the data)")
-    p.add_argument("--resume", help="a Lightning .ckpt of an earlier run (OUT/checkpoints/last.ckpt) to continue")
-    p.add_argument("--init-from", help="a policy .safetensors to start from, e.g. an earlier stage trained with "
-                                       "another window size (its tensors must fit this config)")
-    p.add_argument("--backbone-lr-scale", type=float, default=1.0,
-                   help="backbone learning rate = this x the config's (0 keeps it fixed; default 1)")
-    p.add_argument("--val-fraction", type=float, default=0.1, help="share of episodes held out (default 0.1)")
-    p.add_argument("--val-every", type=int, default=200, help="optimizer steps between validations and checkpoints")
-    p.add_argument("--batch-size", type=int, help="samples per batch (default: the config's batch_size)")
-    p.add_argument("--windows-per-sample", type=int, default=1,
-                   help="consecutive windows per sample sharing their frames' backbone passes (default 1)")
-    p.add_argument("--accumulate-grad-batches", type=int, default=1, help="batches per optimizer step (default 1)")
-    p.add_argument("--no-augment", action="store_true", help="turn off image shift/brightness/contrast")
-    p.add_argument("--num-workers", type=int, default=0, help="DataLoader worker processes (default 0)")
-    p.add_argument("--accelerator", default="auto", help="Lightning accelerator: auto, cpu, gpu (default auto)")
-    p.add_argument("--devices", default="auto", help="Lightning devices, e.g. 1 or 4 (default auto)")
-    p.add_argument("--seed", type=int, default=0, help="seed for the split, the augmentation and the batch order")
-    args = p.parse_args(argv)
-    for name in ("max_steps", "val_every", "windows_per_sample", "accumulate_grad_batches"):
-        if getattr(args, name) is not None and getattr(args, name) < 1:
-            p.error(f"--{name.replace('_', '-')} must be >= 1, got {getattr(args, name)}")
-    if args.batch_size is not None and args.batch_size < 1:
-        p.error(f"--batch-size must be >= 1, got {args.batch_size}")
-    for name in ("resume", "init_from"):
-        if getattr(args, name) is not None and not Path(getattr(args, name)).is_file():
-            p.error(f"--{name.replace('_', '-')}: {getattr(args, name)} not found")
-    if args.backbone_lr_scale < 0:
-        p.error(f"--backbone-lr-scale must be >= 0, got {args.backbone_lr_scale}")
-    return args
+@dataclass(frozen=True)
+class TrainRun:
+    """One training run: which config on which logs, how long, and how (what `eval/train.py` takes)."""
+
+    config: str | Path
+    data: str | Path
+    out: str | Path = "runs/train"
+    max_steps: int | None = None
+    resume: str | Path | None = None
+    init_from: str | Path | None = None
+    backbone_lr_scale: float = 1.0
+    val_fraction: float = 0.1
+    val_every: int = 200
+    batch_size: int | None = None
+    windows_per_sample: int = 1
+    accumulate_grad_batches: int = 1
+    augment: bool = True
+    num_workers: int = 0
+    accelerator: str = "auto"
+    devices: str = "auto"
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        for name in ("max_steps", "val_every", "windows_per_sample", "accumulate_grad_batches", "batch_size"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise ValueError(f"--{name.replace('_', '-')} must be >= 1, got {value}")
+        for name in ("resume", "init_from"):
+            value = getattr(self, name)
+            if value is not None and not Path(value).is_file():
+                raise ValueError(f"--{name.replace('_', '-')}: {value} not found")
+        if self.backbone_lr_scale < 0:
+            raise ValueError(f"--backbone-lr-scale must be >= 0, got {self.backbone_lr_scale}")
 
 
-def main(argv: list[str] | None = None) -> Path:
+def train(args: TrainRun) -> Path:
     """Train, export, and return the path of the policy checkpoint."""
-    args = parse_args(argv)
     L.seed_everything(args.seed, workers=True, verbose=False)
     out = Path(args.out)
     config = load_model_config(args.config)
@@ -76,7 +71,7 @@ def main(argv: list[str] | None = None) -> Path:
     train_paths, val_paths = split_episode_paths(args.data, args.val_fraction, seed=args.seed)
     shape = dict(window_size=config.window_size, fwd_pred_next_n=config.fwd_pred_next_n,
                  windows_per_sample=args.windows_per_sample)
-    augmentation = None if args.no_augment else ImageAugmentation()
+    augmentation = ImageAugmentation() if args.augment else None
     train_set = EpisodeWindowDataset(train_paths, augmentation=augmentation, **shape)
     loader = dict(batch_size=batch_size, num_workers=args.num_workers, persistent_workers=args.num_workers > 0)
     train_loader = DataLoader(train_set, shuffle=True, drop_last=len(train_set) > batch_size, **loader)
@@ -134,9 +129,3 @@ def main(argv: list[str] | None = None) -> Path:
     print(f"continue with: --resume {out / 'checkpoints' / 'last.ckpt'}")
     return export_path
 
-
-if __name__ == "__main__":
-    try:
-        main()
-    except ValueError as err:  # bad config, logs or checkpoint: one line, in the user's words
-        sys.exit(f"error: {err}")

@@ -26,7 +26,7 @@ from agents.registry import AGENT_NAMES, make_agents
 from envs.action_convention import GRIPPER_OPEN, validate_action
 from envs.robot_config import RobotConfig, load_robot_config
 from envs.task_names import task_id, task_name
-from eval.episode_log import (
+from episodes.log import (
     EpisodeLogError,
     EpisodeMeta,
     EpisodeRecorder,
@@ -34,8 +34,8 @@ from eval.episode_log import (
     read_episode,
     write_episode,
 )
-from eval.stats import wilson_interval
-from eval.video import compose_frame, write_video
+from eval.runner.stats import wilson_interval
+from eval.runner.video import compose_frame, write_video
 
 RESULTS_FILE = "results.json"
 RESULTS_VERSION = 1

@@ -1,6 +1,6 @@
 """Scripted-expert demonstrations for training, written as episode logs (the format real runs use).
 
-The rollout's own loop records them (eval.rollout_runner, agent "expert"), so demos and evaluation episodes are
+The rollout's own loop records them (eval.runner.rollout, agent "expert"), so demos and evaluation episodes are
 logged by the same code. Demo seeds start at DEMO_SEED_BASE so they never overlap the rollout's evaluation seeds
 (0, 1, 2, ...): a policy is never evaluated on a scene it was trained on. The env draws its domain randomization
 (layout, colours, light, floor, camera pose) from the seed.
@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from eval.rollout_runner import RolloutSettings, RunOptions, run_rollout
+from eval.runner.rollout import RolloutSettings, RunOptions, run_rollout
 
 # Evaluation uses seeds 0, 1, 2, ...; demos use DEMO_SEED_BASE, DEMO_SEED_BASE + 1, ...
 DEMO_SEED_BASE = 100_000

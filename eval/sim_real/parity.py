@@ -9,7 +9,7 @@ import numpy as np
 
 from agents.vla_agent import VLAAgent
 from envs.action_convention import ACTION_NAMES, DX, DY, GRIPPER
-from eval.episode_log import Episode
+from episodes.log import Episode
 
 MATCH_TOLERANCE = 0.05  # |difference| in normalized units that still counts as the same action
 

@@ -14,8 +14,8 @@ import numpy as np
 from scipy.stats import wasserstein_distance
 
 from envs.action_convention import ACTION_NAMES, GRIPPER
-from eval.episode_log import Episode
-from eval.stats import wilson_interval
+from episodes.log import Episode
+from eval.runner.stats import wilson_interval
 
 
 def pearson_correlation(perf_sim: Sequence[float], perf_real: Sequence[float]) -> float:

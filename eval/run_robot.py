@@ -1,8 +1,8 @@
 """Run an agent on the real robot (ROS 2) or dry-run it on a video file, writing one episode log per episode.
 
-    python -m agents.run_robot --ros2 --robot-config assets/robots/mobile_vla_omni.yaml --task navigate \
+    python eval/run_robot.py --ros2 --robot-config assets/robots/mobile_vla_omni.yaml --task navigate \
         --instruction "reach the bottle" --checkpoint ckpt.safetensors --image-topic /camera/image_raw/compressed
-    python -m agents.run_robot --video run.mp4 --agent random --task pick --instruction "pick up the cube"
+    python eval/run_robot.py --video run.mp4 --agent random --task pick --instruction "pick up the cube"
 """
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from agents.sinks import CommandSink, PrintSink
 from agents.sources import FrameSource, StateSource, VideoFileSource
 from envs.robot_config import RobotConfig, load_robot_config
 from envs.task_names import TASK_IDS
-from eval.episode_log import EPISODE_GLOB, episode_filename
+from episodes.log import EPISODE_GLOB, episode_filename
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

@@ -15,7 +15,7 @@ import numpy as np
 from assets import ASSETS_DIR, ROBOTS_DIR
 from envs.robot_config import RobotConfig, load_robot_config
 from envs.typed_config import read_yaml_file
-from eval.real_import import RealImportError
+from episodes.real_import import RealImportError
 
 REAL_IMPORT_DIR: Path = ASSETS_DIR / "real_import"
 ChannelOrder = Literal["rgb", "bgr"]

@@ -89,7 +89,7 @@ def measure_in_subprocess(
 ) -> StepCost:
     """measure_mode in a fresh Python, so its peak memory is its own."""
     code = (
-        "import json, dataclasses, sys; from eval.train_benchmark import measure_mode; "
+        "import json, dataclasses, sys; from eval.bench.training import measure_mode; "
         f"cost = measure_mode({config_path!r}, {mode!r}, {steps}, {batch_size}, {windows_per_sample}); "
         "print('RESULT ' + json.dumps(dataclasses.asdict(cost)))"
     )

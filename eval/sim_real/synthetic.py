@@ -15,7 +15,7 @@ from agents.protocol import Agent
 from agents.scripted_expert import ScriptedExpert
 from envs.robot_config import RobotConfig
 from envs.task_names import task_id, task_name
-from eval.episode_log import EpisodeMeta, EpisodeRecorder, episode_filename, write_episode
+from episodes.log import EpisodeMeta, EpisodeRecorder, episode_filename, write_episode
 
 SYNTHETIC_NOTE = "made in the simulator with a perturbed robot config; NOT data from a real robot"
 

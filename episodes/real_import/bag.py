@@ -17,10 +17,10 @@ from rosbags.typesys import Stores, get_typestore
 
 from envs.robot_config import RobotConfig
 from envs.typed_config import read_yaml_file
-from eval.real_import import RealImportError
-from eval.real_import.build import RealRun
-from eval.real_import.frames import decode_image_bytes, raw_image_to_array, to_sim_frame
-from eval.real_import.mapping import TopicMap
+from episodes.real_import import RealImportError
+from episodes.real_import.build import RealRun
+from episodes.real_import.frames import decode_image_bytes, raw_image_to_array, to_sim_frame
+from episodes.real_import.mapping import TopicMap
 
 IMAGE = "sensor_msgs/msg/Image"
 COMPRESSED_IMAGE = "sensor_msgs/msg/CompressedImage"

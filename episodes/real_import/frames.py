@@ -6,7 +6,7 @@ import io
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from eval.real_import import RealImportError
+from episodes.real_import import RealImportError
 
 
 def to_sim_frame(image: np.ndarray, width: int, height: int, channel_order: str = "rgb") -> np.ndarray:

@@ -1,5 +1,5 @@
 """Sim calibration: fit the robot config's speed_scale, latency_steps and accel_limit to real logs by minimizing
-the replay error (eval/dynamics_gap.py). Latency is an integer, so it is a small grid; for each latency a
+the replay error (eval/sim_real/dynamics_gap.py). Latency is an integer, so it is a small grid; for each latency a
 bounded 1-D search finds speed_scale, then Nelder-Mead refines (speed_scale, accel_limit) at the best latency."""
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ import numpy as np
 from scipy.optimize import minimize, minimize_scalar
 
 from envs.robot_config import RobotConfig
-from eval.dynamics_gap import replay_error
-from eval.episode_log import Episode
-from eval.sim_real_metrics import has_trajectory
+from eval.sim_real.dynamics_gap import replay_error
+from episodes.log import Episode
+from eval.sim_real.metrics import has_trajectory
 
 SPEED_RANGE = (0.2, 2.0)  # search speed_scale within these multiples of the base value
 ACCEL_RANGE = (0.1, 10.0)  # and accel_limit within these

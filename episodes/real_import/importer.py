@@ -9,12 +9,12 @@ import h5py
 import yaml
 
 from envs.robot_config import RobotConfig
-from eval.episode_log import EPISODE_GLOB, episode_filename, write_episode
-from eval.real_import import RealImportError
-from eval.real_import.bag import read_bag
-from eval.real_import.build import RealRun, build_episode
-from eval.real_import.h5 import read_h5_episode
-from eval.real_import.mapping import ColumnMap, load_column_map, load_topic_map, resolve_robot_config
+from episodes.log import EPISODE_GLOB, episode_filename, write_episode
+from episodes.real_import import RealImportError
+from episodes.real_import.bag import read_bag
+from episodes.real_import.build import RealRun, build_episode
+from episodes.real_import.h5 import read_h5_episode
+from episodes.real_import.mapping import ColumnMap, load_column_map, load_topic_map, resolve_robot_config
 
 BAG_MARKER = "metadata.yaml"
 DEFAULT_TOPIC_MAP = "ros2_topics.yaml"

@@ -8,7 +8,7 @@ import numpy as np
 
 from envs.action_convention import GRIPPER, normalize
 from envs.robot_config import RobotConfig
-from eval.episode_log import Episode, EpisodeMeta
+from episodes.log import Episode, EpisodeMeta
 
 
 @dataclass

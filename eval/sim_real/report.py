@@ -13,9 +13,9 @@ import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first
 import numpy as np  # noqa: E402
 
 from envs.action_convention import ACTION_NAMES  # noqa: E402
-from eval.dynamics_gap import Replay  # noqa: E402
-from eval.episode_log import Episode  # noqa: E402
-from eval.sim_real_metrics import behaviour_groups, has_trajectory, path_in_start_frame  # noqa: E402
+from eval.sim_real.dynamics_gap import Replay  # noqa: E402
+from episodes.log import Episode  # noqa: E402
+from eval.sim_real.metrics import behaviour_groups, has_trajectory, path_in_start_frame  # noqa: E402
 
 SIM_COLOUR, REAL_COLOUR = "tab:blue", "tab:orange"
 PLOTS = {

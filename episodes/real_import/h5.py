@@ -14,10 +14,10 @@ import h5py
 import numpy as np
 
 from envs.robot_config import RobotConfig
-from eval.real_import import RealImportError
-from eval.real_import.build import RealRun
-from eval.real_import.frames import decode_image_bytes, to_sim_frame
-from eval.real_import.mapping import ColumnMap
+from episodes.real_import import RealImportError
+from episodes.real_import.build import RealRun
+from episodes.real_import.frames import decode_image_bytes, to_sim_frame
+from episodes.real_import.mapping import ColumnMap
 
 FILE_NAME = re.compile(r"episode_(?P<stamp>\d{8}_\d{6})_(?P<scenario>.+)$")
 

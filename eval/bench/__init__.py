@@ -1,0 +1,1 @@
+"""Benchmarks: env speed, training speed and memory, the snapshot pictures."""
