@@ -11,21 +11,22 @@ from typing import Any
 
 import numpy as np
 
-from agents.protocol import Agent
+from agents.protocol import Agent, AgentBase
 from agents.scripted_expert import ScriptedExpert
+from agents.settings import DAggerSettings
 
 
-class DAggerAgent:
-    """Agent protocol implementation; `label` is the expert's action for the last step (what the log records)."""
+class DAggerAgent(AgentBase):
+    """Agent protocol implementation; the log records `label`, the expert's action for the last step."""
 
     name = "dagger"
+    needs_privileged_state = True  # the expert labels from the sim's state
 
-    def __init__(self, learner: Agent, expert_share: float = 0.0, expert: ScriptedExpert | None = None) -> None:
-        if not 0.0 <= expert_share <= 1.0:
-            raise ValueError(f"expert_share must be in [0, 1], got {expert_share}")
+    def __init__(self, learner: Agent, settings: DAggerSettings = DAggerSettings(),
+                 expert: ScriptedExpert | None = None) -> None:
         self.learner = learner
         self.expert = expert or ScriptedExpert()
-        self.expert_share = float(expert_share)
+        self.knobs = settings
         self.label: np.ndarray | None = None
         self._rng = np.random.default_rng(0)
 
@@ -37,9 +38,7 @@ class DAggerAgent:
     def seed_episode(self, episode_seed: int) -> None:
         """Draw this episode's expert/learner choices from its seed (the rollout calls this before reset)."""
         self._rng = np.random.default_rng(episode_seed)
-        seed_learner = getattr(self.learner, "seed_episode", None)
-        if seed_learner is not None:
-            seed_learner(episode_seed)
+        self.learner.seed_episode(episode_seed)
 
     def reset(self, instruction: str) -> None:
         """Start an episode for both agents."""
@@ -51,11 +50,16 @@ class DAggerAgent:
         """Both agents see the step; one of their actions is applied, the expert's is kept as `label`."""
         self.label = self.expert.act(obs)
         applied = np.asarray(self.learner.act(obs), dtype=np.float32)  # every step: the learner's window stays whole
-        if self._rng.random() < self.expert_share:
+        if self._rng.random() < self.knobs.expert_share:
             applied = self.label.copy()
         self.expert.follow(applied)
         return applied
 
+    def logged_action(self, applied: np.ndarray) -> np.ndarray:
+        """The expert's action for the step: the label DAgger trains on (the robot moved as `applied` says)."""
+        return applied if self.label is None else self.label
+
     def settings(self) -> dict[str, Any]:
         """What the log records: who drove and how often the expert did."""
-        return {"expert_share": self.expert_share, "learner": self.learner.name, "learner_settings": self.learner.settings()}
+        return {"expert_share": self.knobs.expert_share, "learner": self.learner.name,
+                "learner_settings": self.learner.settings()}

@@ -5,21 +5,22 @@ from typing import Any
 
 import numpy as np
 
+from agents.protocol import AgentBase
+from agents.settings import RandomSettings
 from envs.action_convention import ACTION_DIM, GRIPPER, GRIPPER_CLOSED, GRIPPER_OPEN
 
 
-class RandomAgent:
-    """Uniform (dx, dy) in [-1, 1] and a fair-coin gripper; reproducible from `seed` and the episode seed.
+class RandomAgent(AgentBase):
+    """Uniform (dx, dy) in [-1, 1] and a fair-coin gripper; reproducible from its seed and the episode seed.
 
     The rollout calls `seed_episode(episode_seed)` before each episode, so an episode's actions do not depend
-    on which parallel env slot ran it.
+    on which parallel worker ran it.
     """
 
     name = "random"
 
-    def __init__(self, seed: int = 0) -> None:
-        self.seed = int(seed)
-        self.model_queries = 0
+    def __init__(self, settings: RandomSettings = RandomSettings()) -> None:
+        self.seed = settings.seed
         self._rng = np.random.default_rng(self.seed)
 
     def seed_episode(self, episode_seed: int) -> None:

@@ -1,99 +1,163 @@
-"""Agents by name, as the command line names them: make_agent("vla", exec_horizon=10), make_agents(...) per env slot.
+"""Agents by name: each name maps to its settings class (agents/settings.py) and how to build it.
 
-Each builder imports its agent lazily: the model stack (torch, transformers) costs seconds to import and the
-scripted expert or the random agent do not need it.
+The command line (`add_agent_arguments`, `settings_from_args`), results.json (`knob_values`) and the episode logs
+(each agent's `settings()`) all come from the settings classes. Each builder imports its agent lazily: the model
+stack (torch, transformers) costs seconds to import and the scripted expert or the random agent do not need it.
 """
 from __future__ import annotations
 
-from pathlib import Path
+import argparse
+import dataclasses
+import typing
+from dataclasses import dataclass
 from typing import Any, Callable
 
 from agents.protocol import Agent
+from agents.settings import (
+    DAggerSettings,
+    ExpertSettings,
+    RandomSettings,
+    ReplaySettings,
+    SB3Settings,
+    VLASettings,
+    knob_flag,
+    knob_key,
+)
 
 
-def _vla(policy: Any = None, checkpoint: str | Path | None = None, device: str = "cpu", **settings: Any) -> Agent:
+@dataclass(frozen=True)
+class PolicySource:
+    """Where an agent with a model gets it: a checkpoint (None: the shipped default), or a policy object given."""
+
+    checkpoint: str | None = None
+    device: str = "cpu"
+    policy: Any = None  # e.g. an OnnxPolicy; used as it is instead of loading the checkpoint
+
+    def load(self) -> Any:
+        """The policy: the one given, or the checkpoint loaded (torch, transformers) on `device`."""
+        if self.policy is not None:
+            return self.policy
+        from vla_model.checkpoint import load_policy
+
+        return load_policy(self.checkpoint, device=self.device)
+
+
+def _vla(settings: VLASettings, source: PolicySource) -> Agent:
     from agents.vla_agent import VLAAgent
-    from vla_model.checkpoint import load_policy
 
-    if policy is None:
-        policy = load_policy(checkpoint, device=device)
-    chunk_size = policy.config.fwd_pred_next_n
-    exec_horizon = settings.get("exec_horizon", 1)
-    if not 1 <= exec_horizon <= chunk_size:
-        raise ValueError(f"exec_horizon must be in 1..{chunk_size} (the model's chunk length), got {exec_horizon}")
-    return VLAAgent(policy, **settings)
+    return VLAAgent(source.load(), settings)
 
 
-def _dagger(learner: Agent | None = None, expert_share: float = 0.0, **vla_settings: Any) -> Agent:
+def _dagger(settings: DAggerSettings, source: PolicySource) -> Agent:
     from agents.dagger_agent import DAggerAgent
 
-    return DAggerAgent(learner or _vla(**vla_settings), expert_share=expert_share)
+    return DAggerAgent(_vla(VLASettings(), source), settings)
 
 
-def _expert(**settings: Any) -> Agent:
+def _expert(settings: ExpertSettings, source: PolicySource) -> Agent:
     from agents.scripted_expert import ScriptedExpert
 
-    return ScriptedExpert(**settings)
+    return ScriptedExpert()
 
 
-def _random(**settings: Any) -> Agent:
+def _random(settings: RandomSettings, source: PolicySource) -> Agent:
     from agents.random_agent import RandomAgent
 
-    return RandomAgent(**settings)
+    return RandomAgent(settings)
 
 
-def _replay(**settings: Any) -> Agent:
+def _replay(settings: ReplaySettings, source: PolicySource) -> Agent:
     from agents.replay_agent import ReplayAgent
 
-    if "log" not in settings:
-        raise ValueError("the replay agent needs an episode log to play (log=PATH, --replay-log on the command line)")
-    return ReplayAgent(**settings)
+    return ReplayAgent.from_log(settings)
 
 
-def _sb3(**settings: Any) -> Agent:
+def _sb3(settings: SB3Settings, source: PolicySource) -> Agent:
     from agents.sb3_agent import SB3Agent
 
-    if "path" not in settings:
-        raise ValueError("the sb3 agent needs a model file (path=PATH, --sb3-model on the command line)")
-    return SB3Agent(**settings)
+    return SB3Agent(settings)
 
 
-AGENT_BUILDERS: dict[str, Callable[..., Agent]] = {
-    "vla": _vla,
-    "dagger": _dagger,
-    "expert": _expert,
-    "random": _random,
-    "replay": _replay,
-    "sb3": _sb3,
+@dataclass(frozen=True)
+class AgentSpec:
+    """One agent name: its settings class, its builder, and whether it runs the run's checkpoint."""
+
+    settings: type
+    build: Callable[[Any, PolicySource], Agent]
+    uses_checkpoint: bool = False
+
+
+# The order is the order of the knobs in results.json and on the command line.
+AGENTS: dict[str, AgentSpec] = {
+    "vla": AgentSpec(VLASettings, _vla, uses_checkpoint=True),
+    "replay": AgentSpec(ReplaySettings, _replay),
+    "sb3": AgentSpec(SB3Settings, _sb3),
+    "random": AgentSpec(RandomSettings, _random),
+    "dagger": AgentSpec(DAggerSettings, _dagger, uses_checkpoint=True),
+    "expert": AgentSpec(ExpertSettings, _expert),
 }
-AGENT_NAMES = tuple(AGENT_BUILDERS)
+AGENT_NAMES = tuple(AGENTS)
 
 
-def make_agent(name: str, **settings: Any) -> Agent:
-    """Build one agent by name; unknown names and settings are ValueErrors that say what is known."""
-    if name not in AGENT_BUILDERS:
+def agent_spec(name: str) -> AgentSpec:
+    """The spec of agent `name`; an unknown name is a ValueError listing the known ones."""
+    if name not in AGENTS:
         raise ValueError(f"unknown agent '{name}' (known agents: {', '.join(AGENT_NAMES)})")
-    try:
-        return AGENT_BUILDERS[name](**settings)
-    except TypeError as err:
-        if "unexpected keyword argument" not in str(err):
-            raise
-        raise ValueError(f"agent '{name}': {err}") from None
+    return AGENTS[name]
 
 
-def make_agents(name: str, count: int, **settings: Any) -> list[Agent]:
-    """One agent per parallel env slot; VLA agents share one loaded model, each with its own window."""
-    if count < 1:
-        raise ValueError(f"need at least one agent, got count={count}")
-    first = make_agent(name, **settings)
-    if name not in ("vla", "dagger"):
-        return [first] + [make_agent(name, **settings) for _ in range(count - 1)]
-    from agents.vla_agent import replicate_policy
+def build_agent(name: str, settings: Any = None, source: PolicySource = PolicySource()) -> Agent:
+    """Build agent `name` with its settings (None: the defaults) and, for agents with a model, its policy."""
+    spec = agent_spec(name)
+    settings = spec.settings() if settings is None else settings
+    if not isinstance(settings, spec.settings):
+        raise ValueError(f"agent '{name}' takes {spec.settings.__name__}, got {type(settings).__name__}")
+    return spec.build(settings, source)
 
-    model_owner = first if name == "vla" else first.learner
-    rest = {key: value for key, value in settings.items() if key not in ("policy", "checkpoint", "device")}
-    if name == "vla":
-        return [first] + [make_agent("vla", policy=replicate_policy(first.policy), **rest) for _ in range(count - 1)]
-    share = rest.pop("expert_share", 0.0)
-    learners = [make_agent("vla", policy=replicate_policy(model_owner.policy), **rest) for _ in range(count - 1)]
-    return [first] + [make_agent("dagger", learner=learner, expert_share=share) for learner in learners]
+
+def _knobs(name: str) -> list[tuple[dataclasses.Field, type]]:
+    cls = AGENTS[name].settings
+    hints = typing.get_type_hints(cls)
+    return [(f, hints[f.name]) for f in dataclasses.fields(cls)]
+
+
+def _base_type(hint: Any) -> type:
+    """int, float, bool or str from a field's type (str | None is str)."""
+    if hint in (int, float, bool, str):
+        return hint
+    members = [arg for arg in typing.get_args(hint) if arg is not type(None)]
+    if len(members) == 1 and members[0] in (int, float, bool, str):
+        return members[0]
+    raise TypeError(f"settings field type {hint!r} has no command-line form")
+
+
+def add_agent_arguments(parser: argparse.ArgumentParser, names: tuple[str, ...] = AGENT_NAMES) -> None:
+    """One flag per knob of the named agents, grouped per agent, from their settings classes."""
+    for name in names:
+        knobs = _knobs(name)
+        if not knobs:
+            continue
+        group = parser.add_argument_group(f"{name} agent")
+        for f, hint in knobs:
+            kind, help_text = _base_type(hint), f.metadata["help"]
+            if kind is bool:
+                group.add_argument(f"--{knob_flag(f)}", dest=knob_key(f), action="store_true", help=help_text)
+            else:
+                group.add_argument(f"--{knob_flag(f)}", dest=knob_key(f), type=kind, default=f.default,
+                                   help=help_text)
+
+
+def settings_from_args(name: str, args: argparse.Namespace) -> Any:
+    """Agent `name`'s settings from parsed flags (add_agent_arguments); bad values are ValueErrors."""
+    spec = agent_spec(name)
+    return spec.settings(**{f.name: getattr(args, knob_key(f)) for f, _ in _knobs(name)})
+
+
+def knob_values(name: str, settings: Any) -> dict[str, Any]:
+    """Every agent's knobs by results.json key, in registry order: `settings`' values for agent `name`, the
+    defaults for the others (so every run's results hold the same keys)."""
+    values: dict[str, Any] = {}
+    for other in AGENT_NAMES:
+        for f, _ in _knobs(other):
+            values[knob_key(f)] = getattr(settings, f.name) if other == name else f.default
+    return values

@@ -6,11 +6,13 @@ from typing import Any
 
 import numpy as np
 
+from agents.protocol import AgentBase
+from agents.settings import ReplaySettings
 from envs.action_convention import DX, DY, GRIPPER_OPEN
 from episodes.log import read_episode
 
 
-class ReplayAgent:
+class ReplayAgent(AgentBase):
     """Sends the logged actions in order; past the log's end it stops and holds the last gripper command.
 
     Replaying real commands in sim is how the dynamics gap is measured: same commands, compare the paths.
@@ -18,13 +20,16 @@ class ReplayAgent:
 
     name = "replay"
 
-    def __init__(self, log: str | Path) -> None:
-        self.log = Path(log)
-        episode = read_episode(self.log, load_frames=False)
-        self.actions = episode.action.astype(np.float32)
-        self.log_seed = episode.meta.seed
-        self.model_queries = 0
+    def __init__(self, actions: np.ndarray, log: str) -> None:
+        self.actions = np.asarray(actions, dtype=np.float32)
+        self.log = log
         self._step = 0
+
+    @classmethod
+    def from_log(cls, settings: ReplaySettings) -> "ReplayAgent":
+        """The agent that plays the actions of the episode log `settings.log`."""
+        episode = read_episode(Path(settings.log), load_frames=False)
+        return cls(episode.action, str(Path(settings.log)))
 
     def reset(self, instruction: str) -> None:
         """Start again from the log's first action."""
@@ -42,4 +47,4 @@ class ReplayAgent:
 
     def settings(self) -> dict[str, Any]:
         """Which log is replayed."""
-        return {"log": str(self.log), "log_steps": int(len(self.actions))}
+        return {"log": self.log, "log_steps": int(len(self.actions))}

@@ -8,22 +8,23 @@ import numpy as np
 from stable_baselines3 import A2C, DDPG, PPO, SAC, TD3
 from stable_baselines3.common.base_class import BaseAlgorithm
 
+from agents.protocol import AgentBase
+from agents.settings import SB3_ALGORITHM_NAMES, SB3Settings
 from envs.action_convention import validate_action
 from envs.wrappers import NUMERIC_OBS_DIM, numeric_observation
 
-SB3_ALGORITHMS: dict[str, type[BaseAlgorithm]] = {"ppo": PPO, "a2c": A2C, "sac": SAC, "td3": TD3, "ddpg": DDPG}
+SB3_ALGORITHMS: dict[str, type[BaseAlgorithm]] = dict(zip(SB3_ALGORITHM_NAMES, (PPO, A2C, SAC, TD3, DDPG)))
 
 
-class SB3Agent:
+class SB3Agent(AgentBase):
     """Loads an SB3 model trained on `NumericObservation(env)` and acts deterministically."""
 
     name = "sb3"
+    needs_privileged_state = True  # its numeric observation holds the goal's position
 
-    def __init__(self, path: str | Path, algo: str = "ppo") -> None:
-        self.path = Path(path)
-        self.algo = algo.lower()
-        if self.algo not in SB3_ALGORITHMS:
-            raise ValueError(f"unknown SB3 algorithm '{algo}' (known: {', '.join(SB3_ALGORITHMS)})")
+    def __init__(self, settings: SB3Settings) -> None:
+        self.path = Path(settings.path)
+        self.algo = settings.algo.lower()
         if not self.path.is_file():
             raise ValueError(f"{self.path}: SB3 model file not found")
         try:

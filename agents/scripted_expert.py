@@ -1,7 +1,7 @@
 """The scripted expert: drives like a person with privileged state (approach, align, close, lift / carry, release).
 
 It proves each task solvable and makes the training demonstrations. It reads obs["privileged"] (the env's
-info["privileged"], which the rollout adds to the observation).
+info["privileged"], which envs.wrappers.PrivilegedObservation adds for agents that need it).
 """
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from agents.protocol import AgentBase
 from envs.action_convention import GRIPPER_CLOSED, GRIPPER_OPEN
 
 GAIN = 0.6                 # fraction of the remaining distance to cover in one step (no overshoot, smooth stop)
@@ -22,13 +23,13 @@ STILL = 0.05               # m/s: the base counts as standing still below this
 NAVIGATE_STANDOFF = 0.07   # navigate: stop with the gripper this far short of the object
 
 
-class ScriptedExpert:
+class ScriptedExpert(AgentBase):
     """Agent protocol implementation for the three tasks; settings() is empty (nothing to tune from outside)."""
 
     name = "expert"
+    needs_privileged_state = True
 
     def __init__(self) -> None:
-        self.model_queries = 0
         self._command = np.zeros(2)
         self._closing = False
         self._sent: deque[np.ndarray] = deque()  # commands sent but not yet applied (the robot's latency)
@@ -50,7 +51,7 @@ class ScriptedExpert:
         state = obs.get("privileged")
         if state is None:
             raise ValueError("ScriptedExpert needs obs['privileged'] (the env's info['privileged']); "
-                             "the sim rollout adds it, a real robot cannot")
+                             "envs.wrappers.PrivilegedObservation adds it in sim, a real robot cannot")
         reach = np.asarray(state["max_speed"]) * state["move_time_s"]
         self._in_flight = sum(self._sent, np.zeros(2)) * reach
         task = state["task"]
@@ -125,15 +126,3 @@ def _to_robot_frame(state: dict[str, Any], point: list[float], standoff: float) 
 def _speed(state: dict[str, Any]) -> float:
     return float(np.hypot(*state["robot_velocity"]))
 
-
-def run_expert_episode(env: Any, seed: int, expert: ScriptedExpert | None = None) -> tuple[dict, dict, int]:
-    """Play one seeded episode with the expert; returns the last observation, the last info and the step count."""
-    expert = expert or ScriptedExpert()
-    obs, info = env.reset(seed=seed)
-    expert.reset(obs["language"])
-    steps = 0
-    terminated = truncated = False
-    while not (terminated or truncated):
-        obs, _, terminated, truncated, info = env.step(expert.act({**obs, "privileged": info["privileged"]}))
-        steps += 1
-    return obs, info, steps

@@ -6,21 +6,22 @@ the Jetson's slower inference can be emulated as a delay of whole steps.
 """
 from __future__ import annotations
 
-import copy
-import math
+import dataclasses
 import time
 from collections import deque
 from typing import Any, Protocol
 
 import numpy as np
 
+from agents.protocol import AgentBase
+from agents.settings import VLASettings
 from envs.action_convention import ACTION_DIM, DX, DY, GRIPPER, GRIPPER_CLOSED, GRIPPER_OPEN
 
 STOP_ACTION = np.array([0.0, 0.0, GRIPPER_OPEN], dtype=np.float32)
 
 
 class ChunkPolicy(Protocol):
-    """What the agent needs of a policy: MobileVLAPolicy has exactly this surface."""
+    """What the agent needs of a policy: MobileVLAPolicy and OnnxPolicy have this surface (and a `config`)."""
 
     def reset(self) -> None: ...
 
@@ -31,8 +32,8 @@ class ChunkPolicy(Protocol):
     def settings(self) -> dict[str, Any]: ...
 
 
-class VLAAgent:
-    """Executes `exec_horizon` actions of each predicted chunk, optionally ensembled and delayed.
+class VLAAgent(AgentBase):
+    """Executes `exec_horizon` actions of each predicted chunk, optionally ensembled and delayed (VLASettings).
 
     Chunk rows are (dx, dy, p_closed) with dx, dy in [-1, 1] and p_closed the gripper's probability of "closed".
     With `ensemble`, the action for step t averages every still-valid prediction for t from past chunks with
@@ -44,29 +45,13 @@ class VLAAgent:
 
     name = "vla"
 
-    def __init__(
-        self,
-        policy: ChunkPolicy,
-        exec_horizon: int = 1,
-        ensemble: bool = False,
-        ensemble_decay: float = 0.01,
-        latency_steps: int = 0,
-        gripper_threshold: float = 0.5,
-    ) -> None:
-        if not 1 <= exec_horizon:
-            raise ValueError(f"exec_horizon must be >= 1, got {exec_horizon}")
-        if latency_steps < 0:
-            raise ValueError(f"latency_steps must be >= 0, got {latency_steps}")
-        if not 0.0 <= gripper_threshold <= 1.0:
-            raise ValueError(f"gripper_threshold must be in [0, 1], got {gripper_threshold}")
-        if not math.isfinite(ensemble_decay):
-            raise ValueError(f"ensemble_decay must be a finite number, got {ensemble_decay}")
+    def __init__(self, policy: ChunkPolicy, settings: VLASettings = VLASettings()) -> None:
+        chunk_size = policy.config.fwd_pred_next_n
+        if settings.exec_horizon > chunk_size:
+            raise ValueError(f"--exec-horizon must be in 1..{chunk_size} (the model's chunk length), "
+                             f"got {settings.exec_horizon}")
         self.policy = policy
-        self.exec_horizon = int(exec_horizon)
-        self.ensemble = bool(ensemble)
-        self.ensemble_decay = float(ensemble_decay)
-        self.latency_steps = int(latency_steps)
-        self.gripper_threshold = float(gripper_threshold)
+        self.knobs = settings
         self.model_queries = 0
         self.last_query_seconds = 0.0
         self._instruction = ""
@@ -88,36 +73,29 @@ class VLAAgent:
         """Feed this step's frame to the policy, query a chunk if one is due, return the action to apply now."""
         self.policy.observe(np.asarray(obs["rgb_static"]), self._instruction)
         self.last_query_seconds = 0.0
-        if not self._chunks or self._step - self._chunks[-1][0] >= self.exec_horizon:
+        if not self._chunks or self._step - self._chunks[-1][0] >= self.knobs.exec_horizon:
             self._query()
         self._pending.append(self._action_for_step(self._step))
         self._step += 1
-        if len(self._pending) > self.latency_steps:
+        if len(self._pending) > self.knobs.latency_steps:
             return self._pending.popleft()
         return STOP_ACTION.copy()
 
     def settings(self) -> dict[str, Any]:
         """The knobs that change behaviour, as recorded in episode logs and results."""
-        return {
-            "exec_horizon": self.exec_horizon,
-            "ensemble": self.ensemble,
-            "ensemble_decay": self.ensemble_decay,
-            "latency_steps": self.latency_steps,
-            "gripper_threshold": self.gripper_threshold,
-            "model": self.policy.settings(),
-        }
+        return {**dataclasses.asdict(self.knobs), "model": self.policy.settings()}
 
     def _query(self) -> None:
         start = time.perf_counter()
         chunk = np.asarray(self.policy.predict_chunk(), dtype=np.float64)
         self.last_query_seconds = time.perf_counter() - start
         self.model_queries += 1
-        if chunk.ndim != 2 or chunk.shape[1] != ACTION_DIM or chunk.shape[0] < self.exec_horizon:
+        if chunk.ndim != 2 or chunk.shape[1] != ACTION_DIM or chunk.shape[0] < self.knobs.exec_horizon:
             raise ValueError(
                 f"policy chunk has shape {chunk.shape}; need (n, {ACTION_DIM}) with n >= exec_horizon "
-                f"({self.exec_horizon})"
+                f"({self.knobs.exec_horizon})"
             )
-        if not self.ensemble:
+        if not self.knobs.ensemble:
             self._chunks.clear()
         self._chunks.append((self._step, chunk))
 
@@ -126,19 +104,11 @@ class VLAAgent:
             self._chunks.popleft()
         ages = np.array([step - issued for issued, _ in self._chunks], dtype=np.float64)
         rows = np.stack([chunk[age] for (_, chunk), age in zip(self._chunks, ages.astype(int))])
-        weights = np.exp(-self.ensemble_decay * ages)
+        weights = np.exp(-self.knobs.ensemble_decay * ages)
         blended = weights @ rows / weights.sum()
         action = np.empty(ACTION_DIM, dtype=np.float32)
         action[DX] = np.clip(blended[DX], -1.0, 1.0)
         action[DY] = np.clip(blended[DY], -1.0, 1.0)
-        action[GRIPPER] = GRIPPER_CLOSED if blended[GRIPPER] > self.gripper_threshold else GRIPPER_OPEN
+        action[GRIPPER] = GRIPPER_CLOSED if blended[GRIPPER] > self.knobs.gripper_threshold else GRIPPER_OPEN
         return action
 
-
-def replicate_policy(policy: Any) -> Any:
-    """A copy of a torch policy that shares its weights but has its own episode state (window of features).
-
-    Each parallel env slot needs its own window; sharing the parameters keeps memory at one model.
-    """
-    shared = {id(t): t for t in list(policy.parameters()) + list(policy.buffers())}
-    return copy.deepcopy(policy, memo=shared)

@@ -1,6 +1,7 @@
-"""Numeric observations for stable-baselines3, which cannot take text or the env's observation dict.
+"""Env wrappers: the privileged state in the observation (for the agents that read it), and numeric observations
+for stable-baselines3, which cannot take text or the env's observation dict.
 
-The vector is what the robot knows of itself plus where the goal is, relative to the robot (privileged state):
+The numeric vector is what the robot knows of itself plus where the goal is, relative to the robot (privileged state):
     x, y, gripper opening, cos(yaw), sin(yaw),
     target (x, y) in the robot frame, zone (x, y) in the robot frame (zeros when the task has no zone), held.
 A state vector, not a downsampled image: a few hundred PPO steps can move on it, and it is what a privileged
@@ -60,3 +61,19 @@ class NumericObservation(gym.Wrapper):
         """Step the env and return the numeric observation."""
         obs, reward, terminated, truncated, info = self.env.step(action)
         return numeric_observation(obs["robot_obs"], info["privileged"]), reward, terminated, truncated, info
+
+
+class PrivilegedObservation(gym.Wrapper):
+    """Adds the env's info["privileged"] (true poses, the goal, the gripper's phase) to the observation dict,
+    under "privileged": the one way privileged sim state reaches an agent (the scripted expert, DAgger's expert
+    labeller, the sb3 agent). The observation space is the env's; the extra key is for sim agents, not RL."""
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[dict, dict]:
+        """Reset the env; the observation carries the privileged state."""
+        obs, info = self.env.reset(seed=seed, options=options)
+        return {**obs, "privileged": info["privileged"]}, info
+
+    def step(self, action: Any) -> tuple[dict, SupportsFloat, bool, bool, dict]:
+        """Step the env; the observation carries the privileged state."""
+        obs, reward, terminated, truncated, info = self.env.step(action)
+        return {**obs, "privileged": info["privileged"]}, reward, terminated, truncated, info

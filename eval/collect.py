@@ -9,54 +9,48 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Sequence
 
+from eval.cli import EXIT_INTERRUPTED, CommandParser, int_at_least, probability, run_command
 from eval.runner.demos import DEMO_SEED_BASE, collect_demos
 
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     """The command line."""
-    p = argparse.ArgumentParser(prog="collect.py", description=__doc__.splitlines()[0])
+    p = CommandParser(prog="collect.py", description=__doc__.splitlines()[0])
     p.add_argument("--task", required=True, help="pick, navigate or place")
-    p.add_argument("--episodes", type=int, required=True, help="episodes to run (failures are dropped)")
+    p.add_argument("--episodes", type=int_at_least(1), required=True, help="episodes to run (failures are dropped)")
     p.add_argument("--out", required=True, help="folder for the episode logs (and results.json)")
-    p.add_argument("--seed", type=int, default=DEMO_SEED_BASE, help=f"first seed (default {DEMO_SEED_BASE})")
+    p.add_argument("--seed", type=int_at_least(0), default=DEMO_SEED_BASE, help=f"first seed (default {DEMO_SEED_BASE})")
     p.add_argument("--robot-config", help="robot config YAML (default: assets/robots/default.yaml)")
-    p.add_argument("--num-envs", type=int, default=1, help="parallel env processes")
+    p.add_argument("--num-envs", type=int_at_least(1), default=1, help="parallel worker processes, one env each")
     p.add_argument("--keep-failures", action="store_true", help="keep episodes the expert failed")
     p.add_argument("--resume", action="store_true", help="continue a collection in --out")
     p.add_argument("--learner", help="DAgger: a policy checkpoint drives and the expert labels every step; "
                                      "every episode is kept")
-    p.add_argument("--expert-share", type=float, default=0.0,
+    p.add_argument("--expert-share", type=probability, default=0.0,
                    help="DAgger: chance per step that the expert's action is applied instead (default 0)")
     args = p.parse_args(argv)
-    if not 0.0 <= args.expert_share <= 1.0:
-        p.error(f"--expert-share must be in [0, 1], got {args.expert_share}")
     if args.learner is not None and not Path(args.learner).is_file():
         p.error(f"--learner: {args.learner} not found")
-    if args.episodes < 1 or args.num_envs < 1 or args.seed < 0:
-        p.error("--episodes and --num-envs must be >= 1 and --seed >= 0")
     if args.seed < DEMO_SEED_BASE:
         print(f"collect.py: warning: seeds below {DEMO_SEED_BASE} overlap the rollout's evaluation seeds",
               file=sys.stderr)
     return args
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Parse, collect, report; bad input is one line on stderr and exit status 2."""
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse, collect, report; a Ctrl-C keeps the finished episodes and exits 130."""
     args = parse_args(argv)
-    try:
-        summary = collect_demos(
-            args.task, args.episodes, args.out, seed=args.seed, robot_config=args.robot_config,
-            keep_failures=args.keep_failures, num_envs=args.num_envs, resume=args.resume,
-            learner=args.learner, expert_share=args.expert_share,
-        )
-    except (ValueError, OSError) as err:
-        print(f"collect.py: error: {err}", file=sys.stderr)
-        return 2
+    summary = collect_demos(
+        args.task, args.episodes, args.out, seed=args.seed, robot_config=args.robot_config,
+        keep_failures=args.keep_failures, num_envs=args.num_envs, resume=args.resume,
+        learner=args.learner, expert_share=args.expert_share,
+    )
     print(summary.report())
     print(f"wrote {args.out} (seeds {args.seed}..{args.seed + args.episodes - 1})")
-    return 0 if summary.complete else 130
+    return 0 if summary.complete else EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_command("collect.py", main))

@@ -3,26 +3,30 @@
     python eval/run_robot.py --ros2 --robot-config assets/robots/mobile_vla_omni.yaml --task navigate \
         --instruction "reach the bottle" --checkpoint ckpt.safetensors --image-topic /camera/image_raw/compressed
     python eval/run_robot.py --video run.mp4 --agent random --task pick --instruction "pick up the cube"
+
+The loop, the watchdog and the log live in agents/runtime.py; the same Agent as in the sim acts.
 """
 from __future__ import annotations
 
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Sequence
 
-from agents.registry import AGENT_NAMES, make_agent
+from agents.protocol import Agent
+from agents.registry import AGENT_NAMES, PolicySource, add_agent_arguments, build_agent, settings_from_args
+from agents.robot_link import RobotLink, dry_run_link, ros2_link
 from agents.runtime import RobotRuntime, RuntimeSettings, label_success, warm_up
-from agents.sinks import CommandSink, PrintSink
-from agents.sources import FrameSource, StateSource, VideoFileSource
 from envs.robot_config import RobotConfig, load_robot_config
 from envs.task_names import TASK_IDS
 from episodes.log import EPISODE_GLOB, episode_filename
+from eval.cli import EXIT_INTERRUPTED, CommandParser, int_at_least, run_command
 
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     """Command-line arguments."""
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = CommandParser(prog="run_robot.py", description=__doc__,
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
     where = parser.add_mutually_exclusive_group(required=True)
     where.add_argument("--ros2", action="store_true", help="drive the robot through ROS 2 (rclpy must be sourced)")
     where.add_argument("--video", type=Path, help="dry run: a video file is the camera, commands are printed")
@@ -30,14 +34,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--instruction", required=True)
     parser.add_argument("--robot-config", type=Path, default=None, help="robot config YAML (default: the shipped one)")
     parser.add_argument("--agent", default="vla", choices=AGENT_NAMES)
-    parser.add_argument("--checkpoint", default=None, help="VLA checkpoint (.safetensors); default: embedded model")
+    parser.add_argument("--checkpoint", default=None, help="VLA checkpoint (.safetensors); default: the shipped one")
     parser.add_argument("--onnx", type=Path, default=None, help="VLA: an exported folder, run with onnxruntime")
     parser.add_argument("--onnx-precision", default="fp32", choices=("fp32", "fp16"), help="--onnx backbone precision")
     parser.add_argument("--device", default="cpu")
-    parser.add_argument("--exec-horizon", type=int, default=None, help="VLA: actions executed per predicted chunk")
-    parser.add_argument("--ensemble", action="store_true", help="VLA: blend overlapping chunks")
-    parser.add_argument("--episodes", type=int, default=1)
-    parser.add_argument("--max-steps", type=int, default=None, help="default: the robot config's max_episode_steps")
+    parser.add_argument("--episodes", type=int_at_least(1), default=1)
+    parser.add_argument("--max-steps", type=int_at_least(1), default=None,
+                        help="default: the robot config's max_episode_steps")
     parser.add_argument("--deadline-s", type=float, default=None, help="watchdog deadline (default: 2 step periods)")
     parser.add_argument("--out", type=Path, default=Path("runs/real"), help="folder for the episode logs")
     parser.add_argument("--no-prompt", action="store_true", help="do not ask the operator for success / to start")
@@ -45,20 +48,28 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--cmd-vel-topic", default="/cmd_vel")
     parser.add_argument("--gripper-topic", default="/gripper_command")
     parser.add_argument("--odom-topic", default=None, help="nav_msgs/Odometry topic for robot_obs (default: none)")
+    add_agent_arguments(parser)
     return parser.parse_args(argv)
 
 
-def _agent_settings(args: argparse.Namespace) -> dict:
-    if args.agent != "vla":
-        return {}
-    settings: dict = {"checkpoint": args.checkpoint, "device": args.device, "ensemble": args.ensemble}
+def _build_agent(args: argparse.Namespace) -> Agent:
+    """The agent the flags ask for; one that reads privileged sim state cannot run on a robot."""
+    policy = None
     if args.onnx is not None:
         from vla_model.export_onnx import OnnxPolicy
 
-        settings["policy"] = OnnxPolicy(args.onnx, args.onnx_precision)
-    if args.exec_horizon is not None:
-        settings["exec_horizon"] = args.exec_horizon
-    return settings
+        policy = OnnxPolicy(args.onnx, args.onnx_precision)
+    agent = build_agent(args.agent, settings_from_args(args.agent, args),
+                        PolicySource(args.checkpoint, args.device, policy))
+    if agent.needs_privileged_state:
+        raise ValueError(f"the {args.agent} agent reads the sim's privileged state, which a real robot cannot give")
+    return agent
+
+
+def _connect(args: argparse.Namespace, config: RobotConfig) -> RobotLink:
+    if not args.ros2:
+        return dry_run_link(args.video, config)
+    return ros2_link(config, args.image_topic, args.cmd_vel_topic, args.gripper_topic, args.odom_topic)
 
 
 def _next_index(out: Path) -> int:
@@ -70,43 +81,21 @@ def _ask(question: str) -> str:
     return input(question).strip().lower()
 
 
-def _connect(args: argparse.Namespace, config: RobotConfig) -> tuple[FrameSource, CommandSink, StateSource | None, Any]:
-    """The camera, the sink and the state source: a ROS 2 node on the robot, a video and printed commands otherwise.
-
-    The last item is what must be closed at the end (the ROS 2 node), or None.
-    """
-    if not args.ros2:
-        return VideoFileSource(args.video), PrintSink(config), None, None
-    from agents.ros2_adapter import Ros2Robot, Ros2Topics
-
-    topics = Ros2Topics(
-        image=args.image_topic, cmd_vel=args.cmd_vel_topic, gripper=args.gripper_topic, odom=args.odom_topic
-    )
-    robot = Ros2Robot(config, topics)
-    try:
-        robot.wait_for_topics()
-    except TimeoutError:
-        robot.close()
-        raise
-    return robot.camera, robot.sink, robot.state, robot
-
-
-def main(argv: list[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     """Set up the robot and the agent, run the episodes, label them."""
     args = parse_args(argv)
+    config = load_robot_config(args.robot_config)
+    agent = _build_agent(args)
+    print(f"warm-up: {warm_up(agent, config, args.instruction):.2f} s")
     try:
-        config = load_robot_config(args.robot_config)
-        agent = make_agent(args.agent, **_agent_settings(args))
-        print(f"warm-up: {warm_up(agent, config, args.instruction):.2f} s")
-        camera, sink, state, robot = _connect(args, config)
-    except (ValueError, OSError, ImportError) as err:  # bad config, checkpoint or file; no ROS; silent topics
-        print(f"run_robot: {err}", file=sys.stderr)
-        return 2
+        link = _connect(args, config)
+    except ImportError as err:  # no rclpy: ROS 2 is not sourced
+        raise ValueError(f"ROS 2 is not available here ({err})") from None
     settings = RuntimeSettings(
         task=args.task, instruction=args.instruction, max_steps=args.max_steps, deadline_s=args.deadline_s,
         checkpoint=str(args.onnx or args.checkpoint or ""),
     )
-    runtime = RobotRuntime(agent, camera, sink, config, state=state)
+    runtime = RobotRuntime(agent, link.camera, link.sink, config, state=link.state)
     prompt = not args.no_prompt and sys.stdin.isatty()
     try:
         for _ in range(args.episodes):
@@ -117,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
                 episode = runtime.run_episode(settings, path)
             except KeyboardInterrupt:
                 print(f"interrupted: robot stopped, log kept in {path}")
-                return 130
+                return EXIT_INTERRUPTED
             except Exception as err:
                 print(f"error: {type(err).__name__}: {err}; robot stopped, log kept in {path}", file=sys.stderr)
                 return 1
@@ -125,10 +114,9 @@ def main(argv: list[str] | None = None) -> int:
             if prompt:
                 label_success(path, _ask("success? [y/N] ") in ("y", "yes"))
     finally:
-        if robot is not None:
-            robot.close()
+        link.close()
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_command("run_robot.py", main))

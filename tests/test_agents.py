@@ -1,16 +1,19 @@
 """The VLA agent's chunk execution, ensembling, latency and gripper threshold on hand-made chunks; the small agents."""
 from __future__ import annotations
 
+import argparse
 import math
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
-import torch
 
+from agents.protocol import Agent
 from agents.random_agent import RandomAgent
-from agents.registry import AGENT_NAMES, make_agent
+from agents.registry import AGENT_NAMES, add_agent_arguments, build_agent, knob_values, settings_from_args
 from agents.replay_agent import ReplayAgent
-from agents.vla_agent import STOP_ACTION, VLAAgent, replicate_policy
+from agents.settings import RandomSettings, ReplaySettings, VLASettings
+from agents.vla_agent import STOP_ACTION, VLAAgent
 from episodes.log import EpisodeMeta, EpisodeRecorder, write_episode
 
 FRAME = np.zeros((8, 8, 3), dtype=np.uint8)
@@ -24,6 +27,7 @@ class HandMadeChunks:
         self.observed = 0
         self.queried = 0
         self.resets = 0
+        self.config = SimpleNamespace(fwd_pred_next_n=max(len(c) for c in self.chunks))
 
     def reset(self) -> None:
         self.resets += 1
@@ -52,7 +56,7 @@ def run(agent: VLAAgent, steps: int, instruction: str = "pick up the red cube") 
 
 def test_exec_horizon_10_queries_model_once_per_chunk() -> None:
     policy = counting_chunks(3)
-    agent = VLAAgent(policy, exec_horizon=10)
+    agent = VLAAgent(policy, VLASettings(exec_horizon=10))
     actions = run(agent, 25)
     assert agent.model_queries == 3 and policy.queried == 3
     assert policy.observed == 25
@@ -62,14 +66,14 @@ def test_exec_horizon_10_queries_model_once_per_chunk() -> None:
 
 def test_exec_horizon_1_queries_model_every_step() -> None:
     policy = counting_chunks(6)
-    agent = VLAAgent(policy, exec_horizon=1)
+    agent = VLAAgent(policy, VLASettings(exec_horizon=1))
     actions = run(agent, 6)
     assert agent.model_queries == 6 and policy.observed == 6
     np.testing.assert_allclose(actions[:, 0], [q / 100 for q in range(6)], atol=1e-6)
 
 
 def test_exec_horizon_3_uses_first_three_rows_of_each_chunk() -> None:
-    agent = VLAAgent(counting_chunks(3), exec_horizon=3)
+    agent = VLAAgent(counting_chunks(3), VLASettings(exec_horizon=3))
     actions = run(agent, 7)
     assert agent.model_queries == 3
     np.testing.assert_allclose(actions[:, 0], [0.0, 0.001, 0.002, 0.01, 0.011, 0.012, 0.02], atol=1e-6)
@@ -77,7 +81,7 @@ def test_exec_horizon_3_uses_first_three_rows_of_each_chunk() -> None:
 
 def test_reset_starts_a_fresh_episode() -> None:
     policy = counting_chunks(2)
-    agent = VLAAgent(policy, exec_horizon=10)
+    agent = VLAAgent(policy, VLASettings(exec_horizon=10))
     run(agent, 4)
     actions = run(agent, 1)
     assert policy.resets == 2 and agent.model_queries == 1
@@ -92,7 +96,7 @@ ENSEMBLE_CHUNKS = [
 
 
 def test_temporal_ensembling_weighs_newest_chunk_most_with_positive_decay() -> None:
-    agent = VLAAgent(HandMadeChunks(ENSEMBLE_CHUNKS), ensemble=True, ensemble_decay=math.log(2.0))
+    agent = VLAAgent(HandMadeChunks(ENSEMBLE_CHUNKS), VLASettings(ensemble=True, ensemble_decay=math.log(2.0)))
     actions = run(agent, 3)
     # weights exp(-ln2 * age) = 1, 1/2, 1/4 for ages 0, 1, 2
     np.testing.assert_allclose(
@@ -103,7 +107,7 @@ def test_temporal_ensembling_weighs_newest_chunk_most_with_positive_decay() -> N
 
 
 def test_temporal_ensembling_weighs_oldest_chunk_most_with_negative_decay() -> None:
-    agent = VLAAgent(HandMadeChunks(ENSEMBLE_CHUNKS), ensemble=True, ensemble_decay=-math.log(2.0))
+    agent = VLAAgent(HandMadeChunks(ENSEMBLE_CHUNKS), VLASettings(ensemble=True, ensemble_decay=-math.log(2.0)))
     actions = run(agent, 2)
     # weights exp(+ln2 * age) = 1, 2: step 1 = (0.4 + 2 * 0.2) / 3; gripper (2 * 0.9) / 3 = 0.6 -> closed
     np.testing.assert_allclose(actions[:, 0], [0.1, 0.8 / 3], atol=1e-6)
@@ -111,7 +115,8 @@ def test_temporal_ensembling_weighs_oldest_chunk_most_with_negative_decay() -> N
 
 
 def test_temporal_ensembling_with_exec_horizon_2_blends_overlapping_chunks_only() -> None:
-    agent = VLAAgent(HandMadeChunks(ENSEMBLE_CHUNKS), exec_horizon=2, ensemble=True, ensemble_decay=math.log(2.0))
+    settings = VLASettings(exec_horizon=2, ensemble=True, ensemble_decay=math.log(2.0))
+    agent = VLAAgent(HandMadeChunks(ENSEMBLE_CHUNKS), settings)
     actions = run(agent, 4)
     assert agent.model_queries == 2
     # step 2: chunk 0 row 2 (age 2, w 1/4) and chunk 1 row 0 (age 0, w 1); step 3: chunk 1 row 1 alone
@@ -120,7 +125,7 @@ def test_temporal_ensembling_with_exec_horizon_2_blends_overlapping_chunks_only(
 
 def test_latency_applies_the_action_computed_latency_steps_earlier() -> None:
     policy = counting_chunks(6)
-    agent = VLAAgent(policy, exec_horizon=1, latency_steps=2)
+    agent = VLAAgent(policy, VLASettings(exec_horizon=1, latency_steps=2))
     actions = run(agent, 6)
     np.testing.assert_array_equal(actions[:2], [STOP_ACTION, STOP_ACTION])
     np.testing.assert_allclose(actions[2:, 0], [0.0, 0.01, 0.02, 0.03], atol=1e-6)
@@ -129,8 +134,8 @@ def test_latency_applies_the_action_computed_latency_steps_earlier() -> None:
 
 def test_gripper_threshold_turns_probability_into_close_or_open() -> None:
     chunk = [[0.0, 0.0, 0.6]] * 10
-    closed = run(VLAAgent(HandMadeChunks([chunk]), gripper_threshold=0.5), 1)
-    opened = run(VLAAgent(HandMadeChunks([chunk]), gripper_threshold=0.7), 1)
+    closed = run(VLAAgent(HandMadeChunks([chunk]), VLASettings(gripper_threshold=0.5)), 1)
+    opened = run(VLAAgent(HandMadeChunks([chunk]), VLASettings(gripper_threshold=0.7)), 1)
     assert closed[0, 2] == 1.0 and opened[0, 2] == -1.0
 
 
@@ -140,41 +145,31 @@ def test_motion_is_clipped_to_the_action_range() -> None:
     assert actions.dtype == np.float32
 
 
-def test_chunk_shorter_than_exec_horizon_is_an_error() -> None:
-    agent = VLAAgent(HandMadeChunks([[[0.0, 0.0, 0.0]] * 3]), exec_horizon=5)
+def test_exec_horizon_longer_than_the_models_chunk_is_refused() -> None:
+    with pytest.raises(ValueError, match=r"--exec-horizon must be in 1..3"):
+        VLAAgent(HandMadeChunks([[[0.0, 0.0, 0.0]] * 3]), VLASettings(exec_horizon=5))
+
+
+def test_a_chunk_shorter_than_the_policy_said_is_an_error() -> None:
+    policy = HandMadeChunks([[[0.0, 0.0, 0.0]] * 3])
+    policy.config.fwd_pred_next_n = 10
+    agent = VLAAgent(policy, VLASettings(exec_horizon=5))
     with pytest.raises(ValueError, match="exec_horizon"):
         run(agent, 1)
 
 
 @pytest.mark.parametrize(
     "kwargs, message",
-    [({"exec_horizon": 0}, "exec_horizon"), ({"latency_steps": -1}, "latency_steps"),
-     ({"gripper_threshold": 1.5}, "gripper_threshold"), ({"ensemble_decay": float("nan")}, "ensemble_decay")],
+    [({"exec_horizon": 0}, "exec-horizon"), ({"latency_steps": -1}, "latency-steps"),
+     ({"gripper_threshold": 1.5}, "gripper-threshold"), ({"ensemble_decay": float("nan")}, "ensemble-decay")],
 )
 def test_bad_vla_settings_are_rejected(kwargs: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message):
-        VLAAgent(counting_chunks(1), **kwargs)
-
-
-class WindowedModule(torch.nn.Module):
-    """A tiny torch policy with a weight and per-episode state, to check replication."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.weight = torch.nn.Parameter(torch.ones(3))
-        self.window: list[torch.Tensor] = []
-
-
-def test_replicated_policy_shares_weights_but_not_the_window() -> None:
-    policy = WindowedModule()
-    copy = replicate_policy(policy)
-    copy.window.append(torch.zeros(1))
-    assert copy.weight is policy.weight
-    assert policy.window == []
+        VLASettings(**kwargs)
 
 
 def test_random_agent_repeats_an_episode_from_its_seeds() -> None:
-    first, second = RandomAgent(seed=1), RandomAgent(seed=1)
+    first, second = RandomAgent(RandomSettings(seed=1)), RandomAgent(RandomSettings(seed=1))
     first.seed_episode(7)
     second.seed_episode(7)
     a = np.stack([first.act({}) for _ in range(20)])
@@ -192,25 +187,44 @@ def test_replay_agent_plays_the_log_then_stops_holding_the_gripper(tmp_path) -> 
         obs = {"rgb_static": FRAME, "robot_obs": np.zeros(3, np.float32)}
         recorder.add_step(obs, np.array(action, np.float32), timestamp=0.1 * t, inference_latency=0.0)
     path = write_episode(tmp_path / "episode_0000.h5", recorder.build(success=True))
-    agent = ReplayAgent(path)
+    agent = ReplayAgent.from_log(ReplaySettings(log=str(path)))
     agent.reset("pick")
     actions = np.stack([agent.act({}) for _ in range(4)])
     np.testing.assert_allclose(actions, logged + [[0.0, 0.0, 1.0], [0.0, 0.0, 1.0]])
-    assert agent.log_seed == 3
+    assert agent.settings() == {"log": str(path), "log_steps": 2}
 
 
 def test_registry_names_the_known_agents_on_a_typo() -> None:
-    with pytest.raises(ValueError, match="known agents: vla, dagger, expert, random, replay, sb3"):
-        make_agent("vlaa")
-    assert AGENT_NAMES == ("vla", "dagger", "expert", "random", "replay", "sb3")
+    with pytest.raises(ValueError, match="known agents: vla, replay, sb3, random, dagger, expert"):
+        build_agent("vlaa")
+    assert AGENT_NAMES == ("vla", "replay", "sb3", "random", "dagger", "expert")
 
 
-def test_registry_rejects_a_setting_the_agent_does_not_take() -> None:
-    with pytest.raises(ValueError, match="agent 'random'"):
-        make_agent("random", exec_horizon=3)
-    assert make_agent("random", seed=4).settings() == {"seed": 4}
+def test_registry_rejects_settings_of_another_agent() -> None:
+    with pytest.raises(ValueError, match="agent 'random' takes RandomSettings, got VLASettings"):
+        build_agent("random", VLASettings(exec_horizon=3))
+    assert build_agent("random", RandomSettings(seed=4)).settings() == {"seed": 4}
 
 
 def test_registry_asks_for_the_replay_log() -> None:
     with pytest.raises(ValueError, match="episode log"):
-        make_agent("replay")
+        build_agent("replay")
+
+
+def test_the_command_line_and_results_keys_come_from_the_settings_classes() -> None:
+    parser = argparse.ArgumentParser()
+    add_agent_arguments(parser)
+    args = parser.parse_args(["--exec-horizon", "3", "--ensemble", "--agent-seed", "5", "--sb3-algo", "sac"])
+    assert settings_from_args("vla", args) == VLASettings(exec_horizon=3, ensemble=True)
+    assert settings_from_args("random", args) == RandomSettings(seed=5)
+    values = knob_values("random", RandomSettings(seed=5))
+    assert list(values) == ["exec_horizon", "ensemble", "ensemble_decay", "latency_steps", "gripper_threshold",
+                            "replay_log", "sb3_model", "sb3_algo", "agent_seed", "expert_share"]
+    assert values["agent_seed"] == 5 and values["exec_horizon"] == 1  # another agent's knob: its default
+
+
+@pytest.mark.parametrize("name", ["random", "expert"])
+def test_built_agents_follow_the_protocol(name: str) -> None:
+    agent = build_agent(name)
+    assert isinstance(agent, Agent)
+    assert agent.needs_privileged_state == (name == "expert")

@@ -12,10 +12,13 @@ from stable_baselines3 import PPO
 
 import envs  # noqa: F401  registers the tasks
 from agents.sb3_agent import SB3Agent
+from agents.settings import SB3Settings
 from envs.robot_config import load_robot_config
 from envs.task_names import task_id
 from envs.wrappers import NUMERIC_OBS_DIM, NumericObservation, numeric_observation
-from eval.runner.rollout import RolloutSettings, RunOptions, results_dict, run_rollout
+from eval.runner.results import results_dict
+from eval.runner.rollout import run_rollout
+from eval.runner.settings import RolloutSettings, RunOptions
 
 
 def test_numeric_observation_puts_the_target_in_the_robot_frame() -> None:
@@ -51,9 +54,9 @@ def ppo_zip(tmp_path_factory: pytest.TempPathFactory, blind_robot: Path) -> Path
 def test_sb3_agent_loads_a_trained_zip_and_acts(ppo_zip: Path, blind_robot: Path) -> None:
     env = gym.make(task_id("pick"), robot_config=load_robot_config(blind_robot))
     obs, info = env.reset(seed=0)
-    agent = SB3Agent(ppo_zip)
+    agent = SB3Agent(SB3Settings(path=str(ppo_zip)))
     agent.reset(obs["language"])
-    action = agent.act({**obs, "privileged": info["privileged"]})
+    action = agent.act({**obs, "privileged": info["privileged"]})  # what PrivilegedObservation gives it
     env.close()
     assert action.shape == (3,) and action.dtype == np.float32 and np.all(np.abs(action) <= 1.0)
     assert agent.model_queries == 1 and agent.settings() == {"path": str(ppo_zip), "algo": "ppo"}
@@ -61,7 +64,7 @@ def test_sb3_agent_loads_a_trained_zip_and_acts(ppo_zip: Path, blind_robot: Path
 
 def test_sb3_agent_runs_through_the_rollout(ppo_zip: Path, blind_robot: Path, tmp_path: Path) -> None:
     settings = RolloutSettings(task="pick", agent="sb3", episodes=1, max_steps=5, robot_config=str(blind_robot),
-                               sb3_model=str(ppo_zip))
+                               knobs=SB3Settings(path=str(ppo_zip)))
     results = results_dict(run_rollout(settings, RunOptions(out=tmp_path, video=False, progress=False)))
     assert results["complete"] and results["episodes"][0]["length"] == 5
     assert results["aggregate"]["model_queries_per_episode"] == 5
@@ -71,13 +74,13 @@ def test_sb3_agent_refuses_a_model_trained_on_other_observations(tmp_path: Path)
     path = tmp_path / "pendulum.zip"
     PPO("MlpPolicy", gym.make("Pendulum-v1"), n_steps=64, batch_size=32, device="cpu").save(path)
     with pytest.raises(ValueError, match="train it on the wrapped env"):
-        SB3Agent(path)
+        SB3Agent(SB3Settings(path=str(path)))
 
 
 def test_sb3_agent_names_a_missing_or_unknown_file(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="not found"):
-        SB3Agent(tmp_path / "missing.zip")
+        SB3Agent(SB3Settings(path=str(tmp_path / "missing.zip")))
     bogus = tmp_path / "bogus.zip"
     bogus.write_text("not a zip")
     with pytest.raises(ValueError, match="not a loadable SB3 PPO model"):
-        SB3Agent(bogus)
+        SB3Agent(SB3Settings(path=str(bogus)))

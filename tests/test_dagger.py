@@ -8,20 +8,22 @@ from agents.dagger_agent import DAggerAgent
 from agents.protocol import Agent
 from agents.random_agent import RandomAgent
 from agents.scripted_expert import ScriptedExpert
+from agents.settings import DAggerSettings, RandomSettings
 from envs.mobile_vla_env import MobileVLAEnv
+from envs.wrappers import PrivilegedObservation
 from env_helpers import camera_off
 
 
 def play(agent: DAggerAgent, seed: int) -> tuple[list[np.ndarray], list[np.ndarray], bool]:
     """One pick episode: the applied actions, the labels and whether it succeeded."""
-    env = MobileVLAEnv("pick", robot_config=camera_off())
+    env = PrivilegedObservation(MobileVLAEnv("pick", robot_config=camera_off()))
     obs, info = env.reset(seed=seed)
     agent.seed_episode(seed)
     agent.reset(obs["language"])
     applied, labels = [], []
     terminated = truncated = False
     while not (terminated or truncated):
-        action = agent.act({**obs, "privileged": info["privileged"]})
+        action = agent.act(obs)
         applied.append(action)
         labels.append(agent.label)
         obs, _, terminated, truncated, info = env.step(action)
@@ -33,13 +35,13 @@ def test_dagger_agent_implements_the_agent_protocol_and_checks_its_share() -> No
     agent = DAggerAgent(RandomAgent())
     assert isinstance(agent, Agent) and agent.model_queries == 0
     assert agent.settings()["learner"] == "random"
-    with pytest.raises(ValueError, match="expert_share"):
-        DAggerAgent(RandomAgent(), expert_share=1.5)
+    with pytest.raises(ValueError, match="expert-share"):
+        DAggerSettings(expert_share=1.5)
 
 
 def test_with_no_expert_share_the_learner_drives_and_the_expert_labels() -> None:
-    applied, labels, _ = play(DAggerAgent(RandomAgent(seed=3)), seed=7)
-    replay = RandomAgent(seed=3)
+    applied, labels, _ = play(DAggerAgent(RandomAgent(RandomSettings(seed=3))), seed=7)
+    replay = RandomAgent(RandomSettings(seed=3))
     replay.seed_episode(7)
     for action, label in zip(applied, labels):
         np.testing.assert_array_equal(action, replay.act({}))
@@ -48,7 +50,7 @@ def test_with_no_expert_share_the_learner_drives_and_the_expert_labels() -> None
 
 
 def test_with_the_whole_share_the_expert_drives_and_succeeds() -> None:
-    applied, labels, success = play(DAggerAgent(RandomAgent(), expert_share=1.0), seed=4)
+    applied, labels, success = play(DAggerAgent(RandomAgent(), DAggerSettings(expert_share=1.0)), seed=4)
     assert success
     assert all(np.array_equal(a, b) for a, b in zip(applied, labels))
 
@@ -57,12 +59,13 @@ def test_labels_are_rate_limited_from_the_applied_action() -> None:
     """After the learner applied a command, the expert's next label moves from it by at most MAX_CHANGE."""
     from agents.scripted_expert import MAX_CHANGE
 
-    applied, labels, _ = play(DAggerAgent(RandomAgent(seed=1)), seed=2)
+    applied, labels, _ = play(DAggerAgent(RandomAgent(RandomSettings(seed=1))), seed=2)
     for before, label in zip(applied[:-1], labels[1:]):
         assert np.all(np.abs(label[:2] - before[:2]) <= MAX_CHANGE + 1e-6)
 
 
 def test_a_seeded_episode_repeats_exactly() -> None:
-    first = play(DAggerAgent(RandomAgent(seed=5), expert_share=0.5), seed=11)
-    second = play(DAggerAgent(RandomAgent(seed=5), expert_share=0.5, expert=ScriptedExpert()), seed=11)
+    half = DAggerSettings(expert_share=0.5)
+    first = play(DAggerAgent(RandomAgent(RandomSettings(seed=5)), half), seed=11)
+    second = play(DAggerAgent(RandomAgent(RandomSettings(seed=5)), half, expert=ScriptedExpert()), seed=11)
     assert all(np.array_equal(a, b) for a, b in zip(first[0], second[0])) and len(first[0]) == len(second[0])

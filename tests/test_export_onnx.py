@@ -6,6 +6,7 @@ import warnings
 import numpy as np
 import pytest
 
+from agents.settings import VLASettings
 from agents.vla_agent import VLAAgent
 from vla_model.checkpoint import load_policy
 from vla_model.export_onnx import TOLERANCE, OnnxPolicy, check_export, export_policy
@@ -35,7 +36,8 @@ def test_every_graph_and_the_whole_policy_match_torch_within_tolerance(exported)
 def test_onnx_policy_drives_the_vla_agent_like_the_torch_policy(exported):
     policy, files = exported
     frames = np.random.default_rng(5).integers(0, 256, size=(4, 40, 60, 3), dtype=np.uint8)
-    agents = [VLAAgent(policy, exec_horizon=2), VLAAgent(OnnxPolicy(files.folder), exec_horizon=2)]
+    settings = VLASettings(exec_horizon=2)
+    agents = [VLAAgent(policy, settings), VLAAgent(OnnxPolicy(files.folder), settings)]
     actions = []
     for agent in agents:
         agent.reset("go to the box")
@@ -58,16 +60,16 @@ def test_an_unexported_precision_is_refused(exported):
 def test_dry_run_drives_the_exported_policy_and_logs_it(exported, tmp_path, capsys):
     import imageio.v3 as iio
 
-    from eval.run_robot import main as run_robot
+    from eval.cli import run_command
+    from eval.run_robot import main
     from episodes.log import read_episode
 
     _, files = exported
     video = tmp_path / "run.mp4"
     iio.imwrite(video, np.random.default_rng(0).integers(0, 255, size=(3, 64, 64, 3), dtype=np.uint8), fps=10)
-    code = run_robot(
-        ["--video", str(video), "--onnx", str(files.folder), "--task", "navigate", "--instruction", "go to the box",
-         "--out", str(tmp_path / "logs"), "--no-prompt", "--deadline-s", "30"]
-    )
+    code = run_command("run_robot.py", main, [
+        "--video", str(video), "--onnx", str(files.folder), "--task", "navigate", "--instruction", "go to the box",
+        "--out", str(tmp_path / "logs"), "--no-prompt", "--deadline-s", "30"])
     assert code == 0
     episode = read_episode(tmp_path / "logs" / "episode_0000.h5")
     assert episode.meta.agent == "vla" and episode.meta.checkpoint == str(files.folder)

@@ -8,17 +8,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from agents.settings import VLASettings
 from envs.robot_config import load_robot_config
 from episodes.log import episode_filename, read_episode
+from eval.cli import run_command
 from eval.rollout import main
-from eval.runner.rollout import (
-    Rollout,
-    RolloutSettings,
-    RunOptions,
-    results_dict,
-    run_rollout,
-    write_results,
-)
+from eval.runner.results import results_dict
+from eval.runner.rollout import run_rollout
+from eval.runner.settings import RolloutSettings, RunOptions
 
 BLIND_ROBOT = "name: blind-test-robot\ncamera:\n  enabled: false\n"
 
@@ -56,7 +53,8 @@ def test_same_seed_gives_identical_results_json(tmp_path: Path, blind_robot: str
 @pytest.mark.parametrize("exec_horizon, queries", [(1, 12), (10, 2)])
 def test_vla_model_queries_follow_the_exec_horizon(tmp_path: Path, blind_robot: str, exec_horizon: int,
                                                    queries: int) -> None:
-    results = run(tmp_path, agent="vla", episodes=1, max_steps=12, exec_horizon=exec_horizon, robot_config=blind_robot)
+    results = run(tmp_path, agent="vla", episodes=1, max_steps=12, knobs=VLASettings(exec_horizon=exec_horizon),
+                  robot_config=blind_robot)
     assert results["episodes"][0]["length"] == 12
     assert results["aggregate"]["model_queries_per_episode"] == queries
 
@@ -79,9 +77,9 @@ def test_interrupt_keeps_finished_episodes_and_resume_finishes_the_run(tmp_path:
     def ctrl_c_after_first_episode(row) -> None:
         raise KeyboardInterrupt
 
-    rollout = Rollout(settings, RunOptions(out=tmp_path, video=False, progress=False))
-    interrupted = rollout.run(ctrl_c_after_first_episode)
-    write_results(tmp_path, interrupted)
+    interrupted = run_rollout(settings, RunOptions(out=tmp_path, video=False, progress=False),
+                              on_episode=ctrl_c_after_first_episode)
+    assert not interrupted.complete
     saved = json.loads((tmp_path / "results.json").read_text())
     assert not saved["complete"] and [row["index"] for row in saved["episodes"]] == [0]
 
@@ -106,9 +104,9 @@ def test_episode_log_records_the_run(tmp_path: Path, blind_robot: str) -> None:
 
 
 def one_line_error(capsys: pytest.CaptureFixture, argv: list[str]) -> str:
-    """Run the real command's main() and return its single stderr line; it must exit with status 2."""
+    """Run the real command and return its single stderr line; it must exit with status 2."""
     try:
-        code = main(argv)
+        code = run_command("rollout.py", main, argv)
     except SystemExit as exit_:  # argparse
         code = exit_.code
     err = capsys.readouterr().err.strip()
@@ -149,10 +147,10 @@ def test_unwritable_output_folder_is_refused(capsys: pytest.CaptureFixture, tmp_
     "flags, message",
     [
         (["--episodes", "0"], "--episodes: must be >= 1"),
-        (["--gripper-threshold", "1.5"], "--gripper-threshold: must be in [0, 1]"),
+        (["--gripper-threshold", "1.5"], "--gripper-threshold must be in [0, 1]"),
         (["--num-envs", "two"], "--num-envs: expected an integer"),
         (["--agent", "robot"], "invalid choice: 'robot'"),
-        (["--exec-horizon", "11"], "exec_horizon must be in 1..10"),
+        (["--exec-horizon", "11"], "--exec-horizon must be in 1..10"),
         (["--robot-config", "missing.yaml"], "missing.yaml: robot config file not found"),
         (["--agent", "replay"], "needs an episode log"),
     ],

@@ -15,7 +15,7 @@ import pytest
 
 from episodes.log import read_episode
 from eval.rollout import main
-from eval.runner.rollout import DEFAULT_CHECKPOINT_LABEL
+from eval.runner.settings import DEFAULT_CHECKPOINT_LABEL
 
 ROLLOUT = Path(__file__).resolve().parents[1] / "eval" / "rollout.py"
 ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
@@ -50,7 +50,7 @@ def test_rollout_command_writes_results_logs_and_videos(tmp_path: Path, blind_ro
         assert len(frames) == 6 and frames[0].shape == (352, 592, 3)
 
 
-def test_ctrl_c_keeps_finished_episodes_and_resume_completes(tmp_path: Path, blind_robot: str) -> None:
+def test_one_ctrl_c_keeps_finished_episodes_and_resume_completes(tmp_path: Path, blind_robot: str) -> None:
     out = tmp_path / "run"
     episodes = 100  # enough that the run cannot finish between the first log and the signals on a fast machine
     flags = ["--task", "pick", "--agent", "expert", "--episodes", str(episodes), "--num-envs", "2", "--no-video",
@@ -60,11 +60,7 @@ def test_ctrl_c_keeps_finished_episodes_and_resume_completes(tmp_path: Path, bli
     deadline = time.monotonic() + 120
     while not list(out.glob("episode_*.h5")) and process.poll() is None and time.monotonic() < deadline:
         time.sleep(0.1)
-    # Press Ctrl-C until it stops, as a user would: a single SIGINT is occasionally lost (about 1 run in 10 on an
-    # unloaded machine; the cause is not found yet, see the closing note of session 2).
-    while process.poll() is None and time.monotonic() < deadline + 60:
-        process.send_signal(signal.SIGINT)
-        time.sleep(1.0)  # longer than the shutdown after a Ctrl-C that was heard
+    process.send_signal(signal.SIGINT)  # one press: the workers ignore it, the main process stops them
     stdout, stderr = process.communicate(timeout=120)
     assert process.returncode == 130, stderr[-2000:]
     results = json.loads((out / "results.json").read_text())

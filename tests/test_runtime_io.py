@@ -19,13 +19,19 @@ from agents.ros2_adapter import (
     image_to_rgb,
     yaw_from_quaternion,
 )
-from eval.run_robot import main as run_robot
+from eval.cli import run_command
+from eval.run_robot import main as run_robot_main
 from agents.sinks import PrintSink, command_from_action
 from agents.sources import FrameTimeout, LatestFrameBuffer, resize_frame
 from envs.robot_config import load_robot_config
 from episodes.log import read_episode
 
 REPO = Path(__file__).resolve().parents[1]
+
+
+def run_robot(argv: list[str]) -> int:
+    """What `python eval/run_robot.py ARGV` exits with, run in this process."""
+    return run_command("run_robot.py", run_robot_main, argv)
 
 RGB = np.arange(4 * 5 * 3, dtype=np.uint8).reshape(4, 5, 3)
 

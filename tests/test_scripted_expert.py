@@ -5,12 +5,20 @@ import numpy as np
 import pytest
 
 from agents.protocol import Agent
-from agents.scripted_expert import ScriptedExpert, run_expert_episode
+from agents.scripted_expert import ScriptedExpert
 from assets import ROBOTS_DIR
 from envs.mobile_vla_env import MobileVLAEnv
 from envs.objects import COLOURS, SHAPES
 from envs.robot_config import load_robot_config
 from env_helpers import camera_off
+from episodes.log import EpisodeMeta
+from eval.runner.episode import play_episode
+
+
+def expert_succeeds(env: MobileVLAEnv, seed: int, expert: ScriptedExpert | None = None) -> bool:
+    """One seeded episode with the expert, played as every sim episode is."""
+    meta = EpisodeMeta(task=env.task.name, instruction="", success=False, agent="expert")
+    return play_episode(env, expert or ScriptedExpert(), meta, seed).episode.meta.success
 
 
 def test_expert_implements_the_agent_protocol() -> None:
@@ -28,14 +36,14 @@ def test_expert_without_privileged_state_says_what_it_needs() -> None:
 def test_expert_succeeds_on_at_least_95_of_100_seeds(task: str) -> None:
     env = MobileVLAEnv(task, robot_config=camera_off())
     expert = ScriptedExpert()
-    successes = sum(run_expert_episode(env, seed, expert)[1]["success"] for seed in range(100))
+    successes = sum(expert_succeeds(env, seed, expert) for seed in range(100))
     env.close()
     assert successes >= 95, f"{task}: expert succeeded in {successes}/100 episodes"
 
 
 def test_expert_navigates_the_gripperless_move_then_stop_robot_within_its_18_steps() -> None:
     env = MobileVLAEnv("navigate", robot_config=camera_off(load_robot_config(ROBOTS_DIR / "mobile_vla_omni.yaml")))
-    successes = sum(run_expert_episode(env, seed)[1]["success"] for seed in range(20))
+    successes = sum(expert_succeeds(env, seed) for seed in range(20))
     env.close()
     assert successes >= 19
 
@@ -78,6 +86,6 @@ def test_grasping_a_distractor_is_not_success() -> None:
 
 def test_expert_allows_for_action_latency() -> None:
     env = MobileVLAEnv("pick", robot_config=camera_off(latency_steps=2))
-    successes = sum(run_expert_episode(env, seed)[1]["success"] for seed in range(10))
+    successes = sum(expert_succeeds(env, seed) for seed in range(10))
     env.close()
     assert successes >= 9

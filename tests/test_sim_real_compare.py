@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from agents.settings import VLASettings
 from agents.vla_agent import VLAAgent
 from envs.robot_config import load_robot_config
 from eval.compare import main as compare_main
@@ -61,7 +62,7 @@ def _vla_real_log(policy, path: Path, steps: int = 5) -> Path:
     """A 'real' log whose actions the VLA agent computed on its frames (what the robot runtime records)."""
     rng = np.random.default_rng(0)
     frames = rng.integers(0, 255, size=(steps, 224, 224, 3), dtype=np.uint8)
-    agent = VLAAgent(policy, exec_horizon=2)
+    agent = VLAAgent(policy, VLASettings(exec_horizon=2))
     agent.reset("grasp the red block")
     actions = np.stack([agent.act({"rgb_static": f}) for f in frames])
     episode = _straight_episode("real", "default", True, 0.0, steps)

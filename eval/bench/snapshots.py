@@ -5,8 +5,10 @@ from pathlib import Path
 
 import imageio.v3 as iio
 
-from agents.scripted_expert import run_expert_episode
+from agents.scripted_expert import ScriptedExpert
 from envs.mobile_vla_env import MobileVLAEnv
+from episodes.log import EpisodeMeta
+from eval.runner.episode import play_episode
 
 
 def save_snapshots(out_dir: str | Path, robot_config: str | Path | None = None, seed: int = 3) -> list[Path]:
@@ -15,9 +17,10 @@ def save_snapshots(out_dir: str | Path, robot_config: str | Path | None = None, 
     out.mkdir(parents=True, exist_ok=True)
     env = MobileVLAEnv(task="pick", robot_config=robot_config, render_mode="rgb_array")
     try:
-        obs, _, _ = run_expert_episode(env, seed)
+        meta = EpisodeMeta(task="pick", instruction="", success=False, agent=ScriptedExpert.name)
+        played = play_episode(env, ScriptedExpert(), meta, seed)
         paths = [out / "front_camera.png", out / "third_person.png"]
-        iio.imwrite(paths[0], obs["rgb_static"])
+        iio.imwrite(paths[0], played.last_obs["rgb_static"])
         iio.imwrite(paths[1], env.render())
     finally:
         env.close()

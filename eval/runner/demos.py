@@ -1,7 +1,7 @@
 """Scripted-expert demonstrations for training, written as episode logs (the format real runs use).
 
-The rollout's own loop records them (eval.runner.rollout, agent "expert"), so demos and evaluation episodes are
-logged by the same code. Demo seeds start at DEMO_SEED_BASE so they never overlap the rollout's evaluation seeds
+The rollout's own runner records them (eval/runner/rollout.py, agent "expert"), so demos and evaluation episodes
+are played and logged by the same code. Demo seeds start at DEMO_SEED_BASE so they never overlap the rollout's evaluation seeds
 (0, 1, 2, ...): a policy is never evaluated on a scene it was trained on. The env draws its domain randomization
 (layout, colours, light, floor, camera pose) from the seed.
 """
@@ -10,7 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from eval.runner.rollout import RolloutSettings, RunOptions, run_rollout
+from agents.settings import DAggerSettings
+from eval.runner.rollout import run_rollout
+from eval.runner.settings import RolloutSettings, RunOptions
 
 # Evaluation uses seeds 0, 1, 2, ...; demos use DEMO_SEED_BASE, DEMO_SEED_BASE + 1, ...
 DEMO_SEED_BASE = 100_000
@@ -61,8 +63,11 @@ def collect_demos(
     failing learner reaches are the ones worth labelling. results.json in `out` keeps a row for every episode run.
     """
     out = Path(out)
-    settings = RolloutSettings(task=task, agent="dagger" if learner else "expert", episodes=episodes, seed=seed,
-                               robot_config=robot_config, checkpoint=learner, expert_share=expert_share)
+    if learner is None:
+        settings = RolloutSettings(task=task, agent="expert", episodes=episodes, seed=seed, robot_config=robot_config)
+    else:
+        settings = RolloutSettings(task=task, agent="dagger", episodes=episodes, seed=seed, robot_config=robot_config,
+                                   checkpoint=learner, knobs=DAggerSettings(expert_share=expert_share))
     keep_failures = keep_failures or learner is not None
     options = RunOptions(out=out, num_envs=num_envs, video=False, resume=resume, progress=progress)
     result = run_rollout(settings, options)

@@ -10,10 +10,12 @@ import gymnasium
 import numpy as np
 
 import envs  # noqa: F401  (registers the tasks)
+from agents.replay_agent import ReplayAgent
 from envs.layout import ROOM_HALF
 from envs.robot_config import RobotConfig, robot_config_from_dict
 from envs.task_names import task_id
-from episodes.log import Episode
+from episodes.log import Episode, EpisodeMeta
+from eval.runner.episode import play_episode
 from eval.sim_real.metrics import episode_pose, has_trajectory, path_in_start_frame, start_frame_path
 
 START_MARGIN = 0.2  # the env refuses start poses closer than this to the walls
@@ -53,15 +55,14 @@ def replay_episode(episode: Episode, config: RobotConfig | None = None) -> Repla
         raise ValueError(f"episode ({episode.meta.instruction!r}) has no odometry: nothing to compare a replay with")
     config = replay_config(episode, config)
     env = gymnasium.make(task_id(episode.meta.task), robot_config=config).unwrapped  # keep stepping past success
+    meta = EpisodeMeta(task=episode.meta.task, instruction="", success=False, agent=ReplayAgent.name)
     try:
-        _, info = env.reset(seed=episode.meta.seed or 0, options={"robot_pose": sim_start_pose(episode)})
-        poses = [info["privileged"]["robot_pose"]]
-        for action in episode.action[:-1]:
-            _, _, _, _, info = env.step(action)
-            poses.append(info["privileged"]["robot_pose"])
+        replayed = play_episode(env, ReplayAgent(episode.action, log="the real episode"), meta,
+                                seed=episode.meta.seed or 0, options={"robot_pose": sim_start_pose(episode)},
+                                steps=episode.num_steps).episode
     finally:
         env.close()
-    sim_pose = np.asarray(poses, dtype=np.float64)
+    sim_pose = replayed.robot_pose.astype(np.float64)  # the pose at each logged step, as the real log has it
     sim_path = start_frame_path(sim_pose)
     real_path = path_in_start_frame(episode)
     return Replay(real_path=real_path, sim_path=sim_path, error=np.linalg.norm(sim_path - real_path, axis=1))

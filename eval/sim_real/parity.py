@@ -2,11 +2,12 @@
 actions with the ones the robot logged (does this code compute what the Jetson computed?)."""
 from __future__ import annotations
 
-import inspect
+import dataclasses
 from typing import Any, Sequence
 
 import numpy as np
 
+from agents.settings import VLASettings
 from agents.vla_agent import VLAAgent
 from envs.action_convention import ACTION_NAMES, DX, DY, GRIPPER
 from episodes.log import Episode
@@ -14,17 +15,18 @@ from episodes.log import Episode
 MATCH_TOLERANCE = 0.05  # |difference| in normalized units that still counts as the same action
 
 
-def _agent_settings(episode: Episode) -> dict[str, Any]:
-    """The VLAAgent knobs the log recorded (other agents' settings are ignored)."""
-    accepted = set(inspect.signature(VLAAgent.__init__).parameters) - {"self", "policy"}
-    return {k: v for k, v in episode.meta.agent_settings.items() if k in accepted}
+def logged_vla_settings(episode: Episode) -> VLASettings:
+    """The VLA agent's knobs as the log recorded them (other agents' settings are ignored; missing ones default)."""
+    logged = episode.meta.agent_settings
+    return VLASettings(**{f.name: logged[f.name] for f in dataclasses.fields(VLASettings) if f.name in logged})
 
 
 def predicted_actions(policy: Any, episode: Episode) -> np.ndarray:
     """(T, 3) actions the agent computes on the log's frames, step by step as on the robot."""
-    agent = VLAAgent(policy, **_agent_settings(episode))
+    agent = VLAAgent(policy, logged_vla_settings(episode))
     agent.reset(episode.meta.instruction)
-    return np.stack([agent.act({"rgb_static": frame, "language": episode.meta.instruction}) for frame in episode.rgb_static])
+    instruction = episode.meta.instruction
+    return np.stack([agent.act({"rgb_static": frame, "language": instruction}) for frame in episode.rgb_static])
 
 
 def policy_parity(policy: Any, episodes: Sequence[Episode], checkpoint: str) -> dict[str, object]:

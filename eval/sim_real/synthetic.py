@@ -1,11 +1,13 @@
 """Honest stand-ins for real logs: the scripted expert in a sim whose robot is slower and later than the robot
-config says, seen through a noisier, colour-shifted camera. Every log is source="synthetic" and says so in
-meta.extra; nothing here is ever called real."""
+config says, seen through a noisier, colour-shifted camera (the agent sees that camera too, as a policy on the
+robot would). Every log is source="synthetic" and says so in meta.extra; nothing here is ever called real."""
 from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
+
+from typing import Any
 
 import gymnasium
 import numpy as np
@@ -15,7 +17,8 @@ from agents.protocol import Agent
 from agents.scripted_expert import ScriptedExpert
 from envs.robot_config import RobotConfig
 from envs.task_names import task_id, task_name
-from episodes.log import EpisodeMeta, EpisodeRecorder, episode_filename, write_episode
+from episodes.log import EpisodeMeta, episode_filename, write_episode
+from eval.runner.episode import play_episode
 
 SYNTHETIC_NOTE = "made in the simulator with a perturbed robot config; NOT data from a real robot"
 
@@ -52,6 +55,24 @@ class Perturbation:
         return np.clip(np.rint(noisy), 0, 255).astype(np.uint8)
 
 
+class PerturbedCamera(gymnasium.ObservationWrapper):
+    """The stand-in robot's camera: every frame (front and gripper) through `Perturbation.camera`, one noise
+    stream drawn from `seed`."""
+
+    def __init__(self, env: gymnasium.Env, perturbation: Perturbation, seed: int) -> None:
+        super().__init__(env)
+        self.perturbation = perturbation
+        self.rng = np.random.default_rng(seed)
+
+    def observation(self, observation: dict[str, Any]) -> dict[str, Any]:
+        """The observation with its frames as the perturbed camera sees them."""
+        seen = dict(observation)
+        for key in ("rgb_static", "rgb_gripper"):
+            if key in seen:
+                seen[key] = self.perturbation.camera(seen[key], self.rng)
+        return seen
+
+
 def make_synthetic_episodes(
     task: str,
     episodes: int,
@@ -71,45 +92,21 @@ def make_synthetic_episodes(
     if episodes < 1:
         raise ValueError(f"episodes must be >= 1, got {episodes}")
     truth = perturbation.robot(base)
-    env = gymnasium.make(task_id(task), robot_config=truth).unwrapped
-    rng = np.random.default_rng(seed)
+    env = PerturbedCamera(gymnasium.make(task_id(task), robot_config=truth), perturbation, seed)
     agent = agent or ScriptedExpert()
-    paths = []
+    meta = EpisodeMeta(
+        task=task_name(task), instruction="", success=False, agent=agent.name, checkpoint=checkpoint,
+        source="synthetic", robot_config=base.to_dict(),
+        extra={
+            "synthetic": True,
+            "note": SYNTHETIC_NOTE,
+            "perturbation": dataclasses.asdict(perturbation),
+            "true_robot_config": truth.to_dict(),
+            "has_odometry": True,
+        },
+    )
     try:
-        for index in range(episodes):
-            obs, info = env.reset(seed=seed + index)
-            agent.reset(obs["language"])
-            meta = EpisodeMeta(
-                task=task_name(task),
-                instruction=obs["language"],
-                success=False,
-                agent=agent.name,
-                agent_settings=agent.settings(),
-                checkpoint=checkpoint,
-                source="synthetic",
-                seed=seed + index,
-                robot_config=base.to_dict(),
-                scene=env.scene_description(),
-                extra={
-                    "synthetic": True,
-                    "note": SYNTHETIC_NOTE,
-                    "perturbation": dataclasses.asdict(perturbation),
-                    "true_robot_config": truth.to_dict(),
-                    "has_odometry": True,
-                },
-            )
-            recorder = EpisodeRecorder(meta)
-            done, step = False, 0
-            while not done:
-                action = agent.act({**obs, "privileged": info["privileged"]})
-                seen = {**obs, "rgb_static": perturbation.camera(obs["rgb_static"], rng)}
-                if "rgb_gripper" in obs:
-                    seen["rgb_gripper"] = perturbation.camera(obs["rgb_gripper"], rng)
-                pose = np.asarray(info["privileged"]["robot_pose"], dtype=np.float32)
-                recorder.add_step(seen, action, step * truth.step_seconds, 0.0, robot_pose=pose)
-                obs, _, terminated, truncated, info = env.step(action)
-                done, step = terminated or truncated, step + 1
-            paths.append(write_episode(out / episode_filename(index), recorder.build(success=info["success"])))
+        return [write_episode(out / episode_filename(index), play_episode(env, agent, meta, seed + index).episode)
+                for index in range(episodes)]
     finally:
         env.close()
-    return paths

@@ -1,0 +1,174 @@
+"""A rollout's results: one row per episode, the aggregate, results.json, and the summary printed at the end.
+
+Everything in results.json but "timing" is a function of the settings alone; an interrupted run is resumed from
+the episode logs it already wrote (`finished_rows`).
+"""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from episodes.log import Episode, EpisodeLogError, episode_filename, read_episode
+from eval.runner.settings import SHIPPED_DEFAULT_NOTE, RolloutSettings, settings_dict
+from eval.runner.stats import wilson_interval
+
+RESULTS_FILE = "results.json"
+RESULTS_VERSION = 1
+# The one setting a resumed run may change (how fast and whether to film are RunOptions, never compared).
+RESUMABLE_SETTINGS = ("episodes",)
+
+
+@dataclass
+class EpisodeRow:
+    """One episode's line in results.json."""
+
+    index: int
+    seed: int
+    instruction: str
+    success: bool
+    length: int
+    model_queries: int
+    log: str
+    video: str | None
+
+
+@dataclass
+class RolloutResult:
+    """What a run produced: the rows done, whether it finished, and its timings."""
+
+    settings: RolloutSettings
+    rows: list[EpisodeRow]
+    complete: bool
+    timing: dict[str, float] = field(default_factory=dict)
+    agent_settings: dict[str, Any] = field(default_factory=dict)
+
+
+def prepare_out_dir(out: Path, resume: bool) -> None:
+    """Create the output folder and prove it writable; refuse to mix a new run into an old one."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=out, prefix=".write_check"):
+            pass
+    except OSError as err:
+        raise ValueError(f"{out}: output folder is not writable ({err.strerror or err})") from None
+    has_run = (out / RESULTS_FILE).exists() or any(out.glob("episode_*.h5"))
+    if has_run and not resume:
+        raise ValueError(f"{out}: already holds a run; pass --resume to continue it or choose another --out")
+
+
+def finished_rows(out: Path, settings: RolloutSettings, video_dir: Path | None) -> list[EpisodeRow]:
+    """The episodes a previous run of these settings already logged in `out` (for --resume)."""
+    results_path = out / RESULTS_FILE
+    if results_path.exists():
+        try:
+            previous = json.loads(results_path.read_text())["settings"]
+        except (json.JSONDecodeError, KeyError, TypeError):
+            raise ValueError(f"{results_path}: not a results file this tool wrote; cannot resume from it") from None
+        current = settings_dict(settings)
+        changed = sorted(k for k in current if k not in RESUMABLE_SETTINGS and previous.get(k) != current[k])
+        if changed:
+            raise ValueError(f"{out}: cannot resume, settings differ from that run: {', '.join(changed)}")
+    rows = []
+    for index in range(settings.episodes):
+        path = out / episode_filename(index)
+        if not path.exists():
+            continue
+        try:
+            episode = read_episode(path, load_frames=False)
+        except EpisodeLogError:
+            continue  # an unreadable log is redone, not trusted
+        if (episode.meta.task, episode.meta.agent) != (settings.task, settings.agent):
+            raise ValueError(f"{path}: logged by a '{episode.meta.agent}' run of '{episode.meta.task}'; cannot resume "
+                             f"a '{settings.agent}' run of '{settings.task}' here")
+        rows.append(episode_row(out, video_dir, index, episode, settings.seed + index))
+    return rows
+
+
+def episode_row(out: Path, video_dir: Path | None, index: int, episode: Episode, seed: int) -> EpisodeRow:
+    """Episode `index`'s row, from its log in `out` (and its video, if there is one)."""
+    video = video_path(out, video_dir, index)
+    return EpisodeRow(
+        index=index,
+        seed=int(episode.meta.seed if episode.meta.seed is not None else seed),
+        instruction=episode.meta.instruction,
+        success=episode.meta.success,
+        length=episode.num_steps,
+        model_queries=int(episode.meta.extra.get("model_queries", 0)),
+        log=episode_filename(index),
+        video=_relative(video, out) if video is not None and video.exists() else None,
+    )
+
+
+def video_path(out: Path, video_dir: Path | None, index: int) -> Path | None:
+    """Where episode `index`'s video goes; None when videos are off."""
+    return None if video_dir is None else video_dir / Path(episode_filename(index)).with_suffix(".mp4").name
+
+
+def _relative(path: Path, out: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(out.resolve()))
+    except ValueError:
+        return str(path.resolve())
+
+
+def aggregate(rows: list[EpisodeRow]) -> dict[str, Any]:
+    """Success rate with its Wilson 95% interval, mean episode length, model queries per episode."""
+    successes = sum(row.success for row in rows)
+    low, high = wilson_interval(successes, len(rows))
+    return {
+        "episodes": len(rows),
+        "successes": successes,
+        "success_rate": successes / len(rows) if rows else 0.0,
+        "success_rate_wilson95": [low, high],
+        "mean_length": float(np.mean([row.length for row in rows])) if rows else 0.0,
+        "model_queries_per_episode": float(np.mean([row.model_queries for row in rows])) if rows else 0.0,
+    }
+
+
+def results_dict(result: RolloutResult) -> dict[str, Any]:
+    """results.json's content; everything but "timing" is a function of the settings alone."""
+    return {
+        "results_version": RESULTS_VERSION,
+        "complete": result.complete,
+        "settings": settings_dict(result.settings),
+        "agent_settings": result.agent_settings,
+        "episodes": [asdict(row) for row in result.rows],
+        "aggregate": aggregate(result.rows),
+        "timing": result.timing,
+    }
+
+
+def write_results(out: Path, result: RolloutResult) -> Path:
+    """Write results.json atomically."""
+    path = out / RESULTS_FILE
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(results_dict(result), indent=2) + "\n")
+    os.replace(tmp, path)
+    return path
+
+
+def format_summary(result: RolloutResult, out: Path) -> str:
+    """The lines printed at the end of a run."""
+    agg = aggregate(result.rows)
+    low, high = agg["success_rate_wilson95"]
+    settings = result.settings
+    model = f" on {settings.checkpoint or SHIPPED_DEFAULT_NOTE}" if settings.agent == "vla" else ""
+    timing = result.timing
+    lines = [
+        f"task {settings.task}, agent {settings.agent}{model}",
+        f"success {agg['successes']}/{agg['episodes']} = {100 * agg['success_rate']:.1f}% "
+        f"(Wilson 95% interval {100 * low:.1f}%..{100 * high:.1f}%)",
+        f"mean episode length {agg['mean_length']:.1f} steps, {agg['model_queries_per_episode']:.1f} model queries "
+        f"per episode, {timing.get('env_steps_per_s', 0.0):.1f} env steps/s with {timing.get('num_envs', 0)} env(s)",
+        f"wrote {out / RESULTS_FILE} and {len(result.rows)} episode logs"
+        + (f" and videos in {out}" if any(row.video for row in result.rows) else ""),
+    ]
+    if not result.complete:
+        lines.append(f"INCOMPLETE: {len(result.rows)}/{settings.episodes} episodes; rerun with --resume to finish")
+    return "\n".join(lines)

@@ -1,0 +1,91 @@
+"""What decides a rollout's results (RolloutSettings) and how it is executed (RunOptions).
+
+results.json stores the settings flat: the run's own fields, then every agent's knobs (agents/settings.py), the
+chosen agent's values and the others' defaults, so every run's results hold the same keys.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from agents.registry import agent_spec, knob_values
+from envs.robot_config import RobotConfig, load_robot_config
+from envs.task_names import task_name
+
+SHIPPED_DEFAULT_NOTE = "the shipped default checkpoint (what it reaches: assets/checkpoints/README.md)"
+DEFAULT_CHECKPOINT_LABEL = "embedded default (trained, shipped)"
+
+
+@dataclass(frozen=True)
+class RolloutSettings:
+    """Everything that decides a run's results; how the run is executed is RunOptions.
+
+    `checkpoint` is the policy of the agents that run one (vla, dagger); None is the shipped default.
+    `knobs` is the agent's settings object (agents/settings.py); None gives that agent's defaults.
+    """
+
+    task: str
+    agent: str = "vla"
+    episodes: int = 4
+    seed: int = 0
+    checkpoint: str | None = None
+    robot_config: str | None = None
+    max_steps: int | None = None
+    knobs: Any = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "task", task_name(self.task))  # raises with the known tasks listed
+        spec = agent_spec(self.agent)  # raises with the known agents listed
+        if self.knobs is None:
+            object.__setattr__(self, "knobs", spec.settings())
+        elif not isinstance(self.knobs, spec.settings):
+            raise ValueError(f"agent '{self.agent}' takes {spec.settings.__name__}, got {type(self.knobs).__name__}")
+        if self.episodes < 1:
+            raise ValueError(f"--episodes must be >= 1, got {self.episodes}")
+        if self.seed < 0:
+            raise ValueError(f"--seed must be >= 0, got {self.seed}")
+        if self.max_steps is not None and self.max_steps < 1:
+            raise ValueError(f"--max-steps must be >= 1, got {self.max_steps}")
+
+    @property
+    def uses_checkpoint(self) -> bool:
+        """Whether the agent runs a policy checkpoint (and so `checkpoint` matters)."""
+        return agent_spec(self.agent).uses_checkpoint
+
+    @property
+    def checkpoint_label(self) -> str | None:
+        """The checkpoint as results and logs name it: the path, the shipped default's label, or None."""
+        if self.uses_checkpoint and self.checkpoint is None:
+            return DEFAULT_CHECKPOINT_LABEL
+        return self.checkpoint
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How a run is executed; none of it changes the results."""
+
+    out: Path
+    num_envs: int = 1
+    video_dir: Path | None = None
+    video: bool = True
+    resume: bool = False
+    progress: bool = True
+
+
+def settings_dict(settings: RolloutSettings) -> dict[str, Any]:
+    """The settings as stored in results.json: the run's fields, then every agent's knobs."""
+    data = {f.name: getattr(settings, f.name) for f in fields(settings) if f.name != "knobs"}
+    data["checkpoint"] = settings.checkpoint_label
+    return data | knob_values(settings.agent, settings.knobs)
+
+
+def default_out_dir(settings: RolloutSettings) -> Path:
+    """runs/<task>_<agent>_<seed>/."""
+    return Path("runs") / f"{settings.task}_{settings.agent}_{settings.seed}"
+
+
+def load_run_robot_config(settings: RolloutSettings) -> RobotConfig:
+    """The robot config file (or the default), with --max-steps applied."""
+    config = load_robot_config(settings.robot_config)
+    return config.replace(max_episode_steps=settings.max_steps) if settings.max_steps else config

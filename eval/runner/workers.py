@@ -1,0 +1,112 @@
+"""Episodes in parallel: each worker process owns one env and one agent and plays whole episodes by index.
+
+Episode i always runs with seed `seed + i` on a freshly reset agent, so its log does not depend on which worker
+played it or how many there were. One worker plays in this process; several are spawned processes that ignore
+Ctrl-C (the main process stops them), each writing its episodes' logs and videos itself (both atomically).
+"""
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator, Sequence
+
+import gymnasium as gym
+
+from agents.registry import PolicySource, build_agent
+from envs.robot_config import RobotConfig
+from envs.task_names import task_id
+from episodes.log import EpisodeMeta, episode_filename, write_episode
+from eval.runner.episode import play_episode
+from eval.runner.results import EpisodeRow, episode_row, video_path
+from eval.runner.settings import RolloutSettings
+
+
+@dataclass(frozen=True)
+class EpisodeJob:
+    """What a worker needs to play any episode of a run (sent once to each worker process)."""
+
+    settings: RolloutSettings
+    robot_config: RobotConfig
+    out: Path
+    video_dir: Path | None
+
+
+@dataclass(frozen=True)
+class PlayedRow:
+    """One finished episode as a worker reports it: its results row and the seconds its agent took."""
+
+    row: EpisodeRow
+    agent_seconds: float
+
+
+class EpisodeWorker:
+    """One env and one agent, playing episodes of one run by index."""
+
+    def __init__(self, job: EpisodeJob) -> None:
+        import envs  # noqa: F401  registers the tasks in this process
+
+        settings = job.settings
+        self.job = job
+        render_mode = "rgb_array" if job.video_dir is not None else None
+        self.env = gym.make(task_id(settings.task), robot_config=job.robot_config, render_mode=render_mode)
+        try:
+            self.agent = build_agent(settings.agent, settings.knobs, PolicySource(settings.checkpoint))
+        except BaseException:
+            self.env.close()
+            raise
+
+    def play(self, index: int) -> PlayedRow:
+        """Play episode `index` (seed + index), write its log (and video), return its row."""
+        job, settings = self.job, self.job.settings
+        meta = EpisodeMeta(task=settings.task, instruction="", success=False, agent=settings.agent, source="sim",
+                           checkpoint=settings.checkpoint_label or "", robot_config=job.robot_config.to_dict())
+        video = video_path(job.out, job.video_dir, index)
+        played = play_episode(self.env, self.agent, meta, settings.seed + index, video=video)
+        episode = played.episode
+        episode.meta.extra["index"] = index
+        write_episode(job.out / episode_filename(index), episode)
+        return PlayedRow(episode_row(job.out, job.video_dir, index, episode, settings.seed + index),
+                         float(episode.inference_latency.sum()))
+
+    def close(self) -> None:
+        """Release the env (its PyBullet client)."""
+        self.env.close()
+
+
+_WORKER: EpisodeWorker | None = None
+_JOB: EpisodeJob | None = None
+
+
+def _start_worker(job: EpisodeJob, threads: int) -> None:
+    """In a spawned worker: deaf to Ctrl-C, a fair share of the cores, the job kept for the first episode."""
+    global _JOB
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    os.environ.setdefault("OMP_NUM_THREADS", str(threads))  # read by torch when the agent first imports it
+    _JOB = job
+
+
+def _play_in_worker(index: int) -> PlayedRow:
+    """Play one episode in a worker; its env and agent are built on the first call, so errors reach the caller."""
+    global _WORKER
+    if _WORKER is None:
+        _WORKER = EpisodeWorker(_JOB)
+    return _WORKER.play(index)
+
+
+def play_episodes(job: EpisodeJob, indices: Sequence[int], workers: int, local: EpisodeWorker) -> Iterator[PlayedRow]:
+    """Play the episodes `indices` on `workers` workers, yielding each as it finishes (not in index order).
+
+    `local` is a worker already built in this process (so bad input fails before any episode); it plays them all
+    when `workers` is 1.
+    """
+    if workers <= 1:
+        for index in indices:
+            yield local.play(index)
+        return
+    threads = max(1, (os.cpu_count() or 1) // workers)
+    context = multiprocessing.get_context("spawn")  # no fork of a process that may hold torch threads
+    with context.Pool(workers, initializer=_start_worker, initargs=(job, threads)) as pool:
+        yield from pool.imap_unordered(_play_in_worker, indices)
