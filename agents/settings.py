@@ -102,7 +102,3 @@ class DAggerSettings:
         if not 0.0 <= self.expert_share <= 1.0:
             raise ValueError(f"--expert-share must be in [0, 1], got {self.expert_share}")
 
-
-def as_log_settings(settings: Any) -> dict[str, Any]:
-    """A settings object as the episode log records it (field names, plain values)."""
-    return dataclasses.asdict(settings)

@@ -4,31 +4,31 @@
 """
 from __future__ import annotations
 
-import argparse
+import sys
+from typing import Sequence
 
 from eval.bench.env_speed import format_table, run_benchmark
 from eval.bench.snapshots import save_snapshots
+from eval.cli import CommandParser, int_at_least, run_command
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def main(argv: Sequence[str] | None = None) -> int:
+    """Time the env and bare PyBullet side by side, print the table (and save the pictures)."""
+    parser = CommandParser(prog="bench_env.py", description=__doc__.splitlines()[0])
     parser.add_argument("--robot-config", default=None, help="robot config YAML/JSON (default: the shipped one)")
     parser.add_argument("--task", default="pick", help="task whose scene is measured")
-    parser.add_argument("--steps", type=int, default=50, help="env steps per timed block")
-    parser.add_argument("--repeats", type=int, default=5, help="timed blocks of each kind; the fastest counts")
+    parser.add_argument("--steps", type=int_at_least(1), default=50, help="env steps per timed block")
+    parser.add_argument("--repeats", type=int_at_least(1), default=5,
+                        help="timed blocks of each kind; the fastest counts")
     parser.add_argument("--save-images", default=None, metavar="DIR",
                         help="also save front_camera.png and third_person.png of a pick episode into DIR")
-    args = parser.parse_args()
-
-    try:
-        rows = run_benchmark(args.robot_config, args.task, args.steps, args.repeats)
-    except ValueError as err:  # unknown task, bad robot config file, a task this robot cannot do
-        parser.error(str(err))
-    print(format_table(rows))
+    args = parser.parse_args(argv)
+    print(format_table(run_benchmark(args.robot_config, args.task, args.steps, args.repeats)))
     if args.save_images:
         for path in save_snapshots(args.save_images, robot_config=args.robot_config):
             print(f"wrote {path}")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run_command("bench_env.py", main))

@@ -1,6 +1,6 @@
 """Latency of one frame: torch eager vs onnxruntime, backbone step and head, on this machine's CPU.
 
-    python eval/bench_export.py                       # embedded small model, 1 thread, 20 repeats
+    python eval/bench_export.py                       # the shipped default, 1 thread, 20 repeats
     python eval/bench_export.py --checkpoint ckpt.safetensors --threads 4 --repeats 50
 
 Exports to a temporary folder (or uses --onnx FOLDER from eval/export_onnx.py) and prints a markdown table of
@@ -10,75 +10,30 @@ from __future__ import annotations
 
 import argparse
 import sys
-import tempfile
-import time
-import warnings
-from functools import partial
 from pathlib import Path
-from typing import Callable
+from typing import Sequence
 
-import numpy as np
 import torch
 
+from eval.bench.export_speed import export_speed_rows
+from eval.cli import CommandParser, int_at_least, run_command
 from vla_model.checkpoint import load_policy
-from vla_model.export_onnx import ExportedFiles, HeadStep, OnnxPolicy, export_policy, sample_inputs
 
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    """Command-line arguments."""
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--checkpoint", type=Path, default=None, help="default: the embedded small model")
-    parser.add_argument("--onnx", type=Path, default=None, help="an exported folder (default: export now)")
-    parser.add_argument("--threads", type=int, default=1, help="intra-op threads for torch and onnxruntime")
-    parser.add_argument("--repeats", type=int, default=20)
-    parser.add_argument("--warmup", type=int, default=3)
-    return parser.parse_args(argv)
-
-
-def time_ms(call: Callable[[], object], repeats: int, warmup: int) -> tuple[float, float]:
-    """Median and 90th percentile milliseconds of `call`, after `warmup` untimed calls."""
-    for _ in range(warmup):
-        call()
-    samples = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        call()
-        samples.append((time.perf_counter() - start) * 1e3)
-    return float(np.median(samples)), float(np.percentile(samples, 90))
-
-
-def main(argv: list[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     """Load, export if needed, time each graph both ways, print the table."""
-    args = parse_args(argv)
+    parser = CommandParser(prog="bench_export.py", description=__doc__,
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--checkpoint", type=Path, default=None, help="default: the shipped default checkpoint")
+    parser.add_argument("--onnx", type=Path, default=None, help="an exported folder (default: export now)")
+    parser.add_argument("--threads", type=int_at_least(1), default=1,
+                        help="intra-op threads for torch and onnxruntime")
+    parser.add_argument("--repeats", type=int_at_least(1), default=20)
+    parser.add_argument("--warmup", type=int_at_least(0), default=3)
+    args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     policy = load_policy(args.checkpoint)
-    inputs = sample_inputs(policy, batch=1)
-    with tempfile.TemporaryDirectory() as tmp:
-        folder = args.onnx
-        if folder is None:
-            folder = Path(tmp)
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                export_policy(policy, folder)
-        onnx_fp32 = OnnxPolicy(folder, "fp32", threads=args.threads)
-        has_fp16 = ExportedFiles(Path(folder), ()).backbone("fp16").is_file()
-        onnx_fp16 = OnnxPolicy(folder, "fp16", threads=args.threads) if has_fp16 else None
-        pixels_t = torch.from_numpy(inputs.pixel_values)
-        features_t = torch.from_numpy(inputs.features)
-        head = HeadStep(policy)
-        backbones = [
-            ("torch eager fp32", policy.encode, pixels_t),
-            ("onnxruntime fp32", onnx_fp32.encode, inputs.pixel_values),
-        ]
-        if onnx_fp16 is not None:
-            backbones.append(("onnxruntime fp16", onnx_fp16.encode, inputs.pixel_values))
-        calls = [("backbone", name, partial(encode, pixels, inputs.instructions)) for name, encode, pixels in backbones]
-        calls += [
-            ("head", "torch eager fp32", partial(head, features_t)),
-            ("head", "onnxruntime fp32", partial(onnx_fp32.predict, inputs.features)),
-        ]
-        with torch.no_grad():
-            rows = [(graph, runtime, time_ms(call, args.repeats, args.warmup)) for graph, runtime, call in calls]
+    rows = export_speed_rows(policy, args.onnx, args.threads, args.repeats, args.warmup)
     params = policy.parameter_counts()["total"]
     print(f"model: {policy.config.name} ({params:,} parameters), batch 1, {args.threads} thread(s), "
           f"{args.repeats} repeats, torch {torch.__version__}")
@@ -90,4 +45,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_command("bench_export.py", main))

@@ -8,29 +8,30 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
+from typing import Sequence
 
+from eval.bench.training import MODES, format_costs, measure_in_subprocess
+from eval.cli import CommandParser, int_at_least, run_command
 from vla_model.config import CONFIGS_DIR, SMALL_CONFIG, load_model_config
 from vla_model.summary import format_table, summary_rows
-from eval.bench.training import MODES, format_costs, measure_in_subprocess
 
 
-def parse_args() -> argparse.Namespace:
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     """The command line."""
-    p = argparse.ArgumentParser(prog="bench_train.py", description=__doc__.splitlines()[0])
+    p = CommandParser(prog="bench_train.py", description=__doc__.splitlines()[0])
     p.add_argument("--config", default=str(SMALL_CONFIG), help="the config measured (default: the small one)")
     p.add_argument("--real-config", default=str(CONFIGS_DIR / "kosmos2_lora.json"), help="the config estimated")
-    p.add_argument("--steps", type=int, default=3, help="timed steps per mode, after one warm-up (default 3)")
-    p.add_argument("--batch-size", type=int, default=2, help="samples per step (default 2)")
-    p.add_argument("--windows-per-sample", type=int, default=8, help="windows per sample (default 8)")
-    args = p.parse_args()
-    if min(args.steps, args.batch_size, args.windows_per_sample) < 1:
-        p.error("--steps, --batch-size and --windows-per-sample must be >= 1")
-    return args
+    p.add_argument("--steps", type=int_at_least(1), default=3,
+                   help="timed steps per mode, after one warm-up (default 3)")
+    p.add_argument("--batch-size", type=int_at_least(1), default=2, help="samples per step (default 2)")
+    p.add_argument("--windows-per-sample", type=int_at_least(1), default=8, help="windows per sample (default 8)")
+    return p.parse_args(argv)
 
 
-def main() -> None:
+def main(argv: Sequence[str] | None = None) -> int:
     """Measure both modes, then print the measured table and the real config's estimate."""
-    args = parse_args()
+    args = parse_args(argv)
     config = load_model_config(args.config)
     print(f"measuring {args.config} on this machine (OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')})")
     costs = [measure_in_subprocess(args.config, mode, args.steps, args.batch_size, args.windows_per_sample)
@@ -39,7 +40,8 @@ def main() -> None:
     print(format_costs(costs, frames, args.batch_size * args.windows_per_sample))
     print(f"\n{args.real_config}: parameter counts and memory estimate (not measured: no weights, no GPU here)")
     print(format_table(summary_rows(load_model_config(args.real_config))))
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run_command("bench_train.py", main))

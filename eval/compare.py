@@ -11,27 +11,31 @@ import argparse
 import sys
 from collections import Counter
 from pathlib import Path
+from typing import Sequence
 
-from envs.robot_config import RobotConfigError, load_robot_config
-from eval.sim_real.dynamics_gap import dynamics_gap
+from envs.robot_config import load_robot_config
 from episodes.log import Episode, EpisodeLogError, iter_episodes, read_episode
-from eval.sim_real.report import write_report
+from eval.cli import CommandParser, int_at_least, run_command
+from eval.sim_real.dynamics_gap import dynamics_gap
 from eval.sim_real.metrics import compare_logs
+from eval.sim_real.report import write_report
 
 REAL_SOURCES = ("real", "synthetic")
 
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     """The command line."""
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = CommandParser(prog="compare.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sim", type=Path, required=True, help="folder of sim episode logs (any tasks, checkpoints)")
     parser.add_argument("--real", type=Path, required=True, help="folder of real (or synthetic real-like) episode logs")
     parser.add_argument("--out", type=Path, required=True, help="report folder")
-    parser.add_argument("--checkpoint", help="run this checkpoint on the real frames (policy parity); 'default' = embedded model")
+    parser.add_argument("--checkpoint",
+                        help="run this checkpoint on the real frames (policy parity); 'default' = the shipped one")
     parser.add_argument("--no-replay", action="store_true", help="skip the dynamics-gap replay")
-    parser.add_argument("--robot-config", type=Path, help="replay with this config (e.g. calibrate.py's) instead of each log's own")
-    parser.add_argument("--max-replay-episodes", type=int, default=20)
-    parser.add_argument("--max-parity-episodes", type=int, default=5)
+    parser.add_argument("--robot-config", type=Path,
+                        help="replay with this config (e.g. calibrate.py's) instead of each log's own")
+    parser.add_argument("--max-replay-episodes", type=int_at_least(1), default=20)
+    parser.add_argument("--max-parity-episodes", type=int_at_least(1), default=5)
     return parser.parse_args(argv)
 
 
@@ -46,16 +50,12 @@ def read_side(directory: Path, allowed: tuple[str, ...], flag: str) -> tuple[lis
     return paths, episodes
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     """Read both sides, measure, write the report folder."""
     args = parse_args(argv)
-    try:
-        _, sim = read_side(args.sim, ("sim",), "--sim")
-        real_paths, real = read_side(args.real, REAL_SOURCES, "--real")
-        replay_with = load_robot_config(args.robot_config) if args.robot_config else None
-    except (EpisodeLogError, RobotConfigError) as err:
-        print(f"compare: {err}", file=sys.stderr)
-        return 2
+    _, sim = read_side(args.sim, ("sim",), "--sim")
+    real_paths, real = read_side(args.real, REAL_SOURCES, "--real")
+    replay_with = load_robot_config(args.robot_config) if args.robot_config else None
 
     metrics = compare_logs(sim, real)
     metrics["sources"] = {
@@ -71,13 +71,9 @@ def main(argv: list[str] | None = None) -> int:
     metrics["policy_parity"] = None
     if args.checkpoint:
         from eval.sim_real.parity import policy_parity  # torch and the model load only when asked for
-        from vla_model.checkpoint import CheckpointError, load_policy
+        from vla_model.checkpoint import load_policy
 
-        try:
-            policy = load_policy(None if args.checkpoint == "default" else args.checkpoint)
-        except CheckpointError as err:
-            print(f"compare: {err}", file=sys.stderr)
-            return 2
+        policy = load_policy(None if args.checkpoint == "default" else args.checkpoint)
         with_frames = [read_episode(p) for p in real_paths[: args.max_parity_episodes]]
         metrics["policy_parity"] = policy_parity(policy, with_frames, args.checkpoint)
 
@@ -87,4 +83,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_command("compare.py", main))

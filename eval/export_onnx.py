@@ -1,6 +1,6 @@
 """Export a policy to ONNX for the Jetson and check it against torch.
 
-    python eval/export_onnx.py --out exports/default                 # the embedded small model
+    python eval/export_onnx.py --out exports/default                 # the shipped default checkpoint
     python eval/export_onnx.py --checkpoint ckpt.safetensors --out exports/ckpt --no-fp16
 
 Writes backbone.onnx (+ backbone_fp16.onnx), head.onnx, the tokenizer and export.json, then prints the max abs
@@ -12,21 +12,24 @@ import argparse
 import sys
 import warnings
 from pathlib import Path
+from typing import Sequence
 
+from eval.cli import CommandParser, run_command
 from vla_model.checkpoint import load_policy
 from vla_model.export_onnx import check_export, export_policy
 
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     """Command-line arguments."""
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--checkpoint", type=Path, default=None, help="default: the embedded small model")
+    parser = CommandParser(prog="export_onnx.py", description=__doc__,
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--checkpoint", type=Path, default=None, help="default: the shipped default checkpoint")
     parser.add_argument("--out", type=Path, required=True, help="folder for the exported files")
     parser.add_argument("--no-fp16", action="store_true", help="skip the fp16 backbone")
     return parser.parse_args(argv)
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     """Export, check, report."""
     args = parse_args(argv)
     policy = load_policy(args.checkpoint)
@@ -44,4 +47,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_command("export_onnx.py", main))

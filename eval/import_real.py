@@ -9,31 +9,36 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Sequence
 
 from tqdm import tqdm
 
-from episodes.real_import import RealImportError
 from episodes.real_import.importer import ImportOptions, find_sources, import_real
+from eval.cli import CommandParser, run_command
 
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     """The command line."""
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = CommandParser(prog="import_real.py", description=__doc__,
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("src", type=Path, help="a bag folder, an .h5 file, or a folder holding several")
     parser.add_argument("--out", type=Path, required=True, help="folder for the episode logs (must hold none yet)")
     parser.add_argument("--topic-map", type=Path, help="bag topic map (default assets/real_import/ros2_topics.yaml)")
-    parser.add_argument("--column-map", type=Path, help="HDF5 column map (default: minuum_vla.yaml or monavla.yaml by layout)")
-    parser.add_argument("--robot-config", type=Path, help="robot config for velocity -> normalized action (default: the map's)")
+    parser.add_argument("--column-map", type=Path,
+                        help="HDF5 column map (default: minuum_vla.yaml or monavla.yaml by layout)")
+    parser.add_argument("--robot-config", type=Path,
+                        help="robot config for velocity -> normalized action (default: the map's)")
     parser.add_argument("--episodes", type=Path, help="bag episode boundaries and labels (YAML/JSON sidecar)")
     parser.add_argument("--instruction", help="instruction for recordings that hold none")
     parser.add_argument("--labels", type=Path, help="HDF5 success labels: YAML mapping file name -> true/false")
-    parser.add_argument("--assume-success", action="store_true", help="label unlabelled HDF5 recordings successful (teleop demos)")
+    parser.add_argument("--assume-success", action="store_true",
+                        help="label unlabelled HDF5 recordings successful (teleop demos)")
     parser.add_argument("--agent", help="who drove the robot (logged as meta.agent)")
     parser.add_argument("--checkpoint", help="checkpoint the robot ran (logged as meta.checkpoint)")
     return parser.parse_args(argv)
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     """Import, print a line per episode, and a total."""
     args = parse_args(argv)
     options = ImportOptions(
@@ -48,25 +53,21 @@ def main(argv: list[str] | None = None) -> int:
         checkpoint=args.checkpoint,
     )
     written = skipped = 0
-    try:
-        sources = find_sources(args.src)
-        with tqdm(total=len(sources), unit="recording") as bar:
-            last = None
-            for line in import_real(args.src, args.out, options):
-                if line.source != last and last is not None:
-                    bar.update(1)
-                last = line.source
-                target = line.written.name if line.written else "-"
-                tqdm.write(f"{line.source} -> {target}: {line.message}")
-                written += line.written is not None
-                skipped += line.written is None
-            bar.update(bar.total - bar.n)
-    except RealImportError as err:
-        print(f"import_real: {err}", file=sys.stderr)
-        return 2
+    sources = find_sources(args.src)
+    with tqdm(total=len(sources), unit="recording") as bar:
+        last = None
+        for line in import_real(args.src, args.out, options):
+            if line.source != last and last is not None:
+                bar.update(1)
+            last = line.source
+            target = line.written.name if line.written else "-"
+            tqdm.write(f"{line.source} -> {target}: {line.message}")
+            written += line.written is not None
+            skipped += line.written is None
+        bar.update(bar.total - bar.n)
     print(f"{written} episodes written to {args.out}, {skipped} skipped")
     return 0 if written else 1
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_command("import_real.py", main))

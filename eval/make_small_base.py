@@ -12,14 +12,17 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Sequence
 
-from vla_model.config import ConfigError, load_model_config
+from eval.cli import CommandParser, run_command
 from vla_model.backbone import write_model_folder
+from vla_model.config import load_model_config
 
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     """Command-line arguments."""
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = CommandParser(prog="make_small_base.py", description=__doc__,
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--architecture", default="kosmos2_small",
                         help="model folder whose config.json and tokenizer give the sizes (default kosmos2_small)")
     parser.add_argument("--init", choices=("random", "random_spatial"), default="random_spatial",
@@ -29,18 +32,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     """Draw, write, report."""
     args = parse_args(argv)
     config = load_model_config(None).replace(model_path=args.architecture, init_weights=args.init, seed=args.seed)
-    try:
-        folder = write_model_folder(config, args.out)
-    except ConfigError as err:
-        print(f"make_small_base.py: error: {err}", file=sys.stderr)
-        return 2
+    folder = write_model_folder(config, args.out)
     print(f"wrote {folder} ({args.init}, seed {args.seed}); use it as model_path with init_weights 'pretrained'")
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_command("make_small_base.py", main))

@@ -17,6 +17,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = CommandParser(prog="make_tokenizer.py", description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=SMALL_KOSMOS_DIR, help="model folder (default: the small one)")
     args = parser.parse_args(argv)
+    if not args.out.is_dir():
+        raise ValueError(f"{args.out}: model folder not found")
     size = save_instruction_tokenizer(args.out)
     print(f"wrote {args.out} tokenizer: {size} tokens")
     return 0

@@ -13,39 +13,34 @@ import dataclasses
 import json
 import sys
 from pathlib import Path
+from typing import Sequence
 
-from episodes.log import EpisodeLogError, episode_paths
+from episodes.log import episode_paths
+from eval.cli import CommandParser, int_at_least, run_command
 from vla_model.checkpoint import load_policy
-from vla_model.config import ConfigError
 from vla_model.feature_probe import format_probe, probe_backbone
 
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     """The command line."""
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = CommandParser(prog="probe_features.py", description=__doc__,
+                      formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data", type=Path, required=True, help="folder of episode logs (sim demos or real runs)")
-    p.add_argument("--checkpoint", help="policy .safetensors (default: the embedded default policy)")
-    p.add_argument("--episodes", type=int, default=80, help="logs used, in name order (default 80)")
+    p.add_argument("--checkpoint", help="policy .safetensors (default: the shipped default policy)")
+    p.add_argument("--episodes", type=int_at_least(2), default=80, help="logs used, in name order (default 80)")
     p.add_argument("--train-fraction", type=float, default=0.75, help="share of them the probes are fit on")
-    p.add_argument("--stride", type=int, default=3, help="probe every N-th frame (default 3)")
+    p.add_argument("--stride", type=int_at_least(1), default=3, help="probe every N-th frame (default 3)")
     p.add_argument("--alpha", type=float, default=1.0, help="ridge penalty per sample (default 1.0)")
     p.add_argument("--out", type=Path, help="also write the results as JSON here")
-    args = p.parse_args(argv)
-    if args.episodes < 2:
-        p.error(f"--episodes must be >= 2, got {args.episodes}")
-    return args
+    return p.parse_args(argv)
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     """Load the policy and the logs, probe, print (and write) the table."""
     args = parse_args(argv)
-    try:
-        paths = episode_paths(args.data)[: args.episodes]
-        policy = load_policy(args.checkpoint)
-        results = probe_backbone(policy, paths, args.train_fraction, args.stride, args.alpha)
-    except (EpisodeLogError, ConfigError, ValueError, FileNotFoundError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+    paths = episode_paths(args.data)[: args.episodes]
+    policy = load_policy(args.checkpoint)
+    results = probe_backbone(policy, paths, args.train_fraction, args.stride, args.alpha)
     print(f"{args.checkpoint or 'default policy'} on {len(paths)} logs from {args.data} "
           f"(fit on the first {args.train_fraction:.0%}, frame stride {args.stride}, alpha {args.alpha}):")
     print(format_probe(results))
@@ -57,4 +52,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_command("probe_features.py", main))

@@ -2,17 +2,21 @@
 from __future__ import annotations
 
 import dataclasses
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from envs.robot_config import load_robot_config
-from eval.calibrate import main as calibrate_main
+from eval import calibrate as calibrate_command
+from eval.cli import run_command
 from eval.sim_real.calibration import calibrate
 from eval.sim_real.dynamics_gap import replay_episode
 from episodes.log import iter_episodes, read_episode
 from eval.sim_real.synthetic import Perturbation, make_synthetic_episodes
+
+calibrate_main = partial(run_command, "calibrate.py", calibrate_command.main)  # the command as its shell runs it
 
 TRUE_SPEED_FACTOR = 0.7
 TRUE_ADDED_LATENCY = 2

@@ -1,13 +1,17 @@
 """The backbone probe: ridge R^2 on known relations, and the command on hand-made logs."""
+from functools import partial
 import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from eval.probe_features import main as probe_main
+from eval import probe_features as probe_features_command
+from eval.cli import run_command
 from test_dataset import write_logs
 from vla_model.feature_probe import FEATURE_SETS, ridge_r2
+
+probe_main = partial(run_command, "probe_features.py", probe_features_command.main)  # as its shell runs it
 
 
 def test_ridge_recovers_a_linear_relation_and_not_noise() -> None:

@@ -1,6 +1,7 @@
 """Importing real runs: ROS 2 bags (sqlite3 and MCAP) and the Mobile VLA HDF5 layouts become episode logs."""
 from __future__ import annotations
 
+from functools import partial
 import io
 import json
 import math
@@ -14,11 +15,14 @@ from rosbags.rosbag2 import StoragePlugin, Writer
 from rosbags.typesys import Stores, get_typestore
 
 from episodes.log import episode_paths, read_episode
-from eval.import_real import main as import_main
+from eval import import_real as import_real_command
+from eval.cli import run_command
 from episodes.real_import import RealImportError
 from episodes.real_import.bag import pair_commands
 from episodes.real_import.mapping import load_column_map
 from episodes.real_import.importer import ImportOptions, import_real
+
+import_main = partial(run_command, "import_real.py", import_real_command.main)  # the command as its shell runs it
 
 TYPESTORE = get_typestore(Stores.ROS2_HUMBLE)
 T = TYPESTORE.types

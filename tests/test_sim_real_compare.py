@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+from functools import partial
 import json
 from pathlib import Path
 
@@ -11,11 +12,14 @@ import pytest
 from agents.settings import VLASettings
 from agents.vla_agent import VLAAgent
 from envs.robot_config import load_robot_config
-from eval.compare import main as compare_main
+from eval import compare as compare_command
+from eval.cli import run_command
 from eval.sim_real.dynamics_gap import replay_episode
 from episodes.log import Episode, EpisodeMeta, episode_filename, iter_episodes, read_episode, write_episode
 from eval.sim_real.parity import policy_parity
 from eval.sim_real.synthetic import Perturbation, make_synthetic_episodes
+
+compare_main = partial(run_command, "compare.py", compare_command.main)  # the command as its shell runs it
 
 SIM_SUCCESS = {"ckpt_a.safetensors": 3, "ckpt_b.safetensors": 1, "ckpt_c.safetensors": 2}  # out of 4
 REAL_SUCCESS = {"ckpt_a.safetensors": 3, "ckpt_b.safetensors": 0, "ckpt_c.safetensors": 2}  # same ranking

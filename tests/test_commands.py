@@ -1,0 +1,62 @@
+"""Every command in eval/ has the same edge: a bad flag or a missing file is one line on stderr and exit 2."""
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+
+import pytest
+
+from eval.cli import run_command
+
+REPO = Path(__file__).resolve().parents[1]
+COMMANDS = sorted(path.stem for path in (REPO / "eval").glob("*.py") if path.stem != "__init__")
+MISSING = "/nonexistent/missing_input"
+# For each command, arguments that name a file that does not exist (the rest of them valid).
+MISSING_FILE_ARGS = {
+    "bench_env": ["--robot-config", MISSING],
+    "bench_export": ["--checkpoint", MISSING],
+    "bench_model": ["--checkpoint", MISSING],
+    "bench_train": ["--real-config", MISSING, "--config", MISSING],
+    "calibrate": ["--real", MISSING, "--out", "unused.yaml"],
+    "collect": ["--task", "pick", "--episodes", "1", "--out", "unused", "--learner", MISSING],
+    "compare": ["--sim", MISSING, "--real", MISSING, "--out", "unused"],
+    "export_onnx": ["--checkpoint", MISSING, "--out", "unused"],
+    "import_real": [MISSING, "--out", "unused"],
+    "make_small_base": ["--architecture", MISSING, "--out", "unused"],
+    "make_synthetic_real": ["--robot-config", MISSING, "--out", "unused"],
+    "make_tokenizer": ["--out", MISSING],
+    "model_summary": ["--config", MISSING],
+    "probe_features": ["--data", MISSING],
+    "rollout": ["--task", "pick", "--checkpoint", MISSING, "--out", "unused"],
+    "run_robot": ["--video", MISSING, "--task", "pick", "--instruction", "pick up the cube", "--agent", "random"],
+    "train": ["--config", MISSING, "--data", MISSING],
+}
+
+
+def _one_line(capsys: pytest.CaptureFixture, name: str, argv: list[str]) -> str:
+    module = importlib.import_module(f"eval.{name}")
+    try:
+        code = run_command(f"{name}.py", module.main, argv)
+    except SystemExit as exit_:  # a usage error, from the shared parser
+        code = exit_.code
+    err = capsys.readouterr().err.strip()
+    assert code == 2, err
+    assert len(err.splitlines()) == 1 and err.startswith(f"{name}.py: error: "), err
+    return err
+
+
+def test_every_command_is_listed_here() -> None:
+    assert set(COMMANDS) == set(MISSING_FILE_ARGS)
+
+
+@pytest.mark.parametrize("name", COMMANDS)
+def test_a_bad_flag_is_one_line_and_exit_2(name: str, capsys: pytest.CaptureFixture) -> None:
+    err = _one_line(capsys, name, [*MISSING_FILE_ARGS[name], "--no-such-flag"])
+    assert "unrecognized arguments: --no-such-flag" in err
+
+
+@pytest.mark.parametrize("name", COMMANDS)
+def test_a_missing_file_is_one_line_and_exit_2(name: str, capsys: pytest.CaptureFixture, tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)  # "unused" outputs land here, if any
+    assert "missing_input" in _one_line(capsys, name, MISSING_FILE_ARGS[name])

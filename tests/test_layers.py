@@ -1,0 +1,61 @@
+"""The layer order: assets <- envs <- episodes <- vla_model <- agents <- eval. No import goes up and none reaches a
+command (a file directly in eval/); modules stay short enough to read in one sitting."""
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+LAYERS = ("assets", "envs", "episodes", "vla_model", "agents", "eval")
+MODULES = sorted(path for layer in LAYERS for path in (REPO / layer).rglob("*.py"))
+MAX_LINES = 400
+
+
+def imported_modules(path: Path) -> list[tuple[int, str]]:
+    """(line, module) for every import in the file, those inside functions included."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.Import):
+            found += [(node.lineno, alias.name) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.append((node.lineno, node.module))
+            found += [(node.lineno, f"{node.module}.{alias.name}") for alias in node.names]
+    return found
+
+
+def is_command(module: str) -> bool:
+    """eval.rollout (a file directly in eval/) is a command; eval.runner.rollout is a library."""
+    parts = module.split(".")
+    return len(parts) == 2 and parts[0] == "eval" and (REPO / "eval" / f"{parts[1]}.py").is_file()
+
+
+def test_every_package_is_a_layer() -> None:
+    packages = {path.parent.name for path in REPO.glob("*/__init__.py")}
+    assert packages == set(LAYERS)
+
+
+@pytest.mark.parametrize("path", MODULES, ids=lambda path: str(path.relative_to(REPO)))
+def test_no_import_goes_up_the_layers_or_reaches_a_command(path: Path) -> None:
+    layer = LAYERS.index(path.relative_to(REPO).parts[0])
+    wrong = []
+    for line, module in imported_modules(path):
+        top = module.split(".")[0]
+        if top in LAYERS and LAYERS.index(top) > layer:
+            wrong.append(f"line {line}: {module} is above {LAYERS[layer]}")
+        if is_command(module):
+            wrong.append(f"line {line}: {module} is a command; import its library instead")
+    assert not wrong, f"{path.relative_to(REPO)}: " + "; ".join(wrong)
+
+
+def test_the_layer_check_sees_an_upward_import(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.py"
+    bad.write_text("def late():\n    from eval.runner.rollout import run_rollout\n")
+    assert (2, "eval.runner.rollout") in imported_modules(bad)
+    assert is_command("eval.rollout") and not is_command("eval.runner.rollout")
+
+
+def test_no_module_is_longer_than_400_lines() -> None:
+    long = {str(path.relative_to(REPO)): n for path in MODULES if (n := len(path.read_text().splitlines())) > MAX_LINES}
+    assert not long, long
