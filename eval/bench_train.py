@@ -13,7 +13,7 @@ from typing import Sequence
 
 from eval.bench.training import MODES, format_costs, measure_in_subprocess
 from eval.cli import CommandParser, int_at_least, run_command
-from vla_model.config import CONFIGS_DIR, SMALL_CONFIG, load_model_config
+from vla_model.config import CONFIGS_DIR, SMALL_CONFIG, load_config
 from vla_model.summary import format_table, summary_rows
 
 
@@ -32,14 +32,14 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     """Measure both modes, then print the measured table and the real config's estimate."""
     args = parse_args(argv)
-    config = load_model_config(args.config)
+    config = load_config(args.config).model
     print(f"measuring {args.config} on this machine (OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')})")
     costs = [measure_in_subprocess(args.config, mode, args.steps, args.batch_size, args.windows_per_sample)
              for mode in MODES]
     frames = args.batch_size * (config.window_size + args.windows_per_sample - 1)
     print(format_costs(costs, frames, args.batch_size * args.windows_per_sample))
     print(f"\n{args.real_config}: parameter counts and memory estimate (not measured: no weights, no GPU here)")
-    print(format_table(summary_rows(load_model_config(args.real_config))))
+    print(format_table(summary_rows(load_config(args.real_config))))
     return 0
 
 

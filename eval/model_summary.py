@@ -11,7 +11,7 @@ import sys
 from typing import Sequence
 
 from eval.cli import CommandParser, run_command
-from vla_model.config import load_model_config
+from vla_model.config import load_config
 from vla_model.summary import MEMORY_NOTE, format_table, summary_rows
 
 
@@ -20,9 +20,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = CommandParser(prog="model_summary.py", description=__doc__.splitlines()[0])
     parser.add_argument("--config", action="append", required=True, help="model config JSON (repeatable)")
     args = parser.parse_args(argv)
-    configs = [load_model_config(path) for path in args.config]
+    configs = [load_config(path) for path in args.config]
     print(format_table([row for config in configs for row in summary_rows(config)]))
-    frames = ", ".join(f"{c.name} {c.batch_size} x {c.window_size}" for c in configs)
+    frames = ", ".join(f"{c.model.name} {c.training.batch_size} x {c.model.window_size}" for c in configs)
     print("\n" + MEMORY_NOTE.format(frames=frames))
     return 0
 

@@ -4,25 +4,44 @@ import json
 import pytest
 from transformers import AutoTokenizer
 
-from vla_model.config import CONFIGS_DIR, ConfigError, load_model_config, model_config_from_dict
+from vla_model.config import (
+    CONFIGS_DIR,
+    ConfigError,
+    TrainingConfig,
+    config_from_dict,
+    load_config,
+    load_model_config,
+    model_config_from_dict,
+)
 from vla_model.instruction_tokenizer import SMALL_KOSMOS_DIR, build_instruction_tokenizer
 
 
 def test_shipped_lora_config_has_the_robovlms_lora_recipe():
-    config = load_model_config(CONFIGS_DIR / "kosmos2_lora.json")
-    setup = config.train_setup
+    loaded = load_config(CONFIGS_DIR / "kosmos2_lora.json")
+    config, setup = loaded.model, loaded.model.train_setup
     assert config.model_path == "microsoft/kosmos-2-patch14-224"
     assert (setup.lora_enable, setup.freeze_backbone, setup.lora_r, setup.lora_alpha) == (True, True, 64, 16)
     assert setup.lora_dropout == 0.05
-    assert (config.learning_rate, config.weight_decay) == (1e-4, 0.01)
+    assert (loaded.training.learning_rate, loaded.training.weight_decay) == (1e-4, 0.01)
     assert (config.window_size, config.fwd_pred_next_n) == (8, 10)
 
 
 def test_shipped_full_config_trains_everything_with_lr_2e5_and_no_weight_decay():
-    config = load_model_config(CONFIGS_DIR / "kosmos2_full.json")
-    setup = config.train_setup
+    loaded = load_config(CONFIGS_DIR / "kosmos2_full.json")
+    setup = loaded.model.train_setup
     assert (setup.lora_enable, setup.freeze_backbone, setup.train_vision) == (False, False, True)
-    assert (config.learning_rate, config.weight_decay) == (2e-5, 0.0)
+    assert (loaded.training.learning_rate, loaded.training.weight_decay) == (2e-5, 0.0)
+
+
+def test_one_file_loads_into_the_model_and_its_training_apart_and_writes_back_the_same():
+    path = CONFIGS_DIR / "small_full.json"
+    loaded = load_config(path)
+    assert loaded.training == TrainingConfig(learning_rate=1e-3, weight_decay=0.01, batch_size=8, max_epochs=20,
+                                             gradient_clip_val=1.0, arm_gripper_loss_ratio=0.5,
+                                             arm_loss_weights=(1.0, 3.0))
+    assert not any(hasattr(loaded.model, key) for key in loaded.training.to_dict())
+    assert loaded.to_dict() == json.loads(path.read_text())
+    assert config_from_dict(loaded.to_dict()) == loaded
 
 
 def test_default_config_is_the_shipped_small_model_read_from_its_files():
@@ -78,7 +97,7 @@ def test_wrong_type_is_an_error_naming_the_key(patch, key):
 )
 def test_bad_value_is_an_error_naming_the_key(patch, key):
     with pytest.raises(ConfigError, match=key):
-        model_config_from_dict(patch)
+        config_from_dict(patch)
 
 
 def test_missing_and_broken_files_are_clear_errors(tmp_path):

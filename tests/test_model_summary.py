@@ -1,5 +1,5 @@
 """The summary: the real Kosmos-2 config sized on the meta device, LoRA next to full fine-tuning."""
-from vla_model.config import CONFIGS_DIR, load_model_config
+from vla_model.config import CONFIGS_DIR, load_config, load_model_config
 from vla_model.policy import build_on_meta
 from vla_model.summary import estimate_memory, mode_variant, summary_rows
 
@@ -29,13 +29,13 @@ def test_full_finetuning_memory_is_weights_grads_and_adamw_of_every_parameter():
     config = mode_variant(load_model_config(None), "full")
     policy = build_on_meta(config)
     total = policy.parameter_counts()["total"]
-    memory = estimate_memory(policy)
+    memory = estimate_memory(policy, batch_size=4)
     assert (memory.weights, memory.grads, memory.adamw) == (4 * total, 4 * total, 8 * total)
     assert memory.activations > 0
 
 
 def test_summary_has_a_lora_and_a_full_row_per_config():
-    rows = summary_rows(load_model_config(None))
+    rows = summary_rows(load_config(None))
     assert [row["mode"] for row in rows] == ["LoRA", "full FT"]
     lora, full = rows
     assert lora["trainable"] < full["trainable"]

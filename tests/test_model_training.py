@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from vla_model.config import load_model_config
+from vla_model.config import TrainingConfig, load_model_config
 from vla_model.head import action_loss
 from vla_model.policy import build_policy
 
@@ -30,10 +30,13 @@ def one_batch(policy, batch: int = 1, seed: int = 0):
 
 def train_steps(policy, images, actions, mask, steps: int, lr: float) -> list[float]:
     params = [p for p in policy.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(params, lr=lr, weight_decay=policy.config.weight_decay)
+    training = TrainingConfig()
+    optimizer = torch.optim.AdamW(params, lr=lr, weight_decay=training.weight_decay)
     losses = []
     for _ in range(steps):
-        loss = policy.loss(policy(images, ["pick up the red cube"] * len(images)), actions, mask)["loss"]
+        predictions = policy(images, ["pick up the red cube"] * len(images))
+        loss = action_loss(predictions, actions, mask, training.arm_gripper_loss_ratio,
+                           training.arm_loss_weights)["loss"]
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()

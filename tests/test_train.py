@@ -12,8 +12,8 @@ from safetensors.torch import save_file
 from torch.utils.data import default_collate
 
 from test_dataset import write_logs
-from vla_model.checkpoint import load_policy
-from vla_model.config import load_model_config
+from vla_model.checkpoint import load_policy, read_metadata
+from vla_model.config import TrainingConfig, load_config, load_model_config
 from vla_model.dataset import EpisodeWindowDataset
 from vla_model.feature_cache import encode_episodes
 from vla_model.lightning_module import batch_loss, window_predictions
@@ -47,9 +47,10 @@ def test_stored_frame_features_give_the_loss_the_frames_give(tmp_path: Path) -> 
     policy = build_policy(load_model_config(REPO / "assets" / "configs" / "small_full.json")).eval()
     dataset = EpisodeWindowDataset(write_logs(tmp_path, [6, 9], size=224), window_size=8, windows_per_sample=3)
     with torch.no_grad():
-        from_frames = batch_loss(policy, default_collate([dataset[0], dataset[3]]), backbone_grad=False)
+        training = TrainingConfig()
+        from_frames = batch_loss(policy, training, default_collate([dataset[0], dataset[3]]), backbone_grad=False)
         dataset.use_frame_features(encode_episodes(policy, dataset.episodes, frames_per_batch=4, progress=False))
-        from_features = batch_loss(policy, default_collate([dataset[0], dataset[3]]))
+        from_features = batch_loss(policy, training, default_collate([dataset[0], dataset[3]]))
     for name, value in from_frames.items():
         torch.testing.assert_close(from_features[name], value, atol=1e-5, rtol=1e-5)
 
@@ -72,6 +73,8 @@ def test_training_writes_policy_logs_and_lightning_checkpoint(trained: Path) -> 
     assert "train_loss" in metrics and "val_loss" in metrics
     policy = load_policy(trained / "policy.safetensors")
     assert policy.config.window_size == 8
+    stored = json.loads(read_metadata(trained / "policy.safetensors")["model_config"])
+    assert stored == load_config(SMALL_CONFIG).to_dict()  # the model and how it was trained
 
 
 def test_resume_continues_from_the_lightning_checkpoint(trained: Path, tmp_path: Path) -> None:

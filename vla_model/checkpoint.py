@@ -22,7 +22,14 @@ from assets import ASSETS_DIR
 from envs.action_convention import action_bounds
 from envs.robot_config import RobotConfig, load_robot_config, robot_config_from_dict
 from vla_model.backbone import build_kosmos, empty_kosmos, load_tokenizer
-from vla_model.config import ConfigError, ModelConfig, load_model_config, model_config_from_dict
+from vla_model.config import (
+    ConfigError,
+    ConfigFile,
+    ModelConfig,
+    TrainingConfig,
+    load_model_config,
+    model_config_from_dict,
+)
 from vla_model.policy import MobileVLAPolicy, assemble_policy, build_on_meta
 
 FORMAT = "mobile-vla-policy"
@@ -35,12 +42,16 @@ class CheckpointError(ValueError):
 
 
 def save_checkpoint(
-    policy: MobileVLAPolicy, path: str | Path, robot_config: RobotConfig | str | Path | None = None
+    policy: MobileVLAPolicy,
+    path: str | Path,
+    robot_config: RobotConfig | str | Path | None = None,
+    training: TrainingConfig | None = None,
 ) -> Path:
     """Write the policy's trained tensors + config + action bounds to `path` (atomically); returns the path.
 
     `robot_config` (an object or a file) gives the action normalization bounds; None uses the policy's own
-    (from the checkpoint it was loaded from) or the shipped default robot.
+    (from the checkpoint it was loaded from) or the shipped default robot. `training`, when given, is stored
+    with the model's config (the file's layout), as a record of how the tensors were made.
     """
     path = Path(path)
     if path.suffix != ".safetensors":
@@ -53,7 +64,7 @@ def save_checkpoint(
     metadata = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
-        "model_config": policy.config.to_json(),
+        "model_config": ConfigFile(policy.config, training).to_json() if training else policy.config.to_json(),
         "robot_config": json.dumps(robot_config.to_dict()),
         "action_low": json.dumps(low.tolist()),
         "action_high": json.dumps(high.tolist()),

@@ -1,6 +1,10 @@
-"""The model config: JSON with RoboVLMs' key names, loaded once, at the edge, into a validated dataclass.
+"""The model config file: JSON with RoboVLMs' key names, loaded once, at the edge, into validated dataclasses.
 
-An unknown key or a value of the wrong type is a ConfigError that names the key (e.g. "train_setup.lora_r").
+One file holds two things, kept apart once loaded: what describes the model (ModelConfig: backbone, token
+window, chunk, head, which tensors train and in what precision) and what describes its training
+(TrainingConfig: optimizer, batch, length, loss weights). A checkpoint needs the first to be loaded again; the
+second only says how it was made. An unknown key or a value of the wrong type is a ConfigError that names the
+key (e.g. "train_setup.lora_r").
 """
 from __future__ import annotations
 
@@ -59,8 +63,29 @@ class ActHead:
 
 
 @dataclass(frozen=True)
+class TrainingConfig:
+    """How a model is trained: AdamW, the batch, how long, gradient clipping and the loss weights."""
+
+    learning_rate: float = 1e-4
+    weight_decay: float = 0.01
+    batch_size: int = 4
+    max_epochs: int = 5
+    gradient_clip_val: float = 1.0
+    arm_gripper_loss_ratio: float = 0.01
+    arm_loss_weights: tuple[float, float] = (1.0, 1.0)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready dict with the file's keys."""
+        return json.loads(json.dumps(dataclasses.asdict(self)))
+
+
+TRAINING_KEYS = tuple(f.name for f in dataclasses.fields(TrainingConfig))
+
+
+@dataclass(frozen=True)
 class ModelConfig:
-    """Everything that defines a Mobile VLA model and how it is fine-tuned.
+    """Everything that defines a Mobile VLA model: the backbone, its inputs and outputs, the head, and which tensors
+    are trained (and so stored in its checkpoints) in what precision.
 
     `model_path` is a hub id, a local folder, or a folder under assets/ (e.g. "kosmos2_small");
     `init_weights` "random" builds the backbone from its config.json with `seed` instead of loading weights;
@@ -77,13 +102,6 @@ class ModelConfig:
     image_std: tuple[float, ...] = CLIP_STD
     window_size: int = 8
     fwd_pred_next_n: int = 10
-    arm_gripper_loss_ratio: float = 0.01
-    arm_loss_weights: tuple[float, float] = (1.0, 1.0)
-    learning_rate: float = 1e-4
-    weight_decay: float = 0.01
-    batch_size: int = 4
-    max_epochs: int = 5
-    gradient_clip_val: float = 1.0
     train_setup: TrainSetup = field(default_factory=TrainSetup)
     act_head: ActHead = field(default_factory=ActHead)
 
@@ -92,7 +110,7 @@ class ModelConfig:
         return json.loads(json.dumps(dataclasses.asdict(self)))
 
     def to_json(self) -> str:
-        """Canonical JSON text (sorted keys), the form compared when a checkpoint is loaded."""
+        """Canonical JSON text (sorted keys)."""
         return json.dumps(self.to_dict(), sort_keys=True)
 
     def replace(self, **changes: Any) -> "ModelConfig":
@@ -105,6 +123,42 @@ class ModelConfig:
         return self.train_setup.lora_enable
 
 
+@dataclass(frozen=True)
+class ConfigFile:
+    """What one config file holds: the model and its training, in RoboVLMs' one flat layout on disk."""
+
+    model: ModelConfig = field(default_factory=ModelConfig)
+    training: TrainingConfig = field(default_factory=TrainingConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The file's layout: the model's keys and the training's, side by side."""
+        return {**self.model.to_dict(), **self.training.to_dict()}
+
+    def to_json(self) -> str:
+        """Canonical JSON text of the whole file (sorted keys), as a checkpoint stores it."""
+        return json.dumps(self.to_dict(), sort_keys=True)
+
+
+def _fail(key: str, message: str, value: Any) -> None:
+    raise ConfigError(f"{key}: {message}, got {value!r}")
+
+
+def _validate_training(training: TrainingConfig) -> TrainingConfig:
+    checks = [
+        (training.arm_gripper_loss_ratio >= 0, "arm_gripper_loss_ratio", "must be >= 0"),
+        (len(training.arm_loss_weights) == 2 and min(training.arm_loss_weights) >= 0, "arm_loss_weights",
+         "must be two weights >= 0 (dx, dy)"),
+        (training.learning_rate > 0, "learning_rate", "must be > 0"),
+        (training.weight_decay >= 0, "weight_decay", "must be >= 0"),
+        (training.batch_size >= 1, "batch_size", "must be >= 1"),
+        (training.max_epochs >= 1, "max_epochs", "must be >= 1"),
+    ]
+    for ok, key, message in checks:
+        if not ok:
+            _fail(key, message, getattr(training, key))
+    return training
+
+
 def _validate(config: ModelConfig) -> ModelConfig:
     setup, head = config.train_setup, config.act_head
     checks = [
@@ -115,12 +169,6 @@ def _validate(config: ModelConfig) -> ModelConfig:
         (config.image_size >= 8, "image_size", "must be >= 8"),
         (len(config.image_mean) == 3, "image_mean", "must have 3 values (RGB)"),
         (len(config.image_std) == 3 and min(config.image_std) > 0, "image_std", "must have 3 values > 0"),
-        (config.arm_gripper_loss_ratio >= 0, "arm_gripper_loss_ratio", "must be >= 0"),
-        (len(config.arm_loss_weights) == 2 and min(config.arm_loss_weights) >= 0, "arm_loss_weights",
-         "must be two weights >= 0 (dx, dy)"),
-        (config.learning_rate > 0, "learning_rate", "must be > 0"),
-        (config.weight_decay >= 0, "weight_decay", "must be >= 0"),
-        (config.batch_size >= 1, "batch_size", "must be >= 1"),
         (setup.precision in PRECISIONS, "train_setup.precision", f"must be one of {', '.join(PRECISIONS)}"),
         (setup.lora_r >= 1, "train_setup.lora_r", "must be >= 1"),
         (0.0 <= setup.lora_dropout < 1.0, "train_setup.lora_dropout", "must be in [0, 1)"),
@@ -138,21 +186,29 @@ def _validate(config: ModelConfig) -> ModelConfig:
             value = config.to_dict()
             for part in key.split("."):
                 value = value[part]
-            raise ConfigError(f"{key}: {message}, got {value!r}")
+            _fail(key, message, value)
     return config
 
 
-def model_config_from_dict(data: Mapping[str, Any], source: str = "model config") -> ModelConfig:
-    """Build and validate a ModelConfig from a mapping (a parsed file, or the copy stored in a checkpoint)."""
+def config_from_dict(data: Mapping[str, Any], source: str = "model config") -> ConfigFile:
+    """Build and validate both parts from a mapping (a parsed file, or the copy stored in a checkpoint)."""
     if not isinstance(data, Mapping):
         raise ConfigError(f"{source}: expected a JSON object at the top level")
+    training = {key: value for key, value in data.items() if key in TRAINING_KEYS}
+    model = {key: value for key, value in data.items() if key not in TRAINING_KEYS}
     try:
-        return _validate(dataclass_from_mapping(ModelConfig, data, ConfigError))
+        return ConfigFile(_validate(dataclass_from_mapping(ModelConfig, model, ConfigError)),
+                          _validate_training(dataclass_from_mapping(TrainingConfig, training, ConfigError)))
     except ConfigError as err:
         raise ConfigError(f"{source}: {err}") from None
 
 
-def load_model_config(path: str | Path | None = None) -> ModelConfig:
+def model_config_from_dict(data: Mapping[str, Any], source: str = "model config") -> ModelConfig:
+    """The model part of a config mapping (its training keys are checked, then left aside)."""
+    return config_from_dict(data, source).model
+
+
+def load_config(path: str | Path | None = None) -> ConfigFile:
     """Read a model config JSON file; None gives the shipped small config (assets/configs/small_lora.json)."""
     path = Path(path) if path is not None else SMALL_CONFIG
     if not path.is_file():
@@ -161,4 +217,9 @@ def load_model_config(path: str | Path | None = None) -> ModelConfig:
         data = json.loads(path.read_text())
     except json.JSONDecodeError as err:
         raise ConfigError(f"{path}: not valid JSON ({err})") from None
-    return model_config_from_dict(data, source=str(path))
+    return config_from_dict(data, source=str(path))
+
+
+def load_model_config(path: str | Path | None = None) -> ModelConfig:
+    """The model part of a config file (see load_config)."""
+    return load_config(path).model

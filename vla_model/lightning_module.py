@@ -13,6 +13,8 @@ import torch
 
 from envs.robot_config import RobotConfig
 from vla_model.checkpoint import save_checkpoint
+from vla_model.config import TrainingConfig
+from vla_model.head import action_loss
 from vla_model.policy import MobileVLAPolicy
 
 # Our config's precision names -> Lightning's (fp16 needs Lightning's gradient scaler; the policy autocasts itself).
@@ -47,27 +49,33 @@ def pixels(policy: MobileVLAPolicy, images: torch.Tensor) -> torch.Tensor:
     return normalized.unflatten(0, images.shape[:2]).to(policy.device)
 
 
-def batch_loss(policy: MobileVLAPolicy, batch: dict[str, Any], backbone_grad: bool = True) -> dict[str, torch.Tensor]:
-    """The masked chunk loss of one vla_model.dataset batch (frames or stored features): {"loss", ...}."""
+def batch_loss(policy: MobileVLAPolicy, training: TrainingConfig, batch: dict[str, Any],
+               backbone_grad: bool = True) -> dict[str, torch.Tensor]:
+    """The masked chunk loss of one vla_model.dataset batch (frames or stored features): {"loss", ...}.
+
+    Huber(dx, dy) weighted by the training's arm_loss_weights + arm_gripper_loss_ratio * BCE(gripper).
+    """
     if "features" in batch:
         predictions = feature_window_predictions(policy, batch["features"].to(policy.device))
     else:
         images = pixels(policy, batch["images"])
         predictions = window_predictions(policy, images, list(batch["instruction"]), backbone_grad)
     device = predictions.device
-    return policy.loss(predictions, batch["actions"].to(device), batch["action_mask"].to(device))
+    return action_loss(predictions, batch["actions"].to(device), batch["action_mask"].to(device),
+                       training.arm_gripper_loss_ratio, training.arm_loss_weights)
 
 
 class PolicyTrainingModule(L.LightningModule):
     """Masked chunk loss of a MobileVLAPolicy on vla_model.dataset batches; AdamW on the trainable tensors only."""
 
-    def __init__(self, policy: MobileVLAPolicy, backbone_lr_scale: float = 1.0) -> None:
+    def __init__(self, policy: MobileVLAPolicy, training: TrainingConfig, backbone_lr_scale: float = 1.0) -> None:
         super().__init__()
         self.policy = policy
+        self.training_config = training
         self.backbone_lr_scale = backbone_lr_scale
 
     def _loss(self, batch: dict[str, Any], stage: str) -> torch.Tensor:
-        losses = batch_loss(self.policy, batch, backbone_grad=self.backbone_lr_scale > 0)
+        losses = batch_loss(self.policy, self.training_config, batch, backbone_grad=self.backbone_lr_scale > 0)
         for name, value in losses.items():
             self.log(f"{stage}_{name}", value, prog_bar=name == "loss", batch_size=len(batch["instruction"]),
                      sync_dist=stage == "val")
@@ -85,7 +93,7 @@ class PolicyTrainingModule(L.LightningModule):
         A scale of 0 keeps the backbone as it is (AdamW's decay is scaled by the learning rate too) while its
         tensors stay in the exported checkpoint.
         """
-        config = self.policy.config
+        config = self.training_config
         head = [p for p in self.policy.head.parameters() if p.requires_grad]
         backbone = [p for p in self.policy.backbone.parameters() if p.requires_grad]
         if not head and not backbone:
@@ -99,13 +107,14 @@ class PolicyTrainingModule(L.LightningModule):
 class ExportPolicy(L.Callback):
     """Write the policy .safetensors with every Lightning checkpoint and at the end, so a stopped run leaves one."""
 
-    def __init__(self, path: Path, robot_config: RobotConfig) -> None:
+    def __init__(self, path: Path, robot_config: RobotConfig, training: TrainingConfig) -> None:
         self.path = path
         self.robot_config = robot_config
+        self.training = training
 
     def export(self, module: PolicyTrainingModule) -> None:
-        """Save the trained tensors with the config and the training logs' action bounds."""
-        save_checkpoint(module.policy, self.path, robot_config=self.robot_config)
+        """Save the trained tensors with the config (and how it was trained) and the logs' action bounds."""
+        save_checkpoint(module.policy, self.path, robot_config=self.robot_config, training=self.training)
 
     def on_save_checkpoint(self, trainer: L.Trainer, pl_module: L.LightningModule, checkpoint: dict) -> None:
         if trainer.is_global_zero:

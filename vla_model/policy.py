@@ -18,7 +18,7 @@ from envs.robot_config import RobotConfig
 from vla_model.backbone import KosmosBackbone, build_kosmos, kosmos_config, load_tokenizer, weights_fingerprint
 from vla_model.config import CLIP_MEAN, CLIP_STD, ConfigError, ModelConfig
 from vla_model.finetune import configure_finetuning
-from vla_model.head import action_loss, build_head
+from vla_model.head import build_head
 from vla_model.precision import autocast, cast_frozen
 
 
@@ -88,11 +88,6 @@ class MobileVLAPolicy(nn.Module):
         per_frame = [text for text in instructions for _ in range(window)]
         features = self.encode(images.flatten(0, 1), per_frame).unflatten(0, (batch, window))
         return self.predict(features)
-
-    def loss(self, predictions: torch.Tensor, actions: torch.Tensor, mask: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Huber(dx, dy) weighted by arm_loss_weights + arm_gripper_loss_ratio * BCE(gripper), masked past the end."""
-        return action_loss(predictions, actions, mask, self.config.arm_gripper_loss_ratio,
-                           self.config.arm_loss_weights)
 
     def reset(self) -> None:
         """Forget the feature window (start of an episode)."""

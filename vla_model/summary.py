@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from vla_model.config import ModelConfig
+from vla_model.config import ConfigFile, ModelConfig
 from vla_model.policy import MobileVLAPolicy, build_on_meta
 from vla_model.precision import bytes_per_value
 
@@ -81,12 +81,13 @@ def _activation_values(policy: MobileVLAPolicy, frames: int) -> float:
     return values * frames
 
 
-def estimate_memory(policy: MobileVLAPolicy) -> MemoryEstimate:
-    """Weights as stored (trained fp32, frozen Linear/Conv low) + fp32 grads + AdamW moments + activations."""
+def estimate_memory(policy: MobileVLAPolicy, batch_size: int) -> MemoryEstimate:
+    """Weights as stored (trained fp32, frozen Linear/Conv low) + fp32 grads + AdamW moments + activations, for
+    one step of `batch_size` windows."""
     trainable = policy.parameter_counts()["trainable"]
     weight_bytes = sum(p.numel() * p.element_size() for p in policy.parameters())
     low = bytes_per_value(policy.config.train_setup.precision)
-    frames = policy.config.batch_size * policy.config.window_size
+    frames = batch_size * policy.config.window_size
     return MemoryEstimate(
         weights=weight_bytes,
         grads=trainable * 4,
@@ -95,13 +96,14 @@ def estimate_memory(policy: MobileVLAPolicy) -> MemoryEstimate:
     )
 
 
-def summary_rows(config: ModelConfig) -> list[dict[str, object]]:
-    """One row per mode (LoRA, full FT) for `config`: parameter counts and memory in GB."""
+def summary_rows(config_file: ConfigFile) -> list[dict[str, object]]:
+    """One row per mode (LoRA, full FT) for a config file: parameter counts and memory in GB."""
+    config = config_file.model
     rows = []
     own_mode = "lora" if config.is_lora else "full"
     for mode in ("lora", "full"):
         policy = build_on_meta(mode_variant(config, mode) if mode != own_mode else config)
-        counts, memory = policy.parameter_counts(), estimate_memory(policy)
+        counts, memory = policy.parameter_counts(), estimate_memory(policy, config_file.training.batch_size)
         rows.append(
             {
                 "config": config.name + ("" if mode == own_mode else " (switched)"),

@@ -17,7 +17,7 @@ from lightning.pytorch.loggers import CSVLogger
 from torch.utils.data import DataLoader
 
 from vla_model.checkpoint import load_trained_tensors
-from vla_model.config import load_model_config
+from vla_model.config import load_config
 from vla_model.dataset import EpisodeWindowDataset, ImageAugmentation, logs_robot_config, split_episode_paths
 from vla_model.feature_cache import encode_episodes
 from vla_model.lightning_module import LIGHTNING_PRECISION, ExportPolicy, PolicyTrainingModule
@@ -65,8 +65,9 @@ def train(args: TrainRun) -> Path:
     """Train, export, and return the path of the policy checkpoint."""
     L.seed_everything(args.seed, workers=True, verbose=False)
     out = Path(args.out)
-    config = load_model_config(args.config)
-    batch_size = args.batch_size or config.batch_size
+    config_file = load_config(args.config)
+    config, training = config_file.model, config_file.training
+    batch_size = args.batch_size or training.batch_size
 
     train_paths, val_paths = split_episode_paths(args.data, args.val_fraction, seed=args.seed)
     shape = dict(window_size=config.window_size, fwd_pred_next_n=config.fwd_pred_next_n,
@@ -103,9 +104,9 @@ def train(args: TrainRun) -> Path:
         devices=args.devices,
         precision=LIGHTNING_PRECISION[config.train_setup.precision],
         max_steps=args.max_steps or -1,
-        max_epochs=-1 if args.max_steps else config.max_epochs,
+        max_epochs=-1 if args.max_steps else training.max_epochs,
         accumulate_grad_batches=args.accumulate_grad_batches,
-        gradient_clip_val=config.gradient_clip_val,
+        gradient_clip_val=training.gradient_clip_val,
         val_check_interval=args.val_every * args.accumulate_grad_batches,
         check_val_every_n_epoch=None,
         num_sanity_val_steps=0,
@@ -113,13 +114,14 @@ def train(args: TrainRun) -> Path:
         logger=CSVLogger(out, name="logs"),
         callbacks=[
             ModelCheckpoint(dirpath=out / "checkpoints", every_n_train_steps=args.val_every, save_last=True),
-            ExportPolicy(export_path, train_set.robot_config),
+            ExportPolicy(export_path, train_set.robot_config, training),
         ],
         default_root_dir=out,
         enable_model_summary=False,
     )
     started = time.perf_counter()
-    trainer.fit(PolicyTrainingModule(policy, args.backbone_lr_scale), train_loader, val_loader, ckpt_path=args.resume)
+    trainer.fit(PolicyTrainingModule(policy, training, args.backbone_lr_scale), train_loader, val_loader,
+                ckpt_path=args.resume)
     minutes = (time.perf_counter() - started) / 60.0
 
     metrics = {k: float(v) for k, v in trainer.callback_metrics.items() if isinstance(v, torch.Tensor)}

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import torch
 
-from vla_model.config import load_model_config
+from vla_model.config import load_config
 from vla_model.lightning_module import batch_loss
 from vla_model.policy import build_policy
 from vla_model.summary import mode_variant
@@ -54,20 +54,21 @@ def _max_rss_mb() -> float:
 
 def measure_mode(config_path: str, mode: str, steps: int, batch_size: int, windows_per_sample: int) -> StepCost:
     """Build the policy in `mode`, run one warm-up and `steps` timed AdamW steps on a synthetic batch."""
-    config = mode_variant(load_model_config(config_path), mode)
+    config_file = load_config(config_path)
+    config, training = mode_variant(config_file.model, mode), config_file.training
     device = "cuda" if torch.cuda.is_available() else "cpu"
     batch = synthetic_batch(batch_size, config.window_size + windows_per_sample - 1, config.window_size,
                             config.fwd_pred_next_n, config.image_size)
     before = _max_rss_mb()
     policy = build_policy(config, device=device).train()
     optimizer = torch.optim.AdamW([p for p in policy.parameters() if p.requires_grad],
-                                  lr=config.learning_rate, weight_decay=config.weight_decay)
+                                  lr=training.learning_rate, weight_decay=training.weight_decay)
     if device == "cuda":
         torch.cuda.reset_peak_memory_stats()
 
     def step() -> None:
         optimizer.zero_grad(set_to_none=True)
-        batch_loss(policy, batch)["loss"].backward()
+        batch_loss(policy, training, batch)["loss"].backward()
         optimizer.step()
 
     step()  # warm-up: allocator, AdamW state
