@@ -21,7 +21,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument("--task", required=True, help="pick, navigate or place")
     p.add_argument("--episodes", type=int_at_least(1), required=True, help="episodes to run (failures are dropped)")
     p.add_argument("--out", required=True, help="folder for the episode logs (and results.json)")
-    p.add_argument("--seed", type=int_at_least(0), default=DEMO_SEED_BASE, help=f"first seed (default {DEMO_SEED_BASE})")
+    p.add_argument("--seed", type=int_at_least(0), default=DEMO_SEED_BASE,
+                   help=f"first seed (default {DEMO_SEED_BASE})")
     p.add_argument("--robot-config", help="robot config YAML (default: assets/robots/default.yaml)")
     p.add_argument("--num-envs", type=int_at_least(1), default=1, help="parallel worker processes, one env each")
     p.add_argument("--keep-failures", action="store_true", help="keep episodes the expert failed")

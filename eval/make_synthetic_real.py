@@ -1,5 +1,6 @@
 """Make real-like test logs from the sim, labelled synthetic: the scripted expert (or another agent) on a slower,
-later robot seen through a noisier, colour-shifted camera. They stand in for real logs in tests and demos; they are never real.
+later robot seen through a noisier, colour-shifted camera. They stand in for real logs in tests and demos; they
+are never real.
 
     python eval/make_synthetic_real.py --task pick --episodes 6 --out logs/synthetic_real
 """

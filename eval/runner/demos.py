@@ -1,8 +1,8 @@
 """Scripted-expert demonstrations for training, written as episode logs (the format real runs use).
 
 The rollout's own runner records them (eval/runner/rollout.py, agent "expert"), so demos and evaluation episodes
-are played and logged by the same code. Demo seeds start at DEMO_SEED_BASE so they never overlap the rollout's evaluation seeds
-(0, 1, 2, ...): a policy is never evaluated on a scene it was trained on. The env draws its domain randomization
+are played and logged by the same code. Demo seeds start at DEMO_SEED_BASE so they never overlap the rollout's
+evaluation seeds (0, 1, 2, ...): a policy is never evaluated on a scene it was trained on. The env draws its domain randomization
 (layout, colours, light, floor, camera pose) from the seed.
 """
 from __future__ import annotations
