@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from agents.boxnav_expert import boxnav_move
 from agents.protocol import AgentBase
 from envs.action_convention import GRIPPER_CLOSED, GRIPPER_OPEN
 
@@ -62,6 +63,10 @@ class ScriptedExpert(AgentBase):
             return self._drive(state, error, GRIPPER_OPEN)
         if task == "place":
             return self._place(state)
+        if task == "boxnav":
+            move, last = boxnav_move(state)
+            # on the way, full speed towards the waypoint; the last leg slows down as it arrives
+            return self._drive(state, (move if last else 10.0 * move) - self._in_flight, GRIPPER_OPEN)
         raise ValueError(f"ScriptedExpert: unknown task {task!r}")
 
     def follow(self, applied: np.ndarray) -> None:

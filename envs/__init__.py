@@ -1,4 +1,4 @@
-"""The simulated robot. `import envs` registers MobileVLA/Pick-v0, Navigate-v0 and Place-v0 with Gymnasium."""
+"""The simulated robot. `import envs` registers MobileVLA/Pick-v0, Navigate-v0, Place-v0 and BoxNav-v0 with Gymnasium."""
 import gymnasium
 
 from envs.task_names import TASK_IDS

@@ -80,7 +80,7 @@ class Layout:
         return data
 
 
-def _rgba(rgb: tuple[float, ...], jitter: float, rng: np.random.Generator) -> tuple[float, float, float, float]:
+def jittered_rgba(rgb: tuple[float, ...], jitter: float, rng: np.random.Generator) -> tuple[float, float, float, float]:
     noisy = np.clip(np.asarray(rgb) + rng.uniform(-jitter, jitter, size=3), 0.0, 1.0)
     return (float(noisy[0]), float(noisy[1]), float(noisy[2]), 1.0)
 
@@ -152,6 +152,34 @@ def _sample_lighting(rng: np.random.Generator, light_jitter: float) -> Lighting:
     )
 
 
+@dataclass(frozen=True)
+class Look:
+    """What the seed decides about how a scene looks, whatever the task: floor, walls, light, camera mount."""
+
+    floor_rgba: tuple[float, float, float, float]
+    wall_rgba: tuple[float, float, float, float]
+    lighting: Lighting
+    camera_offset: tuple[float, float, float]
+    camera_pitch_offset_deg: float
+
+
+def sample_look(rng: np.random.Generator, randomization: RandomizationConfig) -> Look:
+    """Draw the look of a scene (floor and wall colour, light, the camera's mounting jitter)."""
+    floor_base = FLOOR_COLOURS[rng.integers(len(FLOOR_COLOURS))] if randomization.floor_colours else FLOOR_COLOURS[0]
+    floor_rgba = jittered_rgba(floor_base, 0.04 if randomization.floor_colours else 0.0, rng)
+    wall_rgba = jittered_rgba(WALL_COLOUR, 0.05 if randomization.floor_colours else 0.0, rng)
+    lighting = _sample_lighting(rng, randomization.light_jitter)
+    position_jitter = randomization.camera_position_jitter
+    dx, dy, dz = (float(v) for v in rng.uniform(-position_jitter, position_jitter, size=3))
+    pitch_jitter = randomization.camera_pitch_jitter_deg
+    return Look(floor_rgba, wall_rgba, lighting, (dx, dy, dz), float(rng.uniform(-pitch_jitter, pitch_jitter)))
+
+
+def sample_start_pose(rng: np.random.Generator) -> tuple[float, float, float]:
+    """The robot's start: near the room's -x wall, facing +x, with a little offset and heading."""
+    return float(-1.0 + rng.uniform(-0.1, 0.1)), float(rng.uniform(-0.3, 0.3)), float(rng.uniform(-0.25, 0.25))
+
+
 def sample_layout(
     rng: np.random.Generator,
     randomization: RandomizationConfig,
@@ -165,7 +193,7 @@ def sample_layout(
     With `start_pose` the robot starts there and the objects are placed ahead of it (the start is still drawn, so
     the rest of the random stream is the same whichever pose is given).
     """
-    drawn = (float(-1.0 + rng.uniform(-0.1, 0.1)), float(rng.uniform(-0.3, 0.3)), float(rng.uniform(-0.25, 0.25)))
+    drawn = sample_start_pose(rng)
     pose = start_pose if start_pose is not None else drawn
     colours, shapes = list(COLOURS), list(SHAPES)
     zone_colours = [colours[i] for i in rng.permutation(len(colours))[:n_zones]]
@@ -183,27 +211,21 @@ def sample_layout(
 
     jitter = randomization.colour_jitter
     objects = tuple(
-        ObjectSpec(colour, shape, _rgba(COLOURS[colour], jitter, rng),
+        ObjectSpec(colour, shape, jittered_rgba(COLOURS[colour], jitter, rng),
                    (float(point[0]), float(point[1])), float(rng.uniform(-math.pi, math.pi)))
         for (colour, shape), point in zip(pairs, points)
     )
-    zones = tuple(ZoneSpec(colour, _rgba(COLOURS[colour], jitter, rng), (float(z[0]), float(z[1])))
+    zones = tuple(ZoneSpec(colour, jittered_rgba(COLOURS[colour], jitter, rng), (float(z[0]), float(z[1])))
                   for colour, z in zip(zone_colours, zone_points))
-    floor_base = FLOOR_COLOURS[rng.integers(len(FLOOR_COLOURS))] if randomization.floor_colours else FLOOR_COLOURS[0]
-    floor_rgba = _rgba(floor_base, 0.04 if randomization.floor_colours else 0.0, rng)
-    wall_rgba = _rgba(WALL_COLOUR, 0.05 if randomization.floor_colours else 0.0, rng)
-    lighting = _sample_lighting(rng, randomization.light_jitter)
-    position_jitter = randomization.camera_position_jitter
-    dx, dy, dz = (float(v) for v in rng.uniform(-position_jitter, position_jitter, size=3))
-    pitch_jitter = randomization.camera_pitch_jitter_deg
+    look = sample_look(rng, randomization)
     return Layout(
         robot_pose=pose,
         objects=objects,
         zones=zones,
-        floor_rgba=floor_rgba,
-        wall_rgba=wall_rgba,
-        lighting=lighting,
-        camera_offset=(dx, dy, dz),
-        camera_pitch_offset_deg=float(rng.uniform(-pitch_jitter, pitch_jitter)),
+        floor_rgba=look.floor_rgba,
+        wall_rgba=look.wall_rgba,
+        lighting=look.lighting,
+        camera_offset=look.camera_offset,
+        camera_pitch_offset_deg=look.camera_pitch_offset_deg,
         template_index=int(rng.integers(n_templates)),
     )

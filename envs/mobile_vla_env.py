@@ -12,17 +12,17 @@ import numpy as np
 from gymnasium import spaces
 
 from envs.action_convention import ACTION_DIM, GRIPPER_CLOSED, GRIPPER_OPEN, validate_action
-from envs.layout import ROOM_HALF, Layout, sample_layout
-from envs.objects import SHAPES
-from envs.robot import GRASP_POINT, LIFT_HEIGHT, MobileGripperRobot, RobotState
+from envs.boxnav import BoxNavTask
+from envs.layout import ROOM_HALF
+from envs.robot import MobileGripperRobot, RobotState
 from envs.robot_config import CameraConfig, RobotConfig, load_robot_config
-from envs.scene import Scene, build_scene
+from envs.scene import Scene
 from envs.sim import CameraView, Simulation
 from envs.task_names import task_name
-from envs.tasks import TASKS
+from envs.tasks import BLOCK_TASKS, Task
 
-INSTRUCTION_CHARSET = string.ascii_lowercase + " "
-INSTRUCTION_MAX_LENGTH = 64
+INSTRUCTION_CHARSET = string.ascii_letters + " ,.'-"  # the users' own instructions are written as sentences
+INSTRUCTION_MAX_LENGTH = 160
 SETTLE_S = 0.1                      # physics time after building a scene, so objects and grasp come to rest
 THIRD_PERSON_SIZE = (480, 360)      # (width, height) of render() frames
 
@@ -54,8 +54,9 @@ class MobileVLAEnv(gymnasium.Env):
     metadata = {"render_modes": ["rgb_array"], "render_fps": 10}
 
     def __init__(self, task: str = "pick", robot_config: RobotConfig | str | Path | None = None,
-                 render_mode: str | None = None) -> None:
-        self.task = TASKS[task_name(task)]()
+                 render_mode: str | None = None, scenario: str | None = None,
+                 scenario_file: str | Path | None = None) -> None:
+        self.task = make_task(task_name(task), scenario, scenario_file)
         self.robot_config = resolve_robot_config(robot_config)
         config = self.robot_config
         if self.task.needs_gripper and not config.gripper.enabled:
@@ -93,21 +94,12 @@ class MobileVLAEnv(gymnasium.Env):
         (the objects are then placed ahead of it, as the seed decides)."""
         super().reset(seed=seed)
         task, config = self.task, self.robot_config
-        layout = sample_layout(self.np_random, config.randomization, task.n_distractors, task.n_zones,
-                               len(task.templates), start_pose=_robot_pose_option(options))
-        pose = layout.robot_pose
+        layout = task.sample_layout(self.np_random, config, _robot_pose_option(options), options or {})
         self.sim.reset_world()
-        target_shape = SHAPES[layout.target.shape]
-        self.robot.reset(pose, holding_width=target_shape.width if task.starts_holding else None)
-        held = None
-        if task.starts_holding:
-            held = self.robot.to_world(GRASP_POINT + np.array([0.0, 0.0, LIFT_HEIGHT]), pose)
-            held[2] = max(held[2], target_shape.half_height + LIFT_HEIGHT)
-        self._scene = build_scene(self.sim, layout, held_position=held)
+        self._scene = task.build(self.sim, self.robot, layout)
         self._run_substeps(round(SETTLE_S * config.physics_hz))
-        for index, body in enumerate(self._scene.objects):  # objects on the floor cost nothing until touched
-            if not (task.starts_holding and index == 0):
-                self.sim.allow_sleep(body, asleep=True)
+        for body in self._scene.resting:  # objects on the floor cost nothing until touched
+            self.sim.allow_sleep(body, asleep=True)
         self._instruction = task.instruction(layout)
         start_gripper = GRIPPER_CLOSED if task.starts_holding else GRIPPER_OPEN
         self._pending = deque(np.array([0.0, 0.0, start_gripper], dtype=np.float32)
@@ -129,9 +121,11 @@ class MobileVLAEnv(gymnasium.Env):
             self.robot.stop_base()
         self._steps += 1
         state = self.robot.state()
+        self.task.observe(self.robot, self._scene, state)
         success = self.task.is_success(self.robot, self._scene, state)
-        truncated = not success and self._steps >= self.robot_config.max_episode_steps
-        return self._observation(state), float(success), success, truncated, self._info(state, success)
+        terminated = success or self.task.is_failure(self.robot, self._scene, state)
+        truncated = not terminated and self._steps >= self.robot_config.max_episode_steps
+        return self._observation(state), float(success), terminated, truncated, self._info(state, success)
 
     def render(self) -> np.ndarray | None:
         """A third-person view (for videos) when render_mode is 'rgb_array'."""
@@ -146,7 +140,7 @@ class MobileVLAEnv(gymnasium.Env):
 
     # ---- extras the rest of the project uses ---------------------------------------------------------------
     @property
-    def layout(self) -> Layout:
+    def layout(self) -> Any:
         """This episode's layout (what the seed drew)."""
         if self._scene is None:
             raise RuntimeError("the layout exists only after reset()")
@@ -183,7 +177,7 @@ class MobileVLAEnv(gymnasium.Env):
         return obs
 
     def _camera_frame(self, camera: CameraConfig, pose: tuple[float, float, float], offset: np.ndarray,
-                      layout: Layout) -> np.ndarray:
+                      layout: Any) -> np.ndarray:
         if not camera.enabled:
             return np.zeros((camera.height, camera.width, 3), dtype=np.uint8)
         view = self.robot.camera(camera, offset, layout.camera_pitch_offset_deg, pose)
@@ -207,11 +201,22 @@ class MobileVLAEnv(gymnasium.Env):
             "gripper_enabled": config.gripper.enabled,
             "max_speed": [config.max_linear_x * config.speed_scale, config.max_linear_y * config.speed_scale],
             "move_time_s": config.move_seconds,
+            "step_mode": config.step_mode,
             "latency_steps": config.latency_steps,
             **self.task.goal_state(robot, scene),
         }
         return {"success": bool(success), "task": self.task.name, "instruction": self._instruction,
-                "target": scene.layout.target.name, "privileged": privileged}
+                "target": scene.layout.target.name, "episode_facts": self.task.episode_facts(),
+                "privileged": privileged}
+
+
+def make_task(name: str, scenario: str | None = None, scenario_file: str | Path | None = None) -> Task:
+    """The task object for a task name; only boxnav takes a scenario (and a scenario file)."""
+    if name == BoxNavTask.name:
+        return BoxNavTask(scenario, scenario_file)
+    if scenario is not None or scenario_file is not None:
+        raise ValueError(f"task '{name}' has no scenarios; --scenario is for the {BoxNavTask.name} task")
+    return BLOCK_TASKS[name]()
 
 
 def _image_space(camera: CameraConfig) -> spaces.Box:

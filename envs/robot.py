@@ -200,5 +200,8 @@ class MobileGripperRobot:
         yaw = pose[2] + math.radians(camera.yaw_deg)
         forward = np.array([math.cos(pitch) * math.cos(yaw), math.cos(pitch) * math.sin(yaw), math.sin(pitch)])
         up = np.array([-math.sin(pitch) * math.cos(yaw), -math.sin(pitch) * math.sin(yaw), math.cos(pitch)])
+        if camera.roll_deg:  # turn the up vector about the optical axis (Rodrigues; `up` is normal to `forward`)
+            roll = math.radians(camera.roll_deg)
+            up = up * math.cos(roll) + np.cross(forward, up) * math.sin(roll)
         return self.sim.camera_view(eye, eye + forward, up, camera.fov_deg, camera.width, camera.height,
                                     camera.near, camera.far)

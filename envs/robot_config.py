@@ -24,12 +24,18 @@ class RobotConfigError(ValueError):
 
 @dataclass(frozen=True)
 class CameraConfig:
-    """A camera fixed on the robot body; pose in the robot frame (x forward, y left, z up), metres and degrees."""
+    """A camera fixed on the robot body; pose in the robot frame (x forward, y left, z up), metres and degrees.
+
+    `width` x `height` is the frame as rendered (the real camera's resolution, or a smaller one of its aspect);
+    `fov_deg` is the vertical field of view; `roll_deg` turns the camera about its optical axis (a camera mounted
+    upside down is 180, and its frames come out upside down, as the raw camera gives them).
+    """
 
     enabled: bool = True
     position: tuple[float, float, float] = (0.10, 0.0, 0.42)
     pitch_deg: float = -35.0
     yaw_deg: float = 0.0
+    roll_deg: float = 0.0
     fov_deg: float = 70.0
     width: int = 224
     height: int = 224

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pybullet as p
@@ -18,38 +19,45 @@ FLOOR_FRICTION = 0.6
 
 @dataclass(frozen=True)
 class Scene:
-    """Body ids of a built layout; `objects[i]` is the body of `layout.objects[i]` (0 is the target)."""
+    """Body ids of a built layout (any task's); `objects[0]` is the target, the body the instruction names.
 
-    layout: Layout
+    `target_rest_height` is the height of the target's centre when it stands on the floor; `resting` the bodies
+    that may sleep until something touches them.
+    """
+
+    layout: Any
     floor: int
     objects: tuple[int, ...]
+    target_rest_height: float
+    resting: tuple[int, ...] = ()
 
     @property
     def target(self) -> int:
         """Body id of the object the instruction names."""
         return self.objects[0]
 
-    @property
-    def target_rest_height(self) -> float:
-        """Height of the target's centre when it stands on the floor."""
-        return SHAPES[self.layout.target.shape].half_height
 
-
-def _box(half_extents: list[float], rgba: tuple[float, ...]) -> tuple[dict[str, object], dict[str, object]]:
+def box_shapes(half_extents: list[float], rgba: tuple[float, ...]) -> tuple[dict[str, object], dict[str, object]]:
     return ({"shapeType": p.GEOM_BOX, "halfExtents": half_extents, "rgbaColor": list(rgba)},
             {"shapeType": p.GEOM_BOX, "halfExtents": half_extents})
 
 
-def build_scene(sim: Simulation, layout: Layout, held_position: np.ndarray | None = None) -> Scene:
-    """Create floor, walls, zones and objects; with `held_position` the target starts there (in the gripper)."""
-    floor = sim.create_body(*_box([ROOM_HALF, ROOM_HALF, 0.01], layout.floor_rgba), position=(0.0, 0.0, -0.01))
+def build_room(sim: Simulation, floor_rgba: tuple[float, ...], wall_rgba: tuple[float, ...]) -> int:
+    """The walled square room every task happens in; returns the floor's body id."""
+    floor = sim.create_body(*box_shapes([ROOM_HALF, ROOM_HALF, 0.01], floor_rgba), position=(0.0, 0.0, -0.01))
     sim.set_friction(floor, FLOOR_FRICTION)
     span = ROOM_HALF + WALL_THICKNESS
     for sign in (-1.0, 1.0):
-        sim.create_body(*_box([WALL_THICKNESS / 2, span, WALL_HEIGHT / 2], layout.wall_rgba),
+        sim.create_body(*box_shapes([WALL_THICKNESS / 2, span, WALL_HEIGHT / 2], wall_rgba),
                         position=(sign * (ROOM_HALF + WALL_THICKNESS / 2), 0.0, WALL_HEIGHT / 2))
-        sim.create_body(*_box([ROOM_HALF, WALL_THICKNESS / 2, WALL_HEIGHT / 2], layout.wall_rgba),
+        sim.create_body(*box_shapes([ROOM_HALF, WALL_THICKNESS / 2, WALL_HEIGHT / 2], wall_rgba),
                         position=(0.0, sign * (ROOM_HALF + WALL_THICKNESS / 2), WALL_HEIGHT / 2))
+    return floor
+
+
+def build_scene(sim: Simulation, layout: Layout, held_position: np.ndarray | None = None) -> Scene:
+    """Create floor, walls, zones and objects; with `held_position` the target starts there (in the gripper)."""
+    floor = build_room(sim, layout.floor_rgba, layout.wall_rgba)
     for zone in layout.zones:
         visual = {"shapeType": p.GEOM_BOX, "halfExtents": [zone.half_size, zone.half_size, 0.0008],
                   "rgbaColor": list(zone.rgba)}
@@ -66,4 +74,6 @@ def build_scene(sim: Simulation, layout: Layout, held_position: np.ndarray | Non
         body = sim.create_body(visual, collision, position=position, yaw=yaw, mass=shape.mass)
         sim.set_friction(body, OBJECT_FRICTION, spinning=0.002, rolling=0.0005 if spec.shape == "ball" else 0.0)
         bodies.append(body)
-    return Scene(layout=layout, floor=floor, objects=tuple(bodies))
+    resting = tuple(body for i, body in enumerate(bodies) if not (held_position is not None and i == 0))
+    return Scene(layout=layout, floor=floor, objects=tuple(bodies),
+                 target_rest_height=SHAPES[layout.target.shape].half_height, resting=resting)

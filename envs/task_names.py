@@ -5,6 +5,7 @@ TASK_IDS: dict[str, str] = {
     "pick": "MobileVLA/Pick-v0",
     "navigate": "MobileVLA/Navigate-v0",
     "place": "MobileVLA/Place-v0",
+    "boxnav": "MobileVLA/BoxNav-v0",
 }
 
 

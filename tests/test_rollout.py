@@ -117,7 +117,7 @@ def one_line_error(capsys: pytest.CaptureFixture, argv: list[str]) -> str:
 
 def test_unknown_task_lists_the_known_ones(capsys: pytest.CaptureFixture, tmp_path: Path) -> None:
     err = one_line_error(capsys, ["--task", "fly", "--out", str(tmp_path)])
-    assert "unknown task 'fly'" in err and "known tasks: navigate, pick, place" in err
+    assert "unknown task 'fly'" in err and "known tasks: boxnav, navigate, pick, place" in err
 
 
 def test_missing_checkpoint_is_named(capsys: pytest.CaptureFixture, tmp_path: Path, blind_robot: str) -> None:

@@ -11,5 +11,5 @@ def test_short_and_full_names_map_to_the_id() -> None:
 
 
 def test_unknown_task_lists_known_ones() -> None:
-    with pytest.raises(ValueError, match="unknown task 'fly' \\(known tasks: navigate, pick, place\\)"):
+    with pytest.raises(ValueError, match="unknown task 'fly' \\(known tasks: boxnav, navigate, pick, place\\)"):
         task_id("fly")

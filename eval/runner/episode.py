@@ -73,7 +73,9 @@ def play_episode(
         obs, _, terminated, truncated, info = played.step(action)
     success = bool(info["success"])
     ended = "success" if success else ("terminated" if terminated else "truncated")
-    episode = recorder.build(success, model_queries=int(agent.model_queries), ended=ended)
+    # what the task kept about the episode (boxnav: the side passed on) goes into the log with the outcome
+    episode = recorder.build(success, model_queries=int(agent.model_queries), ended=ended,
+                             **info.get("episode_facts", {}))
     if video is not None:
         frames = [compose_frame(front, third, instruction, action, step, success)
                   for step, (front, third, action) in enumerate(views)]

@@ -1,0 +1,215 @@
+"""Our users' task (`--task boxnav`): reach the bottle (or the grey basket) past one or two boxes, on the side the
+instruction names, and stop in front of it without touching a box.
+
+The layout follows a Scenario (envs/scenario.py) with the sizes of the scenario file; positions are drawn in the
+robot's start frame (x forward, y left) and placed in the room from there. The task also follows the episode:
+which side of the boxes the robot passed on, and whether it touched one (that ends the episode as a failure).
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pybullet as p
+
+from envs.layout import Look, jittered_rgba, sample_look, sample_start_pose
+from envs.robot import GRASP_POINT, MobileGripperRobot, RobotState
+from envs.robot_config import RobotConfig
+from envs.scenario import Scenario, ScenarioQuery, load_boxnav_spec, parse_scenario
+from envs.scene import Scene, box_shapes, build_room
+from envs.sim import Simulation
+from envs.tasks import Task
+
+TEMPLATES = (
+    "Navigate around the {obstacle} on the {side} to reach the {target}",
+    "Go around the {obstacle} on the {side} and stop in front of the {target}",
+    "Navigate around obstacles and reach the front of the {long_target} on the {side}",
+)
+TARGET_WORDS = {"bottle": ("bottle", "beverage bottle"), "basket": ("basket", "grey basket")}
+
+
+@dataclass(frozen=True)
+class Solid:
+    """A static body: a box or an upright cylinder of `size` (along, across, height), at `position`, turned `yaw`."""
+
+    name: str
+    kind: str
+    size: tuple[float, float, float]
+    rgba: tuple[float, float, float, float]
+    position: tuple[float, float]
+    yaw: float
+
+    def corners(self) -> np.ndarray:
+        """(4, 2) world corners of its footprint (a cylinder's bounding square)."""
+        half = np.array([[1, 1], [1, -1], [-1, -1], [-1, 1]]) * np.asarray(self.size[:2]) / 2
+        c, s = math.cos(self.yaw), math.sin(self.yaw)
+        return half @ np.array([[c, s], [-s, c]]) + np.asarray(self.position)
+
+
+@dataclass(frozen=True)
+class BoxNavLayout:
+    """Everything the seed decides about a boxnav episode; `target` is what the instruction names."""
+
+    scenario: Scenario
+    robot_pose: tuple[float, float, float]
+    target: Solid
+    boxes: tuple[Solid, ...]
+    floor_rgba: tuple[float, float, float, float]
+    wall_rgba: tuple[float, float, float, float]
+    lighting: Any
+    camera_offset: tuple[float, float, float]
+    camera_pitch_offset_deg: float
+    template_index: int
+
+    def describe(self) -> dict[str, Any]:
+        """JSON-able description (stored in every episode log as the scene), with the scenario's name."""
+        data = dataclasses.asdict(self)
+        data["scenario"] = self.scenario.name
+        data["scenario_axes"] = dataclasses.asdict(self.scenario)
+        data["target_object"] = data.pop("target")
+        data["target"] = self.target.name
+        return data
+
+
+def _to_world(pose: tuple[float, float, float], forward: float, left: float) -> tuple[float, float]:
+    x, y, yaw = pose
+    c, s = math.cos(yaw), math.sin(yaw)
+    return float(x + c * forward - s * left), float(y + s * forward + c * left)
+
+
+def start_frame(pose: tuple[float, float, float], point: Any) -> np.ndarray:
+    """A world (x, y) point as (forward, left) metres from the start pose's base centre."""
+    delta = np.asarray(point, dtype=np.float64)[:2] - np.asarray(pose[:2])
+    c, s = math.cos(pose[2]), math.sin(pose[2])
+    return np.array([c * delta[0] + s * delta[1], -s * delta[0] + c * delta[1]])
+
+
+def sample_boxnav_layout(rng: np.random.Generator, config: RobotConfig, query: ScenarioQuery,
+                         start_pose: tuple[float, float, float] | None, spec_file: str | Path | None) -> BoxNavLayout:
+    """Draw a layout: the scenario (what the query leaves open), the start, boxes and target, and the look."""
+    spec = load_boxnav_spec(spec_file)
+    scenario = query.resolve(rng)
+    drawn = sample_start_pose(rng)
+    pose = start_pose if start_pose is not None else drawn
+    variant = scenario.pattern == "variant"
+    jitter = spec.variant_jitter if variant else spec.core_jitter
+    turn = math.radians(spec.variant_yaw_deg) if variant else 0.0
+    depth, width, height = spec.box_size
+    if scenario.arrangement == "vert":
+        depth, width = width, depth
+    near = float(GRASP_POINT[0]) + spec.box_start
+    if scenario.boxes == 1:
+        centres = [(near + depth / 2, 0.0)]
+    elif scenario.arrangement == "hori":
+        centres = [(near + depth / 2, side * (width + spec.box_gap) / 2) for side in (1.0, -1.0)]
+    else:
+        centres = [(near + depth / 2, 0.0), (near + 1.5 * depth + spec.box_gap, 0.0)]
+    far_side = max(f for f, _ in centres) + depth / 2
+    colour_jitter = config.randomization.colour_jitter
+    boxes = tuple(
+        Solid("box", "box", (depth, width, height), jittered_rgba(spec.box_rgb, colour_jitter, rng),
+              _to_world(pose, f + rng.uniform(-jitter, jitter), l + rng.uniform(-jitter, jitter)),
+              pose[2] + float(rng.uniform(-turn, turn)))
+        for f, l in centres
+    )
+    goal = spec.target(scenario)
+    forward = far_side + spec.behind_boxes(scenario) + goal.size[0] / 2 + rng.uniform(-jitter, jitter)
+    target = Solid(scenario.target, goal.kind, goal.size, jittered_rgba(goal.rgb, colour_jitter, rng),
+                   _to_world(pose, forward, rng.uniform(-jitter, jitter)), pose[2] + float(rng.uniform(-turn, turn)))
+    look: Look = sample_look(rng, config.randomization)
+    return BoxNavLayout(scenario, pose, target, boxes, look.floor_rgba, look.wall_rgba, look.lighting,
+                        look.camera_offset, look.camera_pitch_offset_deg, int(rng.integers(len(TEMPLATES))))
+
+
+def _solid_shapes(solid: Solid) -> tuple[dict[str, object], dict[str, object]]:
+    if solid.kind == "cylinder":
+        radius, height = solid.size[0] / 2, solid.size[2]
+        return ({"shapeType": p.GEOM_CYLINDER, "radius": radius, "length": height, "rgbaColor": list(solid.rgba)},
+                {"shapeType": p.GEOM_CYLINDER, "radius": radius, "height": height})
+    return box_shapes([v / 2 for v in solid.size], solid.rgba)
+
+
+def build_boxnav_scene(sim: Simulation, layout: BoxNavLayout) -> Scene:
+    """The room, the target and the boxes, all static (a box does not move when touched: touching is failing)."""
+    floor = build_room(sim, layout.floor_rgba, layout.wall_rgba)
+    bodies = [sim.create_body(*_solid_shapes(solid), position=(*solid.position, solid.size[2] / 2), yaw=solid.yaw)
+              for solid in (layout.target, *layout.boxes)]
+    return Scene(layout=layout, floor=floor, objects=tuple(bodies), target_rest_height=layout.target.size[2] / 2)
+
+
+class BoxNavTask(Task):
+    """Stop in front of the target, past the boxes on the named side, without touching one."""
+
+    name = "boxnav"
+    templates = TEMPLATES
+    needs_gripper = False
+
+    def __init__(self, scenario: str | None = None, scenario_file: str | Path | None = None) -> None:
+        self.query = parse_scenario(scenario) if scenario else ScenarioQuery()
+        self.spec_file = scenario_file
+        self.spec = load_boxnav_spec(scenario_file)
+        self._scenario = Scenario()
+        self._touched = False
+        self._passed: str | None = None
+        self._last_forward = -math.inf
+
+    def sample_layout(self, rng: np.random.Generator, config: RobotConfig,
+                      start_pose: tuple[float, float, float] | None, options: dict[str, Any]) -> BoxNavLayout:
+        query = parse_scenario(options["scenario"]) if options.get("scenario") else self.query
+        return sample_boxnav_layout(rng, config, query, start_pose, self.spec_file)
+
+    def build(self, sim: Simulation, robot: MobileGripperRobot, layout: BoxNavLayout) -> Scene:
+        robot.reset(layout.robot_pose)
+        self._scenario, self._touched, self._passed, self._last_forward = layout.scenario, False, None, -math.inf
+        return build_boxnav_scene(sim, layout)
+
+    def instruction(self, layout: BoxNavLayout) -> str:
+        scenario = layout.scenario
+        short, long = TARGET_WORDS[scenario.target]
+        obstacle = "box" if scenario.boxes == 1 else "boxes"
+        return TEMPLATES[layout.template_index].format(obstacle=obstacle, side=scenario.side, target=short,
+                                                       long_target=long)
+
+    def _boxes_centre(self, layout: BoxNavLayout) -> np.ndarray:
+        return start_frame(layout.robot_pose, np.mean([box.position for box in layout.boxes], axis=0))
+
+    def observe(self, robot: MobileGripperRobot, scene: Scene, state: RobotState) -> None:
+        layout: BoxNavLayout = scene.layout
+        self._touched = self._touched or any(robot.touches(body) for body in scene.objects[1:])
+        here = start_frame(layout.robot_pose, robot.grasp_point(state.pose)[:2])  # the robot's front point
+        centre = self._boxes_centre(layout)
+        if self._passed is None and self._last_forward < centre[0] <= here[0]:
+            self._passed = "left" if here[1] > centre[1] else "right"
+        self._last_forward = float(here[0])
+
+    def is_success(self, robot: MobileGripperRobot, scene: Scene, state: RobotState) -> bool:
+        front = robot.grasp_point(state.pose)[:2]
+        gap = float(np.hypot(*(front - np.asarray(scene.layout.target.position))))
+        stopped = float(np.hypot(*state.velocity)) <= self.spec.stop_speed
+        return gap <= self.spec.stop_distance and stopped and not self._touched
+
+    def is_failure(self, robot: MobileGripperRobot, scene: Scene, state: RobotState) -> bool:
+        return self._touched
+
+    def goal_state(self, robot: MobileGripperRobot, scene: Scene) -> dict[str, Any]:
+        layout: BoxNavLayout = scene.layout
+        return {
+            "scenario": layout.scenario.name,
+            "side": layout.scenario.side,
+            "start_pose": list(layout.robot_pose),
+            "target_size": list(layout.target.size),
+            "box_corners": [box.corners().tolist() for box in layout.boxes],
+            "stop_distance": self.spec.stop_distance,
+            "touched_box": self._touched,
+        }
+
+    def episode_facts(self) -> dict[str, Any]:
+        """The scenario, the side passed on ("none" until the robot is past the boxes), whether it is the side the
+        instruction names, and whether a box was touched."""
+        passed = self._passed or "none"
+        return {"scenario": self._scenario.name, "side_named": self._scenario.side, "passed_side": passed,
+                "side_followed": passed == self._scenario.side, "touched_box": self._touched}
