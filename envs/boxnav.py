@@ -125,6 +125,14 @@ def sample_boxnav_layout(rng: np.random.Generator, config: RobotConfig, query: S
                         look.camera_offset, look.camera_pitch_offset_deg, int(rng.integers(len(TEMPLATES))))
 
 
+def scenario_instruction(scenario: Scenario, template_index: int = 0) -> str:
+    """The instruction for a scenario, in the users' own words ("Navigate around the box on the left to reach
+    the bottle"); template 0 is what an imported recording without one gets from its file name."""
+    short, long = TARGET_WORDS[scenario.target]
+    obstacle = "box" if scenario.boxes == 1 else "boxes"
+    return TEMPLATES[template_index].format(obstacle=obstacle, side=scenario.side, target=short, long_target=long)
+
+
 def _solid_shapes(solid: Solid) -> tuple[dict[str, object], dict[str, object]]:
     if solid.kind == "cylinder":
         radius, height = solid.size[0] / 2, solid.size[2]
@@ -168,11 +176,7 @@ class BoxNavTask(Task):
         return build_boxnav_scene(sim, layout)
 
     def instruction(self, layout: BoxNavLayout) -> str:
-        scenario = layout.scenario
-        short, long = TARGET_WORDS[scenario.target]
-        obstacle = "box" if scenario.boxes == 1 else "boxes"
-        return TEMPLATES[layout.template_index].format(obstacle=obstacle, side=scenario.side, target=short,
-                                                       long_target=long)
+        return scenario_instruction(layout.scenario, layout.template_index)
 
     def _boxes_centre(self, layout: BoxNavLayout) -> np.ndarray:
         return start_frame(layout.robot_pose, np.mean([box.position for box in layout.boxes], axis=0))

@@ -18,7 +18,7 @@ from assets import ASSETS_DIR
 from envs.typed_config import dataclass_from_mapping, read_yaml_file
 
 BOXNAV_SPEC_FILE: Path = ASSETS_DIR / "scenarios" / "boxnav.yaml"
-# Each axis: the words it takes, the first being the default of a recording that does not say.
+# Each axis and the words it takes.
 AXES: dict[str, tuple[Any, ...]] = {
     "target": ("bottle", "basket"),
     "boxes": (1, 2),
@@ -111,8 +111,8 @@ def parse_scenario(text: str) -> ScenarioQuery:
 
 def scenario_from_recording_name(name: str) -> Scenario | None:
     """The scenario a recording's file name states (`episode_20251106_145248_1box_hori_left_core_medium.h5`);
-    words it does not state take their axis' first value, other words (`evening`) are ignored. None when the
-    name says neither the boxes nor the side."""
+    axes it does not state take Scenario's defaults (bottle, hori, core, medium), other words (`evening`) are
+    ignored. None when the name does not state the boxes and the side."""
     query = ScenarioQuery()
     for token in Path(name).stem.lower().split("_"):
         found = _token_axis(token)
@@ -120,7 +120,7 @@ def scenario_from_recording_name(name: str) -> Scenario | None:
             query = replace(query, **{found[0]: found[1]})
     if query.boxes is None or query.side is None:
         return None
-    return Scenario(**{f.name: getattr(query, f.name) or AXES[f.name][0] for f in fields(query)})
+    return Scenario(**{f.name: getattr(query, f.name) for f in fields(query) if getattr(query, f.name) is not None})
 
 
 # ---- the scenario file: sizes and distances in metres ----------------------------------------------------------

@@ -19,6 +19,7 @@ from eval.cli import CommandParser, int_at_least, run_command
 from eval.sim_real.dynamics_gap import dynamics_gap
 from eval.sim_real.metrics import compare_logs
 from eval.sim_real.report import write_report
+from eval.sim_real.scenarios import scenario_comparison, scenario_of
 
 REAL_SOURCES = ("real", "synthetic")
 
@@ -58,6 +59,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     replay_with = load_robot_config(args.robot_config) if args.robot_config else None
 
     metrics = compare_logs(sim, real)
+    if any(scenario_of(e) for e in (*sim, *real)):  # the users' task: pair sim with real scenario by scenario
+        metrics["scenarios"] = scenario_comparison(sim, real)
     metrics["sources"] = {
         "sim": {"dir": str(args.sim), "episodes": len(sim)},
         "real": {"dir": str(args.real), "episodes": len(real), "by_source": dict(Counter(e.meta.source for e in real))},

@@ -35,6 +35,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--agent", default="expert", choices=("expert", "random", "vla"),
                         help="who drives the stand-in robot (each with its default settings)")
     parser.add_argument("--checkpoint", help="VLA checkpoint (--agent vla); default: the shipped one")
+    parser.add_argument("--scenario", help="boxnav: a scenario or part of one (e.g. 1box_left); the seed draws the rest")
+    parser.add_argument("--recordings", action="store_true",
+                        help="write the users' own HDF5 recordings, named by scenario (and labels.yaml), for "
+                             "import_real.py, instead of episode logs")
     return parser.parse_args(argv)
 
 
@@ -51,7 +55,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     agent = build_agent(args.agent, source=PolicySource(args.checkpoint))
     paths = make_synthetic_episodes(args.task, args.episodes, args.out, base, perturbation, seed=args.seed,
-                                    agent=agent, checkpoint=args.checkpoint or "")
+                                    agent=agent, checkpoint=args.checkpoint or "", scenario=args.scenario,
+                                    recordings=args.recordings)
     print(f"{len(paths)} synthetic episodes ({args.task}) written to {args.out}: {SYNTHETIC_NOTE}")
     print(f"perturbation: {perturbation}")
     return 0

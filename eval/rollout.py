@@ -32,12 +32,16 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[RolloutSettings, RunO
     p.add_argument("--no-video", action="store_true", help="write no videos (faster)")
     p.add_argument("--robot-config", help="robot config YAML (default: assets/robots/default.yaml)")
     p.add_argument("--max-steps", type=int_at_least(1), help="cut episodes at this many steps")
+    p.add_argument("--scenario", help="boxnav: a scenario or part of one (1box_hori_left_core_medium, 2box_right, "
+                                      "left); the seed draws the rest")
+    p.add_argument("--scenario-file", help="boxnav: sizes and distances (default: assets/scenarios/boxnav.yaml)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out, skipping finished episodes")
     add_agent_arguments(p)
     args = p.parse_args(argv)
     settings = RolloutSettings(
         task=args.task, agent=args.agent, episodes=args.episodes, seed=args.seed, checkpoint=args.checkpoint,
-        robot_config=args.robot_config, max_steps=args.max_steps, knobs=settings_from_args(args.agent, args),
+        robot_config=args.robot_config, max_steps=args.max_steps, scenario=args.scenario,
+        scenario_file=args.scenario_file, knobs=settings_from_args(args.agent, args),
     )
     options = RunOptions(out=args.out or default_out_dir(settings), num_envs=args.num_envs,
                          video_dir=args.video_dir, video=not args.no_video, resume=args.resume)

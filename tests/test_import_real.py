@@ -254,9 +254,11 @@ def test_minuum_h5_maps_columns_flips_bgr_and_logs_missing_gripper_open(tmp_path
     write_minuum_h5(src)
     lines = _import(src, tmp_path / "out", instruction="reach the bottle", assume_success=True)
     episode = read_episode(lines[0].written)
-    assert episode.meta.instruction == "reach the bottle" and episode.meta.task == "navigate"
+    assert episode.meta.instruction == "reach the bottle" and episode.meta.task == "boxnav"
     assert episode.meta.robot_config["name"] == "mobile-vla-omni-real"
-    assert episode.meta.extra["scenario"] == "1box_left" and not episode.meta.extra["has_odometry"]
+    assert episode.meta.extra["recording_name"] == "1box_left" and not episode.meta.extra["has_odometry"]
+    # the scenario the name states, the axes it leaves out at their defaults
+    assert episode.meta.extra["scenario"] == episode.meta.scene["scenario"] == "1box_hori_left_core_medium"
     np.testing.assert_allclose(episode.action[:, 0], [0, 1, 1, 1, 1, 1])
     np.testing.assert_allclose(episode.action[:, 1], [0, 0, 0, -1, -1, -1])
     np.testing.assert_array_equal(episode.action[:, 2], -1.0)

@@ -25,10 +25,13 @@ class RealRun:
     agent: str = "real-robot"  # who drove: a policy name, or teleop
     checkpoint: str = ""  # the checkpoint the robot ran, when a policy drove
     extra: dict[str, Any] = field(default_factory=dict)
+    source: str = "real"  # "synthetic" for recordings the sim made (the file says so)
+    scene: dict[str, Any] = field(default_factory=dict)  # e.g. the scenario the recording's name states
 
 
 def build_episode(run: RealRun, config: RobotConfig) -> Episode:
-    """The episode log of a real run: velocities normalized through the robot config, source='real'.
+    """The episode log of a real run: velocities normalized through the robot config, source='real' (or
+    'synthetic' when the recording says the sim made it).
 
     robot_obs is (odometry x, y, commanded gripper opening); without odometry x, y are 0 and
     meta.extra['has_odometry'] is false, so trajectory metrics skip the episode instead of reading zeros.
@@ -45,9 +48,10 @@ def build_episode(run: RealRun, config: RobotConfig) -> Episode:
         instruction=run.instruction,
         success=run.success,
         agent=run.agent,
-        source="real",
+        source=run.source,
         checkpoint=run.checkpoint,
         robot_config=config.to_dict(),
+        scene=dict(run.scene),
         extra={**run.extra, "has_odometry": run.poses is not None},
     )
     return Episode(

@@ -6,6 +6,7 @@ or 0, `action_event_types`, root attributes. MoNaVLA: `observations/images` raw 
 """
 from __future__ import annotations
 
+import dataclasses
 import re
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,8 @@ import h5py
 import numpy as np
 
 from envs.robot_config import RobotConfig
+from envs.boxnav import scenario_instruction
+from envs.scenario import scenario_from_recording_name
 from episodes.real_import import RealImportError
 from episodes.real_import.build import RealRun
 from episodes.real_import.frames import decode_image_bytes, to_sim_frame
@@ -82,6 +85,10 @@ def read_h5_episode(
             text = _text(f[column_map.instruction][()])
         elif column_map.instruction and column_map.instruction in f.attrs:
             text = _text(f.attrs[column_map.instruction])
+        scenario = scenario_from_recording_name(path.name)
+        if not text and scenario is not None:  # as their own loaders do: the scenario in the name says it
+            text = scenario_instruction(scenario)
+            notes.append("instruction from the file name's scenario")
         if not text:
             raise RealImportError(f"{where}: no instruction in the file ('{column_map.instruction}'); give --instruction")
         frames = _frames(images, steps, column_map, config, where)
@@ -99,7 +106,12 @@ def read_h5_episode(
             extra["action_event_types"] = [_text(v) for v in f["action_event_types"][:steps]]
     match = FILE_NAME.match(path.stem)
     if match:
-        extra["scenario"] = match["scenario"]
+        extra["recording_name"] = match["scenario"]  # as written, tags such as "evening" included
+    scene: dict[str, Any] = {}
+    if scenario is not None:  # their boxnav recordings: the sim can build the same scenario
+        extra.update(scenario=scenario.name, side_named=scenario.side)
+        scene = {"scenario": scenario.name, "scenario_axes": dataclasses.asdict(scenario)}
+        notes.append(f"scenario {scenario.name}")
     if gripper is None:
         notes.append("no gripper column: logged open")
     run = RealRun(
@@ -110,6 +122,8 @@ def read_h5_episode(
         instruction=text,
         success=success,
         extra=extra,
+        source="synthetic" if extra["recording_attrs"].get("synthetic") else "real",
+        scene=scene,
     )
     return run, notes
 

@@ -36,6 +36,13 @@ class EpisodeRow:
     model_queries: int
     log: str
     video: str | None
+    scenario: str | None = None       # boxnav only: the scenario played, ...
+    passed_side: str | None = None    # ... the side of the boxes the robot passed on ("none": it did not) ...
+    side_followed: bool | None = None  # ... and whether that is the side the instruction names
+
+    def to_dict(self) -> dict[str, Any]:
+        """The row as results.json holds it; the boxnav fields only where the task has them."""
+        return {key: value for key, value in asdict(self).items() if value is not None or key == "video"}
 
 
 @dataclass
@@ -102,6 +109,9 @@ def episode_row(out: Path, video_dir: Path | None, index: int, episode: Episode,
         model_queries=int(episode.meta.extra.get("model_queries", 0)),
         log=episode_filename(index),
         video=_relative(video, out) if video is not None and video.exists() else None,
+        scenario=episode.meta.extra.get("scenario"),
+        passed_side=episode.meta.extra.get("passed_side"),
+        side_followed=episode.meta.extra.get("side_followed"),
     )
 
 
@@ -118,10 +128,11 @@ def _relative(path: Path, out: Path) -> str:
 
 
 def aggregate(rows: list[EpisodeRow]) -> dict[str, Any]:
-    """Success rate with its Wilson 95% interval, mean episode length, model queries per episode."""
+    """Success rate with its Wilson 95% interval, mean episode length, model queries per episode; for boxnav also
+    how often the robot passed on the side the instruction names, with its interval."""
     successes = sum(row.success for row in rows)
     low, high = wilson_interval(successes, len(rows))
-    return {
+    data = {
         "episodes": len(rows),
         "successes": successes,
         "success_rate": successes / len(rows) if rows else 0.0,
@@ -129,6 +140,13 @@ def aggregate(rows: list[EpisodeRow]) -> dict[str, Any]:
         "mean_length": float(np.mean([row.length for row in rows])) if rows else 0.0,
         "model_queries_per_episode": float(np.mean([row.model_queries for row in rows])) if rows else 0.0,
     }
+    sided = [row for row in rows if row.side_followed is not None]
+    if sided:
+        followed = sum(bool(row.side_followed) for row in sided)
+        data["side_followed"] = followed
+        data["side_followed_rate"] = followed / len(sided)
+        data["side_followed_wilson95"] = list(wilson_interval(followed, len(sided)))
+    return data
 
 
 def results_dict(result: RolloutResult) -> dict[str, Any]:
@@ -138,7 +156,7 @@ def results_dict(result: RolloutResult) -> dict[str, Any]:
         "complete": result.complete,
         "settings": settings_dict(result.settings),
         "agent_settings": result.agent_settings,
-        "episodes": [asdict(row) for row in result.rows],
+        "episodes": [row.to_dict() for row in result.rows],
         "aggregate": aggregate(result.rows),
         "timing": result.timing,
     }
@@ -169,6 +187,11 @@ def format_summary(result: RolloutResult, out: Path) -> str:
         f"wrote {out / RESULTS_FILE} and {len(result.rows)} episode logs"
         + (f" and videos in {out}" if any(row.video for row in result.rows) else ""),
     ]
+    if "side_followed" in agg:
+        side_low, side_high = agg["side_followed_wilson95"]
+        lines.insert(2, f"passed the boxes on the side the instruction names in {agg['side_followed']}/{agg['episodes']}"
+                        f" = {100 * agg['side_followed_rate']:.1f}% (Wilson 95% {100 * side_low:.1f}%.."
+                        f"{100 * side_high:.1f}%)")
     if not result.complete:
         lines.append(f"INCOMPLETE: {len(result.rows)}/{settings.episodes} episodes; rerun with --resume to finish")
     return "\n".join(lines)

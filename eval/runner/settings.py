@@ -11,6 +11,7 @@ from typing import Any
 
 from agents.registry import agent_spec, knob_values
 from envs.robot_config import RobotConfig, load_robot_config
+from envs.mobile_vla_env import make_task
 from envs.task_names import task_name
 
 SHIPPED_DEFAULT_NOTE = "the shipped default checkpoint (what it reaches: assets/checkpoints/README.md)"
@@ -22,6 +23,8 @@ class RolloutSettings:
     """Everything that decides a run's results; how the run is executed is RunOptions.
 
     `checkpoint` is the policy of the agents that run one (vla, dagger); None is the shipped default.
+    `scenario` (boxnav only) fixes some or all of the scenario ("1box_hori_left_core_medium", "left"), the seed
+    drawing the rest; `scenario_file` replaces assets/scenarios/boxnav.yaml.
     `knobs` is the agent's settings object (agents/settings.py); None gives that agent's defaults.
     """
 
@@ -32,6 +35,8 @@ class RolloutSettings:
     checkpoint: str | None = None
     robot_config: str | None = None
     max_steps: int | None = None
+    scenario: str | None = None
+    scenario_file: str | None = None
     knobs: Any = None
 
     def __post_init__(self) -> None:
@@ -47,6 +52,8 @@ class RolloutSettings:
             raise ValueError(f"--seed must be >= 0, got {self.seed}")
         if self.max_steps is not None and self.max_steps < 1:
             raise ValueError(f"--max-steps must be >= 1, got {self.max_steps}")
+        if self.scenario is not None or self.scenario_file is not None:
+            make_task(self.task, self.scenario, self.scenario_file)  # a bad scenario or file fails here, in words
 
     @property
     def uses_checkpoint(self) -> bool:
@@ -77,6 +84,9 @@ def settings_dict(settings: RolloutSettings) -> dict[str, Any]:
     """The settings as stored in results.json: the run's fields, then every agent's knobs."""
     data = {f.name: getattr(settings, f.name) for f in fields(settings) if f.name != "knobs"}
     data["checkpoint"] = settings.checkpoint_label
+    for key in ("scenario", "scenario_file"):  # only boxnav runs name a scenario
+        if data[key] is None:
+            del data[key]
     return data | knob_values(settings.agent, settings.knobs)
 
 

@@ -51,7 +51,9 @@ class EpisodeWorker:
         settings = job.settings
         self.job = job
         render_mode = "rgb_array" if job.video_dir is not None else None
-        self.env = gym.make(task_id(settings.task), robot_config=job.robot_config, render_mode=render_mode)
+        scenario = {"scenario": settings.scenario, "scenario_file": settings.scenario_file}
+        self.env = gym.make(task_id(settings.task), robot_config=job.robot_config, render_mode=render_mode,
+                            **{key: value for key, value in scenario.items() if value is not None})
         try:
             self.agent = build_agent(settings.agent, settings.knobs, PolicySource(settings.checkpoint))
         except BaseException:

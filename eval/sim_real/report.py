@@ -16,6 +16,7 @@ from envs.action_convention import ACTION_NAMES  # noqa: E402
 from eval.sim_real.dynamics_gap import Replay  # noqa: E402
 from episodes.log import Episode  # noqa: E402
 from eval.sim_real.metrics import behaviour_groups, has_trajectory, path_in_start_frame  # noqa: E402
+from eval.sim_real.scenarios import scenario_lines  # noqa: E402
 
 SIM_COLOUR, REAL_COLOUR = "tab:blue", "tab:orange"
 PLOTS = {
@@ -259,6 +260,9 @@ def write_report(
             "",
         ]
     lines += ["## Success", "", *_success_table(metrics["success"]), "", f"![success]({PLOTS['success']})", ""]
+    if metrics.get("scenarios") is not None:
+        lines += ["## By scenario (sim episodes of each real episode's scenario)", "",
+                  *scenario_lines(metrics["scenarios"]), ""]
     lines += ["## Agreement across policies (SimplerEnv's Pearson r and MMRV)", "", *_agreement_table(metrics["rank_agreement"]), ""]
     lines += ["## Behaviour (per task and policy run on both sides)", "", *_behaviour_tables(metrics["behaviour"])]
     lines += [f"![action histograms]({PLOTS['actions']})", "", f"![trajectories]({PLOTS['trajectories']})", ""]

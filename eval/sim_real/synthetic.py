@@ -11,6 +11,7 @@ from typing import Any
 
 import gymnasium
 import numpy as np
+import yaml
 
 import envs  # noqa: F401  (registers the tasks)
 from agents.protocol import Agent
@@ -19,6 +20,7 @@ from envs.robot_config import RobotConfig
 from envs.task_names import task_id, task_name
 from episodes.log import EpisodeMeta, episode_filename, write_episode
 from eval.runner.episode import play_episode
+from eval.sim_real.recordings import recording_name, write_recording
 
 SYNTHETIC_NOTE = "made in the simulator with a perturbed robot config; NOT data from a real robot"
 
@@ -82,17 +84,22 @@ def make_synthetic_episodes(
     seed: int = 0,
     agent: Agent | None = None,
     checkpoint: str = "",
+    scenario: str | None = None,
+    recordings: bool = False,
 ) -> list[Path]:
     """Run an agent (default: the scripted expert) on the perturbed robot and write `episodes` logs labelled
     synthetic; other agents give the 'real' side several policies to rank.
 
     meta.robot_config is the base config (what the team believes the robot is); the truth is in
-    meta.extra['perturbation'] and meta.extra['true_robot_config'].
+    meta.extra['perturbation'] and meta.extra['true_robot_config']. `scenario` is the boxnav scenario (or part).
+    With `recordings` the episodes are written as the users' own HDF5 recordings, named by scenario
+    (eval/sim_real/recordings.py), with a labels.yaml of their outcomes for `import_real.py --labels`.
     """
     if episodes < 1:
         raise ValueError(f"episodes must be >= 1, got {episodes}")
     truth = perturbation.robot(base)
-    env = PerturbedCamera(gymnasium.make(task_id(task), robot_config=truth), perturbation, seed)
+    kwargs = {"scenario": scenario} if scenario is not None else {}
+    env = PerturbedCamera(gymnasium.make(task_id(task), robot_config=truth, **kwargs), perturbation, seed)
     agent = agent or ScriptedExpert()
     meta = EpisodeMeta(
         task=task_name(task), instruction="", success=False, agent=agent.name, checkpoint=checkpoint,
@@ -105,8 +112,18 @@ def make_synthetic_episodes(
             "has_odometry": True,
         },
     )
+    paths, labels = [], {}
     try:
-        return [write_episode(out / episode_filename(index), play_episode(env, agent, meta, seed + index).episode)
-                for index in range(episodes)]
+        for index in range(episodes):
+            episode = play_episode(env, agent, meta, seed + index).episode
+            if recordings:
+                name = recording_name(index, episode.meta.scene.get("scenario", task_name(task)))
+                paths.append(write_recording(out / name, episode, base, SYNTHETIC_NOTE))
+                labels[name] = episode.meta.success
+            else:
+                paths.append(write_episode(out / episode_filename(index), episode))
     finally:
         env.close()
+    if recordings:
+        (out / "labels.yaml").write_text(yaml.safe_dump(labels, sort_keys=True))
+    return paths
