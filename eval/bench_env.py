@@ -1,6 +1,7 @@
 """Benchmark the env: steps/s with the front camera on, next to the bare PyBullet bound, and the ratio.
 
-    python eval/bench_env.py [--robot-config FILE] [--steps 50] [--repeats 5] [--save-images docs/img]
+    python eval/bench_env.py [--robot-config FILE] [--task pick] [--steps 50] [--repeats 5] [--save-images docs/img]
+    python eval/bench_env.py --task boxnav --robot-config assets/robots/mobile_vla_omni.yaml   # 16:9 vs 224x224
 """
 from __future__ import annotations
 

@@ -88,11 +88,18 @@ def measure(config: RobotConfig, task: str, block_steps: int, repeats: int, seed
     return BenchRow(case, block_steps / best_env, block_steps / best_bare, env.substeps_per_step)
 
 
+SQUARE = 224  # the square frame the block tasks render and Kosmos-2 takes
+
+
 def run_benchmark(robot_config: str | None, task: str, block_steps: int, repeats: int) -> list[BenchRow]:
-    """The two rows the README shows: front camera on (the real cost) and camera off (physics only)."""
+    """The rows the README shows: the robot config's front camera (the real cost), a 224x224 square camera next to
+    it when the config's differs (a real camera's aspect against the square), and the camera off (physics only)."""
     config = load_robot_config(robot_config)
-    camera_off = config.replace(camera=dataclasses.replace(config.camera, enabled=False))
-    return [measure(config, task, block_steps, repeats), measure(camera_off, task, block_steps, repeats)]
+    configs = [config]
+    if (config.camera.width, config.camera.height) != (SQUARE, SQUARE):
+        configs.append(config.replace(camera=dataclasses.replace(config.camera, width=SQUARE, height=SQUARE)))
+    configs.append(config.replace(camera=dataclasses.replace(config.camera, enabled=False)))
+    return [measure(c, task, block_steps, repeats) for c in configs]
 
 
 def format_table(rows: list[BenchRow]) -> str:
