@@ -11,20 +11,23 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from eval.cli import EXIT_INTERRUPTED, CommandParser, int_at_least, probability, run_command
+from eval.cli import (
+    EXIT_INTERRUPTED, CommandParser, add_scenario_arguments, int_at_least, probability, run_command,
+)
 from eval.runner.demos import DEMO_SEED_BASE, collect_demos
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     """The command line."""
     p = CommandParser(prog="collect.py", description=__doc__.splitlines()[0])
-    p.add_argument("--task", required=True, help="pick, navigate or place")
+    p.add_argument("--task", required=True, help="pick, navigate, place or boxnav")
     p.add_argument("--episodes", type=int_at_least(1), required=True, help="episodes to run (failures are dropped)")
     p.add_argument("--out", required=True, help="folder for the episode logs (and results.json)")
     p.add_argument("--seed", type=int_at_least(0), default=DEMO_SEED_BASE,
                    help=f"first seed (default {DEMO_SEED_BASE})")
     p.add_argument("--robot-config", help="robot config YAML (default: assets/robots/default.yaml)")
     p.add_argument("--num-envs", type=int_at_least(1), default=1, help="parallel worker processes, one env each")
+    add_scenario_arguments(p)
     p.add_argument("--keep-failures", action="store_true", help="keep episodes the expert failed")
     p.add_argument("--resume", action="store_true", help="continue a collection in --out")
     p.add_argument("--learner", help="DAgger: a policy checkpoint drives and the expert labels every step; "
@@ -46,7 +49,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     summary = collect_demos(
         args.task, args.episodes, args.out, seed=args.seed, robot_config=args.robot_config,
         keep_failures=args.keep_failures, num_envs=args.num_envs, resume=args.resume,
-        learner=args.learner, expert_share=args.expert_share,
+        learner=args.learner, expert_share=args.expert_share, scenario=args.scenario,
+        scenario_file=args.scenario_file,
     )
     print(summary.report())
     print(f"wrote {args.out} (seeds {args.seed}..{args.seed + args.episodes - 1})")

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Sequence
 
 from agents.registry import AGENT_NAMES, add_agent_arguments, settings_from_args
-from eval.cli import EXIT_INTERRUPTED, CommandParser, int_at_least, run_command
+from eval.cli import EXIT_INTERRUPTED, CommandParser, add_scenario_arguments, int_at_least, run_command
 from eval.runner.results import format_summary
 from eval.runner.rollout import run_rollout
 from eval.runner.settings import RolloutSettings, RunOptions, default_out_dir
@@ -32,9 +32,7 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[RolloutSettings, RunO
     p.add_argument("--no-video", action="store_true", help="write no videos (faster)")
     p.add_argument("--robot-config", help="robot config YAML (default: assets/robots/default.yaml)")
     p.add_argument("--max-steps", type=int_at_least(1), help="cut episodes at this many steps")
-    p.add_argument("--scenario", help="boxnav: a scenario or part of one (1box_hori_left_core_medium, 2box_right, "
-                                      "left); the seed draws the rest")
-    p.add_argument("--scenario-file", help="boxnav: sizes and distances (default: assets/scenarios/boxnav.yaml)")
+    add_scenario_arguments(p)
     p.add_argument("--resume", action="store_true", help="continue the run in --out, skipping finished episodes")
     add_agent_arguments(p)
     args = p.parse_args(argv)

@@ -39,3 +39,19 @@ def test_failed_demos_are_dropped_and_reported(tmp_path: Path) -> None:
     kept = collect_demos("pick", 1, tmp_path / "kept", robot_config=blind_robot(tmp_path, 2), keep_failures=True,
                          progress=False)
     assert len(kept.kept) == 1 and not read_episode(kept.kept[0]).meta.success
+
+
+def test_collect_on_boxnav_keeps_the_scenario_asked_for_at_the_real_cameras_aspect(tmp_path: Path) -> None:
+    out = tmp_path / "boxnav"
+    command = [sys.executable, str(REPO / "eval" / "collect.py"), "--task", "boxnav", "--episodes", "2",
+               "--scenario", "1box_right", "--out", str(out),
+               "--robot-config", str(REPO / "assets" / "robots" / "mobile_vla_omni.yaml")]
+    result = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    episodes = [read_episode(path) for path in episode_paths(out)]
+    assert len(episodes) == 2
+    for episode in episodes:
+        scenario = episode.meta.extra["scenario"]
+        assert "1box" in scenario and "right" in scenario and episode.meta.extra["passed_side"] == "right"
+        assert "right" in episode.meta.instruction
+        assert episode.rgb_static.shape[1:] == (180, 320, 3)

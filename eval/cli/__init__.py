@@ -48,6 +48,13 @@ def probability(text: str) -> float:
     return value
 
 
+def add_scenario_arguments(parser: argparse.ArgumentParser) -> None:
+    """--scenario and --scenario-file, the boxnav layout flags that rollout and collect share."""
+    parser.add_argument("--scenario", help="boxnav: a scenario or part of one (1box_hori_left_core_medium, "
+                                           "2box_right, left); the seed draws the rest")
+    parser.add_argument("--scenario-file", help="boxnav: sizes and distances (default: assets/scenarios/boxnav.yaml)")
+
+
 def run_command(prog: str, main: Callable[[Sequence[str] | None], int], argv: Sequence[str] | None = None) -> int:
     """Run a command's main and turn our errors into one line and exit 2, Ctrl-C into 130; returns the status."""
     # Ctrl-C (SIGINT) must stop the command even when a launcher started it with SIGINT ignored

@@ -55,19 +55,24 @@ def collect_demos(
     progress: bool = True,
     learner: str | None = None,
     expert_share: float = 0.0,
+    scenario: str | None = None,
+    scenario_file: str | None = None,
 ) -> CollectionSummary:
     """Run the scripted expert on seeds seed .. seed+episodes-1, write their logs to `out`, drop the failures.
 
     With `learner` (a policy checkpoint) the episodes are DAgger's: the learner drives (the expert with probability
     `expert_share` per step) and the logs hold the expert's labels; every episode is kept, since the states a
     failing learner reaches are the ones worth labelling. results.json in `out` keeps a row for every episode run.
+    `scenario` / `scenario_file` (boxnav) fix the scenario as in a rollout.
     """
     out = Path(out)
+    common = dict(task=task, episodes=episodes, seed=seed, robot_config=robot_config, scenario=scenario,
+                  scenario_file=scenario_file)
     if learner is None:
-        settings = RolloutSettings(task=task, agent="expert", episodes=episodes, seed=seed, robot_config=robot_config)
+        settings = RolloutSettings(agent="expert", **common)
     else:
-        settings = RolloutSettings(task=task, agent="dagger", episodes=episodes, seed=seed, robot_config=robot_config,
-                                   checkpoint=learner, knobs=DAggerSettings(expert_share=expert_share))
+        settings = RolloutSettings(agent="dagger", checkpoint=learner, knobs=DAggerSettings(expert_share=expert_share),
+                                   **common)
     keep_failures = keep_failures or learner is not None
     options = RunOptions(out=out, num_envs=num_envs, video=False, resume=resume, progress=progress)
     result = run_rollout(settings, options)
