@@ -5,7 +5,6 @@ info["privileged"], which envs.wrappers.PrivilegedObservation adds for agents th
 """
 from __future__ import annotations
 
-import math
 from collections import deque
 from typing import Any
 
@@ -14,6 +13,7 @@ import numpy as np
 from agents.boxnav_expert import boxnav_move
 from agents.protocol import AgentBase
 from envs.action_convention import GRIPPER_CLOSED, GRIPPER_OPEN
+from envs.frames import in_frame
 
 GAIN = 0.6                 # fraction of the remaining distance to cover in one step (no overshoot, smooth stop)
 MAX_CHANGE = 0.35          # largest change of the (dx, dy) command between steps: no jerks
@@ -121,11 +121,8 @@ class ScriptedExpert(AgentBase):
 
 def _to_robot_frame(state: dict[str, Any], point: list[float], standoff: float) -> np.ndarray:
     """Displacement (forward, left) from the gripper centre to `point`, minus `standoff` metres forward."""
-    grasp = np.asarray(state["grasp_point"][:2])
-    yaw = state["robot_pose"][2]
-    world = np.asarray(point[:2]) - grasp
-    c, s = math.cos(yaw), math.sin(yaw)
-    return np.array([c * world[0] + s * world[1] - standoff, -s * world[0] + c * world[1]])
+    grasp = state["grasp_point"]
+    return in_frame((grasp[0], grasp[1], state["robot_pose"][2]), point) - np.array([standoff, 0.0])
 
 
 def _speed(state: dict[str, Any]) -> float:

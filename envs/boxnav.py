@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pybullet as p
 
+from envs.frames import in_frame, to_world
 from envs.layout import Look, jittered_rgba, sample_look, sample_start_pose
 from envs.robot import GRASP_POINT, MobileGripperRobot, RobotState
 from envs.robot_config import RobotConfig
@@ -75,19 +76,6 @@ class BoxNavLayout:
         return data
 
 
-def _to_world(pose: tuple[float, float, float], forward: float, left: float) -> tuple[float, float]:
-    x, y, yaw = pose
-    c, s = math.cos(yaw), math.sin(yaw)
-    return float(x + c * forward - s * left), float(y + s * forward + c * left)
-
-
-def start_frame(pose: tuple[float, float, float], point: Any) -> np.ndarray:
-    """A world (x, y) point as (forward, left) metres from the start pose's base centre."""
-    delta = np.asarray(point, dtype=np.float64)[:2] - np.asarray(pose[:2])
-    c, s = math.cos(pose[2]), math.sin(pose[2])
-    return np.array([c * delta[0] + s * delta[1], -s * delta[0] + c * delta[1]])
-
-
 def sample_boxnav_layout(rng: np.random.Generator, config: RobotConfig, query: ScenarioQuery,
                          start_pose: tuple[float, float, float] | None, spec_file: str | Path | None) -> BoxNavLayout:
     """Draw a layout: the scenario (what the query leaves open), the start, boxes and target, and the look."""
@@ -108,18 +96,19 @@ def sample_boxnav_layout(rng: np.random.Generator, config: RobotConfig, query: S
         centres = [(near + depth / 2, side * (width + spec.box_gap) / 2) for side in (1.0, -1.0)]
     else:
         centres = [(near + depth / 2, 0.0), (near + 1.5 * depth + spec.box_gap, 0.0)]
-    far_side = max(f for f, _ in centres) + depth / 2
     colour_jitter = config.randomization.colour_jitter
     boxes = tuple(
         Solid("box", "box", (depth, width, height), jittered_rgba(spec.box_rgb, colour_jitter, rng),
-              _to_world(pose, f + rng.uniform(-jitter, jitter), l + rng.uniform(-jitter, jitter)),
+              to_world(pose, f + rng.uniform(-jitter, jitter), l + rng.uniform(-jitter, jitter)),
               pose[2] + float(rng.uniform(-turn, turn)))
         for f, l in centres
     )
+    # the free floor behind the boxes is measured from where they landed, so jitter cannot eat the room to stop
+    far_side = max(float(in_frame(pose, corner)[0]) for box in boxes for corner in box.corners())
     goal = spec.target(scenario)
     forward = far_side + spec.behind_boxes(scenario) + goal.size[0] / 2 + rng.uniform(-jitter, jitter)
     target = Solid(scenario.target, goal.kind, goal.size, jittered_rgba(goal.rgb, colour_jitter, rng),
-                   _to_world(pose, forward, rng.uniform(-jitter, jitter)), pose[2] + float(rng.uniform(-turn, turn)))
+                   to_world(pose, forward, rng.uniform(-jitter, jitter)), pose[2] + float(rng.uniform(-turn, turn)))
     look: Look = sample_look(rng, config.randomization)
     return BoxNavLayout(scenario, pose, target, boxes, look.floor_rgba, look.wall_rgba, look.lighting,
                         look.camera_offset, look.camera_pitch_offset_deg, int(rng.integers(len(TEMPLATES))))
@@ -179,12 +168,12 @@ class BoxNavTask(Task):
         return scenario_instruction(layout.scenario, layout.template_index)
 
     def _boxes_centre(self, layout: BoxNavLayout) -> np.ndarray:
-        return start_frame(layout.robot_pose, np.mean([box.position for box in layout.boxes], axis=0))
+        return in_frame(layout.robot_pose, np.mean([box.position for box in layout.boxes], axis=0))
 
     def observe(self, robot: MobileGripperRobot, scene: Scene, state: RobotState) -> None:
         layout: BoxNavLayout = scene.layout
         self._touched = self._touched or any(robot.touches(body) for body in scene.objects[1:])
-        here = start_frame(layout.robot_pose, robot.grasp_point(state.pose)[:2])  # the robot's front point
+        here = in_frame(layout.robot_pose, robot.grasp_point(state.pose)[:2])  # the robot's front point
         centre = self._boxes_centre(layout)
         if self._passed is None and self._last_forward < centre[0] <= here[0]:
             self._passed = "left" if here[1] > centre[1] else "right"
@@ -192,9 +181,12 @@ class BoxNavTask(Task):
 
     def is_success(self, robot: MobileGripperRobot, scene: Scene, state: RobotState) -> bool:
         front = robot.grasp_point(state.pose)[:2]
-        gap = float(np.hypot(*(front - np.asarray(scene.layout.target.position))))
+        target = np.asarray(scene.layout.target.position)[:2]
+        gap = float(np.hypot(*(front - target)))
+        ahead, off_line = in_frame((float(front[0]), float(front[1]), state.pose[2]), target)
+        in_front = ahead >= 0.0 and abs(off_line) <= self.spec.stop_offset
         stopped = float(np.hypot(*state.velocity)) <= self.spec.stop_speed
-        return gap <= self.spec.stop_distance and stopped and not self._touched
+        return gap <= self.spec.stop_distance and in_front and stopped and not self._touched
 
     def is_failure(self, robot: MobileGripperRobot, scene: Scene, state: RobotState) -> bool:
         return self._touched

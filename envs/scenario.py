@@ -143,12 +143,13 @@ class BoxNavSpec:
     box_size: tuple[float, float, float] = (0.20, 0.28, 0.25)
     box_rgb: tuple[float, float, float] = (0.62, 0.45, 0.26)
     box_start: float = 0.30
-    behind: tuple[float, float, float] = (0.55, 0.65, 0.75)
+    behind: tuple[float, float, float] = (0.65, 0.80, 0.95)
     box_gap: float = 0.04
     core_jitter: float = 0.03
     variant_jitter: float = 0.08
     variant_yaw_deg: float = 15.0
     stop_distance: float = 0.40
+    stop_offset: float = 0.12
     stop_speed: float = 0.05
 
     def target(self, scenario: Scenario) -> TargetSpec:
@@ -168,7 +169,7 @@ def load_boxnav_spec(path: str | Path | None = None) -> BoxNavSpec:
         spec = dataclass_from_mapping(BoxNavSpec, data, ScenarioError)
     except ScenarioError as err:
         raise ScenarioError(f"{path}: {err}") from None
-    positive = [spec.box_start, spec.stop_distance, *spec.box_size, *spec.behind, *spec.bottle.size,
+    positive = [spec.box_start, spec.stop_distance, spec.stop_offset, *spec.box_size, *spec.behind, *spec.bottle.size,
                 *spec.basket.size]
     if min(positive) <= 0 or list(spec.behind) != sorted(spec.behind):
         raise ScenarioError(f"{path}: sizes and distances must be > 0, and behind close <= medium <= far")

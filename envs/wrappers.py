@@ -14,18 +14,13 @@ from typing import Any, SupportsFloat
 import gymnasium as gym
 import numpy as np
 
+from envs.frames import in_frame
+
 NUMERIC_OBS_NAMES = (
     "x", "y", "gripper_opening", "cos_yaw", "sin_yaw",
     "target_forward", "target_left", "zone_forward", "zone_left", "held",
 )
 NUMERIC_OBS_DIM = len(NUMERIC_OBS_NAMES)
-
-
-def _in_robot_frame(point: Any, pose: np.ndarray) -> np.ndarray:
-    """A world (x, y[, z]) point as (forward, left) metres from the robot at pose (x, y, yaw)."""
-    delta = np.asarray(point, dtype=np.float64)[:2] - pose[:2]
-    cos_yaw, sin_yaw = np.cos(pose[2]), np.sin(pose[2])
-    return np.array([cos_yaw * delta[0] + sin_yaw * delta[1], -sin_yaw * delta[0] + cos_yaw * delta[1]])
 
 
 def numeric_observation(robot_obs: np.ndarray, privileged: dict[str, Any]) -> np.ndarray:
@@ -38,8 +33,8 @@ def numeric_observation(robot_obs: np.ndarray, privileged: dict[str, Any]) -> np
     vector = np.concatenate([
         np.asarray(robot_obs, dtype=np.float64)[:3],
         [np.cos(pose[2]), np.sin(pose[2])],
-        _in_robot_frame(privileged["target_pos"], pose),
-        _in_robot_frame(zone, pose) if zone is not None else np.zeros(2),
+        in_frame(pose, privileged["target_pos"]),
+        in_frame(pose, zone) if zone is not None else np.zeros(2),
         [float(bool(privileged.get("held", False)))],
     ])
     return vector.astype(np.float32)

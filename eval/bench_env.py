@@ -9,7 +9,7 @@ import sys
 from typing import Sequence
 
 from eval.bench.env_speed import format_table, run_benchmark
-from eval.bench.snapshots import save_snapshots
+from eval.bench.snapshots import save_boxnav_snapshot, save_snapshots
 from eval.cli import CommandParser, int_at_least, run_command
 
 
@@ -22,11 +22,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int_at_least(1), default=5,
                         help="timed blocks of each kind; the fastest counts")
     parser.add_argument("--save-images", default=None, metavar="DIR",
-                        help="also save front_camera.png and third_person.png of a pick episode into DIR")
+                        help="also save pictures into DIR: front_camera.png and third_person.png of a pick "
+                             "episode, or with --task boxnav boxnav_<scenario>.png")
     args = parser.parse_args(argv)
     print(format_table(run_benchmark(args.robot_config, args.task, args.steps, args.repeats)))
     if args.save_images:
-        for path in save_snapshots(args.save_images, robot_config=args.robot_config):
+        if args.task == "boxnav":
+            paths = [save_boxnav_snapshot(args.save_images, robot_config=args.robot_config)]
+        else:
+            paths = save_snapshots(args.save_images, robot_config=args.robot_config)
+        for path in paths:
             print(f"wrote {path}")
     return 0
 
