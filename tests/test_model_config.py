@@ -1,8 +1,13 @@
 """The model config: shipped files, validation errors that name the key, and the shipped small tokenizer."""
 import json
 
+import numpy as np
 import pytest
 from transformers import AutoTokenizer
+
+from envs.mobile_vla_env import make_task
+from envs.robot_config import load_robot_config
+from envs.task_names import TASK_IDS
 
 from vla_model.config import (
     CONFIGS_DIR,
@@ -116,3 +121,13 @@ def test_shipped_tokenizer_matches_the_rebuild_and_maps_unknown_words_to_unk():
     assert shipped.unk_token_id not in ids
     assert shipped("go to the xyzzy", add_special_tokens=False)["input_ids"][-1] == shipped.unk_token_id
     assert (shipped.bos_token_id, shipped.pad_token_id, shipped.eos_token_id) == (0, 1, 2)
+
+
+@pytest.mark.parametrize("task", sorted(TASK_IDS))
+def test_every_instruction_a_task_gives_is_in_the_small_tokenizers_words(task):
+    shipped = AutoTokenizer.from_pretrained(str(SMALL_KOSMOS_DIR))
+    made, rng, config = make_task(task), np.random.default_rng(0), load_robot_config()
+    for _ in range(200):  # layouts draw the scenario, colours, shapes and templates
+        instruction = made.instruction(made.sample_layout(rng, config, None, {}))
+        ids = shipped(instruction, add_special_tokens=False)["input_ids"]
+        assert shipped.unk_token_id not in ids, instruction

@@ -40,7 +40,10 @@ OBJECTS = (
     "obstacle", "basket", "bin",
 )
 PUNCTUATION = (",", ".", "!", "?", ";")
-INSTRUCTION_WORDS: tuple[str, ...] = VERBS + FUNCTION_WORDS + COLOURS + OBJECTS + PUNCTUATION
+# The boxnav templates' words that the lists above lack; appended last so every earlier id stays what trained
+# checkpoints learnt (the small embedding has 128 rows: new words go at the end, while ids remain).
+BOXNAV_WORDS = ("boxes", "obstacles", "beverage")
+INSTRUCTION_WORDS: tuple[str, ...] = VERBS + FUNCTION_WORDS + COLOURS + OBJECTS + PUNCTUATION + BOXNAV_WORDS
 
 
 def build_instruction_tokenizer(words: tuple[str, ...] = INSTRUCTION_WORDS) -> PreTrainedTokenizerFast:
