@@ -109,6 +109,16 @@ def parse_scenario(text: str) -> ScenarioQuery:
     return query
 
 
+def split_scenarios(text: str) -> tuple[str, ...]:
+    """The scenarios of a comma-separated list ("1box_left,2box_right"), each checked by parse_scenario."""
+    parts = tuple(part.strip() for part in text.split(","))
+    if not all(parts):
+        raise ScenarioError(f"scenario list {text!r}: an empty entry")
+    for part in parts:
+        parse_scenario(part)
+    return parts
+
+
 def scenario_from_recording_name(name: str) -> Scenario | None:
     """The scenario a recording's file name states (`episode_20251106_145248_1box_hori_left_core_medium.h5`);
     axes it does not state take Scenario's defaults (bottle, hori, core, medium), other words (`evening`) are

@@ -14,12 +14,13 @@ from eval.cli import EXIT_INTERRUPTED, CommandParser, add_scenario_arguments, in
 from eval.runner.results import format_summary
 from eval.runner.rollout import run_rollout
 from eval.runner.settings import RolloutSettings, RunOptions, default_out_dir
+from eval.sim_real.scenarios import scenarios_of_logs
 
 
 def parse_args(argv: Sequence[str] | None = None) -> tuple[RolloutSettings, RunOptions]:
     """The command line, as the run's settings and how to execute it."""
     p = CommandParser(prog="rollout.py", description=__doc__.splitlines()[0])
-    p.add_argument("--task", required=True, help="pick, navigate or place (or a full id: MobileVLA/Pick-v0)")
+    p.add_argument("--task", required=True, help="pick, navigate, place or boxnav (or a full id: MobileVLA/Pick-v0)")
     p.add_argument("--agent", default="vla", choices=AGENT_NAMES, help="who acts (default: vla)")
     p.add_argument("--checkpoint",
                    help="policy checkpoint (.safetensors) of the vla and dagger agents; default: the shipped one, "
@@ -33,9 +34,16 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[RolloutSettings, RunO
     p.add_argument("--robot-config", help="robot config YAML (default: assets/robots/default.yaml)")
     p.add_argument("--max-steps", type=int_at_least(1), help="cut episodes at this many steps")
     add_scenario_arguments(p)
+    p.add_argument("--scenarios-from", type=Path, metavar="LOGS",
+                   help="boxnav: play the scenarios of these (imported real) episode logs in turn, episode i the "
+                        "i %% n-th; give --episodes a multiple of n")
     p.add_argument("--resume", action="store_true", help="continue the run in --out, skipping finished episodes")
     add_agent_arguments(p)
     args = p.parse_args(argv)
+    if args.scenarios_from is not None:
+        if args.scenario is not None:
+            p.error("--scenario and --scenarios-from: give one")
+        args.scenario = scenarios_of_logs(args.scenarios_from)
     settings = RolloutSettings(
         task=args.task, agent=args.agent, episodes=args.episodes, seed=args.seed, checkpoint=args.checkpoint,
         robot_config=args.robot_config, max_steps=args.max_steps, scenario=args.scenario,

@@ -20,7 +20,7 @@ from episodes.real_import.importer import ImportOptions, import_real
 from eval.runner.episode import play_episode
 from eval.runner.rollout import run_rollout
 from eval.runner.settings import RolloutSettings, RunOptions
-from eval.sim_real.scenarios import scenario_comparison
+from eval.sim_real.scenarios import scenario_comparison, scenarios_of_logs
 from eval.sim_real.synthetic import Perturbation, make_synthetic_episodes
 
 OMNI = load_robot_config(ROBOTS_DIR / "mobile_vla_omni.yaml")
@@ -144,4 +144,29 @@ def test_a_recording_named_like_theirs_is_paired_with_sim_episodes_of_its_scenar
     row = paired["scenarios"][scenario]
     assert (row["sim"]["episodes"], row["real"]["episodes"]) == (2, 1)
     assert row["real"]["side_followed"]["how"] == ["commands"] and row["sim"]["side_followed"]["how"] == ["measured"]
-    assert paired["sim_only"] == ["1box_hori_left_core_close"] and list(paired["kinds"]) == ["2box_right"]
+    assert paired["sim_only"] == ["1box_hori_left_core_close"]
+    assert paired["kinds"]["2box_right"]["sim"]["episodes"] == 2
+    assert paired["kinds"]["1box_left"] == {"sim": paired["kinds"]["1box_left"]["sim"], "real": {"episodes": 0}}
+
+
+def test_a_run_on_the_real_logs_scenarios_plays_each_in_turn(tmp_path) -> None:
+    names = ["1box_vert_left_core_far", "basket_2box_hori_right_variant_close"]
+    for index, name in enumerate(names):
+        make_synthetic_episodes("boxnav", 1, tmp_path / "recordings", OMNI, Perturbation(), seed=index,
+                                scenario=name, recordings=True)
+    lines = list(import_real(tmp_path / "recordings", tmp_path / "real", ImportOptions(assume_success=True)))
+    assert all(line.written is not None for line in lines), [line.message for line in lines]
+    listed = scenarios_of_logs(tmp_path / "real")
+    assert sorted(listed.split(",")) == sorted(names)
+    settings = RolloutSettings(task="boxnav", agent="expert", episodes=4, scenario=listed,
+                               robot_config=str(ROBOTS_DIR / "mobile_vla_omni.yaml"))
+    result = run_rollout(settings, RunOptions(out=tmp_path / "sim", video=False, progress=False))
+    assert [row.scenario for row in sorted(result.rows, key=lambda r: r.seed)] == listed.split(",") * 2
+    sim = [e for _, e in iter_episodes(tmp_path / "sim", load_frames=False)]
+    real = [e for _, e in iter_episodes(tmp_path / "real", load_frames=False)]
+    paired = scenario_comparison(sim, real)
+    assert {name: row["sim"]["episodes"] for name, row in paired["scenarios"].items()} == {n: 2 for n in names}
+    with pytest.raises(ValueError, match="empty entry"):
+        RolloutSettings(task="boxnav", scenario="1box_left,")
+    with pytest.raises(ValueError, match="no scenarios"):
+        RolloutSettings(task="pick", scenario="1box_left")

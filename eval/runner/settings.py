@@ -12,6 +12,7 @@ from typing import Any
 from agents.registry import agent_spec, knob_values
 from envs.robot_config import RobotConfig, load_robot_config
 from envs.mobile_vla_env import make_task
+from envs.scenario import split_scenarios
 from envs.task_names import task_name
 
 SHIPPED_DEFAULT_NOTE = "the shipped default checkpoint (what it reaches: assets/checkpoints/README.md)"
@@ -24,7 +25,8 @@ class RolloutSettings:
 
     `checkpoint` is the policy of the agents that run one (vla, dagger); None is the shipped default.
     `scenario` (boxnav only) fixes some or all of the scenario ("1box_hori_left_core_medium", "left"), the seed
-    drawing the rest; `scenario_file` replaces assets/scenarios/boxnav.yaml.
+    drawing the rest; a comma-separated list plays its scenarios in turn (episode i the i % n-th);
+    `scenario_file` replaces assets/scenarios/boxnav.yaml.
     `knobs` is the agent's settings object (agents/settings.py); None gives that agent's defaults.
     """
 
@@ -53,7 +55,16 @@ class RolloutSettings:
         if self.max_steps is not None and self.max_steps < 1:
             raise ValueError(f"--max-steps must be >= 1, got {self.max_steps}")
         if self.scenario is not None or self.scenario_file is not None:
-            make_task(self.task, self.scenario, self.scenario_file)  # a bad scenario or file fails here, in words
+            # a bad scenario or file, or a task without scenarios, fails here, in words
+            for part in split_scenarios(self.scenario) if self.scenario is not None else (None,):
+                make_task(self.task, part, self.scenario_file)
+
+    def scenario_for(self, index: int) -> str | None:
+        """The scenario episode `index` plays (None: the seed draws it, or the task has none)."""
+        if self.scenario is None:
+            return None
+        scenarios = split_scenarios(self.scenario)
+        return scenarios[index % len(scenarios)]
 
     @property
     def uses_checkpoint(self) -> bool:

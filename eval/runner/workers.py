@@ -51,9 +51,10 @@ class EpisodeWorker:
         settings = job.settings
         self.job = job
         render_mode = "rgb_array" if job.video_dir is not None else None
-        scenario = {"scenario": settings.scenario, "scenario_file": settings.scenario_file}
+        # the scenario comes with each episode's reset (a run may play several); the scenario file with the env
+        scenario_file = {} if settings.scenario_file is None else {"scenario_file": settings.scenario_file}
         self.env = gym.make(task_id(settings.task), robot_config=job.robot_config, render_mode=render_mode,
-                            **{key: value for key, value in scenario.items() if value is not None})
+                            **scenario_file)
         try:
             self.agent = build_agent(settings.agent, settings.knobs, PolicySource(settings.checkpoint))
         except BaseException:
@@ -66,7 +67,9 @@ class EpisodeWorker:
         meta = EpisodeMeta(task=settings.task, instruction="", success=False, agent=settings.agent, source="sim",
                            checkpoint=settings.checkpoint_label or "", robot_config=job.robot_config.to_dict())
         video = video_path(job.out, job.video_dir, index)
-        played = play_episode(self.env, self.agent, meta, settings.seed + index, video=video)
+        scenario = settings.scenario_for(index)
+        options = None if scenario is None else {"scenario": scenario}
+        played = play_episode(self.env, self.agent, meta, settings.seed + index, options=options, video=video)
         episode = played.episode
         episode.meta.extra["index"] = index
         write_episode(job.out / episode_filename(index), episode)

@@ -8,12 +8,13 @@ its commands: the sign of the largest sideways displacement the commanded (dy) m
 from __future__ import annotations
 
 from collections import defaultdict
+from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 
 from envs.action_convention import DY
-from episodes.log import Episode
+from episodes.log import Episode, iter_episodes
 from eval.sim_real.metrics import success_rate
 
 SIDE_UNKNOWN = "none"
@@ -46,6 +47,17 @@ def scenario_of(episode: Episode) -> str | None:
     return episode.meta.extra.get("scenario") or episode.meta.scene.get("scenario")
 
 
+def scenarios_of_logs(folder: str | Path) -> str:
+    """The scenarios of a folder's episode logs (imported real runs), in log order, as a rollout's scenario list
+    ("a,b,..."): a sim run on it plays the scenario of each real episode in turn."""
+    names = [scenario_of(episode) for _, episode in iter_episodes(folder, load_frames=False)]
+    named = [name for name in names if name is not None]
+    if not named:
+        raise ValueError(f"{folder}: no episode log there names a scenario (import the recordings first: "
+                         "import_real.py finds it in their file names)")
+    return ",".join(named)
+
+
 def _side_summary(episodes: Sequence[Episode]) -> dict[str, Any]:
     outcomes, how = [], set()
     for episode in episodes:
@@ -64,7 +76,8 @@ def _side(episodes: Sequence[Episode]) -> dict[str, Any]:
 
 def scenario_comparison(sim: Sequence[Episode], real: Sequence[Episode]) -> dict[str, Any]:
     """Per scenario the real episodes hold: their numbers next to those of the sim episodes of that scenario; then
-    the same per kind (boxes x side). Sim scenarios no real episode has are listed, not compared."""
+    per kind (boxes x side) over every episode of that kind on each side. Sim scenarios no real episode has are
+    listed, not paired."""
     sim_by, real_by = defaultdict(list), defaultdict(list)
     for episodes, by in ((sim, sim_by), (real, real_by)):
         for episode in episodes:
@@ -81,9 +94,9 @@ def scenario_comparison(sim: Sequence[Episode], real: Sequence[Episode]) -> dict
         return f"{boxes}_{side}"
 
     kinds: dict[str, dict[str, list[Episode]]] = defaultdict(lambda: {"sim": [], "real": []})
-    for name in real_by:
-        kinds[kind(name)]["sim"] += sim_by.get(name, [])
-        kinds[kind(name)]["real"] += real_by[name]
+    for side, by in (("sim", sim_by), ("real", real_by)):
+        for name, episodes in by.items():
+            kinds[kind(name)][side] += episodes
     return {
         "scenarios": paired,
         "kinds": {k: {side: _side(v) for side, v in sides.items()} for k, sides in sorted(kinds.items())},
@@ -110,7 +123,8 @@ def scenario_lines(section: dict[str, Any] | None) -> list[str]:
     lines = [header[0].format("scenario"), header[1]]
     lines += [f"| {name} | " + " | ".join(_cells(row["sim"]) + _cells(row["real"])) + " |"
               for name, row in section["scenarios"].items()]
-    lines += ["", header[0].format("kind"), header[1]]
+    lines += ["", "Per kind, every episode of that kind on each side (all its scenarios):", "",
+              header[0].format("kind"), header[1]]
     lines += [f"| {name} | " + " | ".join(_cells(row["sim"]) + _cells(row["real"])) + " |"
               for name, row in section["kinds"].items()]
     lines += ["", "Side followed: the robot passed the boxes on the side the instruction names. A policy that ignores "
