@@ -2,8 +2,8 @@
 
 The rollout's own runner records them (eval/runner/rollout.py, agent "expert"), so demos and evaluation episodes
 are played and logged by the same code. Demo seeds start at DEMO_SEED_BASE so they never overlap the rollout's
-evaluation seeds (0, 1, 2, ...): a policy is never evaluated on a scene it was trained on. The env draws its domain randomization
-(layout, colours, light, floor, camera pose) from the seed.
+evaluation seeds (0, 1, 2, ...): a policy is never evaluated on a scene it was trained on. The env draws its
+domain randomization (layout, colours, light, floor, camera pose) from the seed.
 """
 from __future__ import annotations
 
