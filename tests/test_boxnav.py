@@ -11,7 +11,9 @@ from hypothesis import strategies as st
 from agents.scripted_expert import ScriptedExpert
 from assets import ROBOTS_DIR
 from env_helpers import camera_off
+from envs.frames import to_world
 from envs.mobile_vla_env import MobileVLAEnv
+from envs.robot import GRASP_POINT
 from envs.robot_config import load_robot_config
 from envs.scenario import AXES, Scenario, ScenarioError, load_boxnav_spec, parse_scenario, scenario_from_recording_name
 from episodes.log import EpisodeMeta
@@ -87,6 +89,19 @@ def test_driving_into_the_box_fails_the_episode_at_once() -> None:
         if terminated or truncated:
             break
     assert terminated and not info["success"] and info["episode_facts"]["touched_box"]
+
+
+@pytest.mark.parametrize(("ahead", "left", "success"), [(0.10, 0.0, True), (0.10, 0.25, False), (-0.05, 0.0, False)])
+def test_success_needs_the_target_in_front_not_beside_or_behind(ahead: float, left: float, success: bool) -> None:
+    env = MobileVLAEnv("boxnav", robot_config=camera_off(OMNI), scenario="1box_hori_left_core_far")
+    env.reset(seed=0)
+    target, yaw = np.asarray(env.layout.target.position), env.layout.robot_pose[2]
+    # a base pose that puts the robot's front point `ahead` short of the target and `left` of its line
+    front = GRASP_POINT[0] + ahead
+    x, y = to_world((float(target[0]), float(target[1]), yaw), -front, -left)
+    env.unwrapped.robot.reset((x, y, yaw))
+    _, _, _, _, info = env.step(np.zeros(3, dtype=np.float32))
+    assert info["success"] is success
 
 
 def test_the_log_records_the_side_passed_and_whether_the_instruction_named_it() -> None:
