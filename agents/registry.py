@@ -17,6 +17,7 @@ from agents.settings import (
     DAggerSettings,
     ExpertSettings,
     RandomSettings,
+    RemoteSettings,
     ReplaySettings,
     SB3Settings,
     VLASettings,
@@ -78,6 +79,12 @@ def _sb3(settings: SB3Settings, source: PolicySource) -> Agent:
     return SB3Agent(settings)
 
 
+def _remote(settings: RemoteSettings, source: PolicySource) -> Agent:
+    from agents.remote_agent import RemoteAgent
+
+    return RemoteAgent(settings)
+
+
 @dataclass(frozen=True)
 class AgentSpec:
     """One agent name: its settings class, its builder, and whether it runs the run's checkpoint."""
@@ -95,6 +102,7 @@ AGENTS: dict[str, AgentSpec] = {
     "random": AgentSpec(RandomSettings, _random),
     "dagger": AgentSpec(DAggerSettings, _dagger, uses_checkpoint=True),
     "expert": AgentSpec(ExpertSettings, _expert),
+    "remote": AgentSpec(RemoteSettings, _remote),
 }
 AGENT_NAMES = tuple(AGENTS)
 

@@ -102,3 +102,34 @@ class DAggerSettings:
         if not 0.0 <= self.expert_share <= 1.0:
             raise ValueError(f"--expert-share must be in [0, 1], got {self.expert_share}")
 
+
+
+REMOTE_STRATEGIES = ("receding_horizon", "chunk_reuse")
+IMAGE_FORMATS = ("jpeg", "png")
+
+
+@dataclass(frozen=True)
+class RemoteSettings:
+    """Which policy server the remote agent calls (their /predict API, eval/serve.py) and how it sends frames."""
+
+    url: str | None = knob(None, "remote agent: the policy server, e.g. http://127.0.0.1:8000")
+    api_key_env: str = knob("VLA_API_KEY", "remote agent: the environment variable holding the server's API key")
+    strategy: str = knob("receding_horizon", "remote agent: receding_horizon (a chunk per step, its first row) or "
+                                             "chunk_reuse (the server executes each chunk in turn)")
+    image_format: str = knob("jpeg", "remote agent: jpeg (as their client sends) or png (lossless, for comparisons)")
+    timeout_s: float = knob(1.0, "remote agent: seconds to wait for an answer (their client: 1.0)")
+    cmd_vel_scale: float = knob(1.15, "remote agent: /cmd_vel units per normalized action, as the server scales")
+
+    def __post_init__(self) -> None:
+        if self.url is None:
+            raise ValueError("the remote agent needs a server (--url http://HOST:PORT)")
+        if not self.url.startswith(("http://", "https://")):
+            raise ValueError(f"--url must start with http:// or https://, got {self.url!r}")
+        if self.strategy not in REMOTE_STRATEGIES:
+            raise ValueError(f"--strategy must be one of {', '.join(REMOTE_STRATEGIES)}, got {self.strategy!r}")
+        if self.image_format not in IMAGE_FORMATS:
+            raise ValueError(f"--image-format must be one of {', '.join(IMAGE_FORMATS)}, got {self.image_format!r}")
+        if not self.timeout_s > 0:
+            raise ValueError(f"--timeout-s must be > 0, got {self.timeout_s}")
+        if not (math.isfinite(self.cmd_vel_scale) and self.cmd_vel_scale > 0):
+            raise ValueError(f"--cmd-vel-scale must be a number > 0, got {self.cmd_vel_scale}")

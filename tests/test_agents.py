@@ -195,9 +195,9 @@ def test_replay_agent_plays_the_log_then_stops_holding_the_gripper(tmp_path) -> 
 
 
 def test_registry_names_the_known_agents_on_a_typo() -> None:
-    with pytest.raises(ValueError, match="known agents: vla, replay, sb3, random, dagger, expert"):
+    with pytest.raises(ValueError, match="known agents: vla, replay, sb3, random, dagger, expert, remote"):
         build_agent("vlaa")
-    assert AGENT_NAMES == ("vla", "replay", "sb3", "random", "dagger", "expert")
+    assert AGENT_NAMES == ("vla", "replay", "sb3", "random", "dagger", "expert", "remote")
 
 
 def test_registry_rejects_settings_of_another_agent() -> None:
@@ -219,7 +219,8 @@ def test_the_command_line_and_results_keys_come_from_the_settings_classes() -> N
     assert settings_from_args("random", args) == RandomSettings(seed=5)
     values = knob_values("random", RandomSettings(seed=5))
     assert list(values) == ["exec_horizon", "ensemble", "ensemble_decay", "latency_steps", "gripper_threshold",
-                            "replay_log", "sb3_model", "sb3_algo", "agent_seed", "expert_share"]
+                            "replay_log", "sb3_model", "sb3_algo", "agent_seed", "expert_share", "url",
+                            "api_key_env", "strategy", "image_format", "timeout_s", "cmd_vel_scale"]
     assert values["agent_seed"] == 5 and values["exec_horizon"] == 1  # another agent's knob: its default
 
 

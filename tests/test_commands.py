@@ -16,6 +16,7 @@ MISSING_FILE_ARGS = {
     "bench_env": ["--robot-config", MISSING],
     "bench_export": ["--checkpoint", MISSING],
     "bench_model": ["--checkpoint", MISSING],
+    "bench_serve": ["--checkpoint", MISSING],
     "bench_train": ["--real-config", MISSING, "--config", MISSING],
     "calibrate": ["--real", MISSING, "--out", "unused.yaml"],
     "collect": ["--task", "pick", "--episodes", "1", "--out", "unused", "--learner", MISSING],
@@ -28,6 +29,7 @@ MISSING_FILE_ARGS = {
     "model_summary": ["--config", MISSING],
     "probe_features": ["--data", MISSING],
     "rollout": ["--task", "pick", "--checkpoint", MISSING, "--out", "unused"],
+    "serve": ["--checkpoint", MISSING],
     "run_robot": ["--video", MISSING, "--task", "pick", "--instruction", "pick up the cube", "--agent", "random"],
     "train": ["--config", MISSING, "--data", MISSING],
 }

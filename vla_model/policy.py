@@ -53,7 +53,7 @@ class MobileVLAPolicy(nn.Module):
         self.base_fingerprint = base_fingerprint
         self.robot_config: RobotConfig | None = None
         self.frames_encoded = 0
-        self._window: deque[torch.Tensor] = deque(maxlen=config.window_size)
+        self._session = PolicySession(self)  # the window of the one robot this policy object drives
 
     @property
     def device(self) -> torch.device:
@@ -91,28 +91,22 @@ class MobileVLAPolicy(nn.Module):
 
     def reset(self) -> None:
         """Forget the feature window (start of an episode)."""
-        self._window.clear()
+        self._session.reset()
 
-    @torch.no_grad()
     def observe(self, frame: np.ndarray, instruction: str) -> None:
         """Run the backbone once on a new frame and keep its feature (the last `window_size` are kept)."""
-        pixels = self.preprocess(frame)[None].to(self.device)
-        self._window.append(self.encode(pixels, [instruction])[0])
-        self.frames_encoded += 1
+        self._session.observe(frame, instruction)
 
-    @torch.no_grad()
     def predict_chunk(self) -> np.ndarray:
         """(fwd_pred_next_n, 3) float32 for the newest frame: dx, dy in [-1, 1], gripper = P(closed) in [0, 1].
 
         Before `window_size` frames were seen, the window is padded at the front with the first feature.
         """
-        if not self._window:
-            raise ValueError("predict_chunk: no frame yet; call observe(frame, instruction) first")
-        features = list(self._window)
-        features = [features[0]] * (self.config.window_size - len(features)) + features
-        chunk = self.predict(torch.stack(features)[None])[0, -1]
-        chunk[:, GRIPPER] = torch.sigmoid(chunk[:, GRIPPER])
-        return chunk.cpu().numpy().astype(np.float32)
+        return self._session.predict_chunk()
+
+    def session(self) -> PolicySession:
+        """A new, empty feature window over this policy's weights: one per client that drives a robot with it."""
+        return PolicySession(self)
 
     def step(self, frame: np.ndarray, instruction: str) -> np.ndarray:
         """observe(frame, instruction) then predict_chunk()."""
@@ -132,6 +126,45 @@ class MobileVLAPolicy(nn.Module):
     def settings(self) -> dict[str, Any]:
         """What an episode log records about the model."""
         return model_settings(self.config, self.config.train_setup.precision)
+
+
+class PolicySession:
+    """One robot's window of features over a shared MobileVLAPolicy (the ChunkPolicy surface VLAAgent drives).
+
+    Several sessions on one policy keep separate windows and share the weights: a server with several clients.
+    """
+
+    def __init__(self, policy: MobileVLAPolicy) -> None:
+        self.policy = policy
+        self.config = policy.config
+        self._window: deque[torch.Tensor] = deque(maxlen=policy.config.window_size)
+
+    def reset(self) -> None:
+        """Forget the feature window (start of an episode)."""
+        self._window.clear()
+
+    @torch.no_grad()
+    def observe(self, frame: np.ndarray, instruction: str) -> None:
+        """Run the backbone once on a new frame and keep its feature (the last `window_size` are kept)."""
+        policy = self.policy
+        pixels = policy.preprocess(frame)[None].to(policy.device)
+        self._window.append(policy.encode(pixels, [instruction])[0])
+        policy.frames_encoded += 1
+
+    @torch.no_grad()
+    def predict_chunk(self) -> np.ndarray:
+        """(fwd_pred_next_n, 3) float32 for the newest frame, the window padded at the front with its first."""
+        if not self._window:
+            raise ValueError("predict_chunk: no frame yet; call observe(frame, instruction) first")
+        features = list(self._window)
+        features = [features[0]] * (self.config.window_size - len(features)) + features
+        chunk = self.policy.predict(torch.stack(features)[None])[0, -1]
+        chunk[:, GRIPPER] = torch.sigmoid(chunk[:, GRIPPER])
+        return chunk.cpu().numpy().astype(np.float32)
+
+    def settings(self) -> dict[str, Any]:
+        """What an episode log records about the model."""
+        return self.policy.settings()
 
 
 def model_settings(config: ModelConfig, precision: str) -> dict[str, Any]:

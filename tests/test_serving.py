@@ -1,0 +1,98 @@
+"""The users' /predict API served for real (uvicorn on 127.0.0.1) and the remote agent that drives a rollout on it."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterator
+
+import httpx
+import numpy as np
+import pytest
+
+from agents.predict_api import decode_image, encode_image
+from agents.remote_agent import RemoteAgent, RemoteAgentError
+from agents.serving import BackgroundServer, make_app
+from agents.settings import RemoteSettings
+from episodes.log import read_episode
+from eval.runner.rollout import run_rollout
+from eval.runner.settings import RolloutSettings, RunOptions
+from vla_model.checkpoint import load_policy
+
+KEY = "test-key"
+
+
+def _running() -> BackgroundServer:
+    return BackgroundServer(make_app(load_policy(None), KEY, model_name="shipped default"))
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[BackgroundServer]:
+    running = _running()
+    yield running
+    running.stop()
+
+
+def _frame() -> np.ndarray:
+    return np.random.default_rng(0).integers(0, 256, (180, 320, 3), dtype=np.uint8)
+
+
+def test_images_travel_losslessly_as_png_and_close_as_jpeg() -> None:
+    frame = _frame()
+    assert np.array_equal(decode_image(encode_image(frame, "png")), frame)
+    smooth = np.full((180, 320, 3), 120, dtype=np.uint8)
+    assert np.abs(decode_image(encode_image(smooth, "jpeg")).astype(int) - 120).max() <= 2
+
+
+def test_health_predict_and_reset_speak_their_api(server: BackgroundServer) -> None:
+    with httpx.Client(base_url=server.url, timeout=10) as client:
+        health = client.get("/health").json()
+        assert health["status"] == "ok" and health["model_loaded"] and health["device"] == "cpu"
+        body = {"image": encode_image(_frame()), "instruction": "go to the red cube", "strategy": "chunk_reuse"}
+        answers = [client.post("/predict", json=body, headers={"X-API-Key": KEY}).json() for _ in range(3)]
+        assert all(len(a["action"]) == 2 and all(abs(v) <= 1.15 + 1e-6 for v in a["action"]) for a in answers)
+        assert [a["buffer_status"]["model_queries"] for a in answers] == [1, 1, 1]  # one chunk, reused
+        assert {a["strategy"] for a in answers} == {"chunk_reuse"} and answers[0]["latency_ms"] > 0
+        assert client.post("/reset", json={}, headers={"X-API-Key": KEY}).json()["status"] == "reset"
+        again = client.post("/predict", json=body, headers={"X-API-Key": KEY}).json()
+        assert again["buffer_status"]["steps"] == 1 and again["action"] == answers[0]["action"]
+        assert client.post("/predict", json=body, headers={"X-API-Key": "wrong"}).status_code == 403
+        assert client.post("/reset", headers={}).status_code == 403
+        broken = client.post("/predict", json={**body, "image": "not an image"}, headers={"X-API-Key": KEY})
+        assert broken.status_code == 400 and "base64" in broken.json()["detail"]
+
+
+def test_a_wrong_key_and_a_missing_key_variable_are_clear_errors(server: BackgroundServer, monkeypatch) -> None:
+    monkeypatch.setenv("VLA_TEST_KEY", "wrong")
+    agent = RemoteAgent(RemoteSettings(url=server.url, api_key_env="VLA_TEST_KEY"))
+    with pytest.raises(RemoteAgentError, match="refused the API key .403.; set VLA_TEST_KEY"):
+        agent.reset("go to the red cube")
+    monkeypatch.delenv("VLA_TEST_KEY")
+    with pytest.raises(RemoteAgentError, match="VLA_TEST_KEY .* is not set"):
+        RemoteAgent(RemoteSettings(url=server.url, api_key_env="VLA_TEST_KEY"))
+
+
+def test_a_server_that_is_gone_is_a_clear_error(monkeypatch) -> None:
+    monkeypatch.setenv("VLA_API_KEY", KEY)
+    gone = _running()
+    agent = RemoteAgent(RemoteSettings(url=gone.url))
+    agent.reset("go to the red cube")
+    gone.stop()
+    with pytest.raises(RemoteAgentError, match="cannot reach the server"):
+        agent.act({"rgb_static": _frame()})
+
+
+def test_a_remote_rollout_equals_the_local_one_on_the_same_checkpoint(server: BackgroundServer, tmp_path: Path,
+                                                                       monkeypatch) -> None:
+    monkeypatch.setenv("VLA_API_KEY", KEY)
+    common = dict(task="navigate", episodes=2, seed=3, max_steps=6)
+    local = run_rollout(RolloutSettings(agent="vla", **common),
+                        RunOptions(out=tmp_path / "local", video=False, progress=False))
+    remote = run_rollout(RolloutSettings(agent="remote", knobs=RemoteSettings(url=server.url, image_format="png"),
+                                         **common),
+                         RunOptions(out=tmp_path / "remote", video=False, progress=False))
+    for mine, theirs in zip(local.rows, remote.rows):
+        assert (mine.seed, mine.instruction, mine.success, mine.length) == (
+            theirs.seed, theirs.instruction, theirs.success, theirs.length)
+        here, there = read_episode(tmp_path / "local" / mine.log), read_episode(tmp_path / "remote" / theirs.log)
+        np.testing.assert_array_equal(here.action, there.action)
+        np.testing.assert_array_equal(here.robot_pose, there.robot_pose)
+        assert there.meta.agent == "remote" and there.inference_latency.min() > 0
