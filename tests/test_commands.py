@@ -16,6 +16,7 @@ MISSING_FILE_ARGS = {
     "bench_env": ["--robot-config", MISSING],
     "bench_export": ["--checkpoint", MISSING],
     "bench_model": ["--checkpoint", MISSING],
+    "bench_batch": ["--checkpoint", MISSING],
     "bench_serve": ["--checkpoint", MISSING],
     "bench_train": ["--real-config", MISSING, "--config", MISSING],
     "calibrate": ["--real", MISSING, "--out", "unused.yaml"],

@@ -162,3 +162,20 @@ def test_fc_head_predicts_each_step_from_its_own_feature(num_layers):
     changed[:, 0] += 1.0
     torch.testing.assert_close(head(changed)[:, 1:], out[:, 1:])
     assert not torch.allclose(head(changed)[:, 0], out[:, 0])
+
+
+def test_batched_sessions_predict_what_each_session_alone_predicts(policy):
+    from vla_model.policy import observe_sessions
+
+    rng = np.random.default_rng(3)
+    texts = ["pick up the red cube", "go to the blue ball", "Navigate around the boxes on the left to reach the bottle"]
+    alone, batched = [policy.session() for _ in texts], [policy.session() for _ in texts]
+    for _ in range(policy.config.window_size + 2):  # past a full window: the oldest features drop out
+        frames = [rng.integers(0, 256, (180, 320, 3), dtype=np.uint8) for _ in texts]
+        for session, frame, text in zip(alone, frames, texts):
+            session.observe(frame, text)
+        observe_sessions(batched, frames, texts)
+        for one, many in zip(alone, batched):
+            np.testing.assert_allclose(many.predict_chunk(), one.predict_chunk(), rtol=0, atol=1e-6)
+    with pytest.raises(ValueError, match="2 sessions, 1 frames"):
+        observe_sessions(batched[:2], frames[:1], texts[:2])

@@ -143,13 +143,13 @@ class PolicySession:
         """Forget the feature window (start of an episode)."""
         self._window.clear()
 
-    @torch.no_grad()
     def observe(self, frame: np.ndarray, instruction: str) -> None:
         """Run the backbone once on a new frame and keep its feature (the last `window_size` are kept)."""
-        policy = self.policy
-        pixels = policy.preprocess(frame)[None].to(policy.device)
-        self._window.append(policy.encode(pixels, [instruction])[0])
-        policy.frames_encoded += 1
+        observe_sessions([self], [frame], [instruction])
+
+    def add_feature(self, feature: torch.Tensor) -> None:
+        """Keep a feature the backbone made for this session's newest frame (observe_sessions batches them)."""
+        self._window.append(feature)
 
     @torch.no_grad()
     def predict_chunk(self) -> np.ndarray:
@@ -165,6 +165,28 @@ class PolicySession:
     def settings(self) -> dict[str, Any]:
         """What an episode log records about the model."""
         return self.policy.settings()
+
+
+@torch.no_grad()
+def observe_sessions(sessions: Sequence[PolicySession], frames: Sequence[np.ndarray],
+                     instructions: Sequence[str]) -> None:
+    """Each session's new frame through the backbone in one forward (one policy), each feature to its own window.
+
+    The same features as one session at a time (the causal text model does not let a row's padding reach its
+    [LRN]); several robots, or env slots, then cost one batched pass instead of one pass each.
+    """
+    if not sessions:
+        return
+    if not len(sessions) == len(frames) == len(instructions):
+        raise ValueError(f"observe_sessions: {len(sessions)} sessions, {len(frames)} frames and "
+                         f"{len(instructions)} instructions")
+    policy = sessions[0].policy
+    if any(session.policy is not policy for session in sessions):
+        raise ValueError("observe_sessions: every session must be of the same policy")
+    pixels = torch.stack([policy.preprocess(frame) for frame in frames]).to(policy.device)
+    for session, feature in zip(sessions, policy.encode(pixels, list(instructions))):
+        session.add_feature(feature)
+    policy.frames_encoded += len(sessions)
 
 
 def model_settings(config: ModelConfig, precision: str) -> dict[str, Any]:
