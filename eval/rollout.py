@@ -31,6 +31,9 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[RolloutSettings, RunO
     p.add_argument("--out", type=Path, help="output folder (default: runs/<task>_<agent>_<seed>/)")
     p.add_argument("--video-dir", type=Path, help="where the mp4s go (default: <out>/videos)")
     p.add_argument("--no-video", action="store_true", help="write no videos (faster)")
+    p.add_argument("--batch-policy", action="store_true",
+                   help="the --num-envs envs run in threads sharing one policy: each step's frames go through the "
+                        "backbone in one pass (worth it on a GPU; results as without)")
     p.add_argument("--robot-config", help="robot config YAML (default: assets/robots/default.yaml)")
     p.add_argument("--max-steps", type=int_at_least(1), help="cut episodes at this many steps")
     add_scenario_arguments(p)
@@ -50,7 +53,8 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[RolloutSettings, RunO
         scenario_file=args.scenario_file, knobs=settings_from_args(args.agent, args),
     )
     options = RunOptions(out=args.out or default_out_dir(settings), num_envs=args.num_envs,
-                         video_dir=args.video_dir, video=not args.no_video, resume=args.resume)
+                         video_dir=args.video_dir, video=not args.no_video, resume=args.resume,
+                         batch_policy=args.batch_policy)
     return settings, options
 
 

@@ -183,8 +183,16 @@ def observe_sessions(sessions: Sequence[PolicySession], frames: Sequence[np.ndar
     policy = sessions[0].policy
     if any(session.policy is not policy for session in sessions):
         raise ValueError("observe_sessions: every session must be of the same policy")
-    pixels = torch.stack([policy.preprocess(frame) for frame in frames]).to(policy.device)
-    for session, feature in zip(sessions, policy.encode(pixels, list(instructions))):
+    observe_pixels(sessions, [policy.preprocess(frame) for frame in frames], instructions)
+
+
+@torch.no_grad()
+def observe_pixels(sessions: Sequence[PolicySession], pixels: Sequence[torch.Tensor],
+                   instructions: Sequence[str]) -> None:
+    """observe_sessions on frames already preprocessed ((3, S, S) each): one backbone forward for all."""
+    policy = sessions[0].policy
+    batch = torch.stack(list(pixels)).to(policy.device)
+    for session, feature in zip(sessions, policy.encode(batch, list(instructions))):
         session.add_feature(feature)
     policy.frames_encoded += len(sessions)
 

@@ -11,6 +11,7 @@ from typing import Callable
 
 from tqdm import tqdm
 
+from agents.registry import PolicySource
 from eval.runner.results import (
     EpisodeRow,
     RolloutResult,
@@ -19,7 +20,7 @@ from eval.runner.results import (
     write_results,
 )
 from eval.runner.settings import RolloutSettings, RunOptions, load_run_robot_config
-from eval.runner.workers import EpisodeJob, EpisodeWorker, play_episodes
+from eval.runner.workers import EpisodeJob, EpisodeWorker, play_episodes, play_episodes_batched
 
 
 def _video_dir(options: RunOptions) -> Path | None:
@@ -38,16 +39,23 @@ def run_rollout(settings: RolloutSettings, options: RunOptions,
     done: list[EpisodeRow] = finished_rows(options.out, settings, video_dir) if options.resume else []
     todo = [i for i in range(settings.episodes) if i not in {row.index for row in done}]
     workers = max(1, min(options.num_envs, len(todo)))
-    local = EpisodeWorker(job)  # the env and agent built here first: bad input fails before any episode runs
+    batched = options.batch_policy and workers > 1
+    if options.batch_policy and not settings.uses_checkpoint:
+        raise ValueError(f"--batch-policy batches a policy's inference; agent '{settings.agent}' runs none")
+    # one policy for all slots when batched; the env and agent built here first: bad input fails before any episode
+    source = PolicySource(policy=PolicySource(settings.checkpoint).load()) if batched else None
+    local = EpisodeWorker(job, source)
     agent_settings = local.agent.settings()
     if workers > 1:
-        local.close()  # the spawned workers build their own
+        local.close()  # the workers build their own
     env_steps, agent_seconds, complete = 0, 0.0, True
     start = time.perf_counter()
     with tqdm(total=settings.episodes, initial=len(done), unit="episode", desc=f"{settings.task}/{settings.agent}",
               disable=not options.progress) as bar:
         try:
-            for played in play_episodes(job, todo, workers, local):
+            played_rows = (play_episodes_batched(job, todo, workers, source.policy) if batched
+                           else play_episodes(job, todo, workers, local))
+            for played in played_rows:
                 done.append(played.row)
                 env_steps += played.row.length
                 agent_seconds += played.agent_seconds

@@ -89,6 +89,7 @@ class RunOptions:
     video: bool = True
     resume: bool = False
     progress: bool = True
+    batch_policy: bool = False  # num_envs slots in threads sharing one policy, one backbone pass per step
 
 
 def settings_dict(settings: RolloutSettings) -> dict[str, Any]:

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import queue
 import signal
+import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Any, Iterator, Sequence
 
 import gymnasium as gym
 
@@ -45,7 +47,8 @@ class PlayedRow:
 class EpisodeWorker:
     """One env and one agent, playing episodes of one run by index."""
 
-    def __init__(self, job: EpisodeJob) -> None:
+    def __init__(self, job: EpisodeJob, source: PolicySource | None = None) -> None:
+        """The env and the agent; `source` replaces the checkpoint's policy (batched slots share one)."""
         import envs  # noqa: F401  registers the tasks in this process
 
         settings = job.settings
@@ -56,7 +59,7 @@ class EpisodeWorker:
         self.env = gym.make(task_id(settings.task), robot_config=job.robot_config, render_mode=render_mode,
                             **scenario_file)
         try:
-            self.agent = build_agent(settings.agent, settings.knobs, PolicySource(settings.checkpoint))
+            self.agent = build_agent(settings.agent, settings.knobs, source or PolicySource(settings.checkpoint))
         except BaseException:
             self.env.close()
             raise
@@ -115,3 +118,64 @@ def play_episodes(job: EpisodeJob, indices: Sequence[int], workers: int, local: 
     context = multiprocessing.get_context("spawn")  # no fork of a process that may hold torch threads
     with context.Pool(workers, initializer=_start_worker, initargs=(job, threads)) as pool:
         yield from pool.imap_unordered(_play_in_worker, indices)
+
+
+def play_episodes_batched(job: EpisodeJob, indices: Sequence[int], slots: int, policy: Any) -> Iterator[PlayedRow]:
+    """Play the episodes on `slots` envs in threads of this process whose VLA agents share `policy`: each step's
+    frames of all slots go through the backbone in one pass (vla_model/batching.py). Yields rows as they finish.
+    """
+    from vla_model.batching import BatchAborted, SessionBatcher
+
+    batcher = SessionBatcher(policy)
+    todo: queue.SimpleQueue[int] = queue.SimpleQueue()
+    for index in indices:
+        todo.put(index)
+    finished: queue.SimpleQueue[PlayedRow | BaseException | None] = queue.SimpleQueue()
+    members = [batcher.join() for _ in range(slots)]
+    workers: list[EpisodeWorker] = []
+    try:
+        workers = [EpisodeWorker(job, PolicySource(policy=member)) for member in members]
+    except BaseException:
+        for worker in workers:
+            worker.close()
+        raise
+
+    def run_slot(worker: EpisodeWorker, member: Any) -> None:
+        try:
+            while True:
+                try:
+                    index = todo.get_nowait()
+                except queue.Empty:
+                    break
+                finished.put(worker.play(index))
+        except BaseException as err:  # handed to the main thread, which raises it
+            batcher.abort()
+            finished.put(err)
+        finally:
+            batcher.leave(member)
+            worker.close()
+            finished.put(None)
+
+    threads = [threading.Thread(target=run_slot, args=pair, daemon=True) for pair in zip(workers, members)]
+    for thread in threads:
+        thread.start()
+    running, failure = len(threads), None
+    try:
+        while running:
+            try:
+                item = finished.get(timeout=0.2)  # a timeout, so that Ctrl-C reaches this thread
+            except queue.Empty:
+                continue
+            if item is None:
+                running -= 1
+            elif isinstance(item, BaseException):
+                if failure is None or isinstance(failure, BatchAborted):
+                    failure = item  # the first real error, not the others' aborts it caused
+            else:
+                yield item
+    finally:
+        batcher.abort()  # an interrupted run: the slots still playing drop their episodes
+        for thread in threads:
+            thread.join(timeout=30)
+    if failure is not None:
+        raise failure
