@@ -96,3 +96,49 @@ def test_a_remote_rollout_equals_the_local_one_on_the_same_checkpoint(server: Ba
         np.testing.assert_array_equal(here.action, there.action)
         np.testing.assert_array_equal(here.robot_pose, there.robot_pose)
         assert there.meta.agent == "remote" and there.inference_latency.min() > 0
+
+
+class _ServerDiesAtStep:
+    """A remote agent whose server goes away before the step `at`: what the robot runtime then does."""
+
+    def __init__(self, agent: RemoteAgent, server: BackgroundServer, at: int) -> None:
+        self.agent, self.server, self.at, self.steps = agent, server, at, 0
+        self.name, self.needs_privileged_state, self.model_queries = "remote", False, 0
+
+    def seed_episode(self, episode_seed: int) -> None:
+        self.agent.seed_episode(episode_seed)
+
+    def reset(self, instruction: str) -> None:
+        self.agent.reset(instruction)
+
+    def act(self, obs: dict) -> np.ndarray:
+        if self.steps == self.at:
+            self.server.stop()
+        self.steps += 1
+        return self.agent.act(obs)
+
+    def logged_action(self, applied: np.ndarray) -> np.ndarray:
+        return applied
+
+    def settings(self) -> dict:
+        return self.agent.settings()
+
+
+def test_on_the_robot_a_server_that_goes_away_stops_the_robot_and_keeps_the_log(tmp_path: Path, monkeypatch) -> None:
+    import dataclasses
+
+    from test_runtime import SETTINGS, FakeCamera, make_runtime
+
+    monkeypatch.setenv("VLA_API_KEY", KEY)
+    dying = _running()
+    agent = _ServerDiesAtStep(RemoteAgent(RemoteSettings(url=dying.url, image_format="png")), dying, at=2)
+    camera = FakeCamera()
+    try:
+        runtime, sink = make_runtime(agent, camera)
+        with pytest.raises(RemoteAgentError, match="cannot reach the server"):
+            runtime.run_episode(dataclasses.replace(SETTINGS, task="navigate"), tmp_path / "e.h5")
+    finally:
+        camera.close()
+    episode = read_episode(tmp_path / "e.h5")
+    assert episode.meta.extra["ended"] == "error" and episode.num_steps == 2
+    assert sink.kinds()[-1] == "stop"
