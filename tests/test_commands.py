@@ -21,6 +21,7 @@ MISSING_FILE_ARGS = {
     "bench_train": ["--real-config", MISSING, "--config", MISSING],
     "calibrate": ["--real", MISSING, "--out", "unused.yaml"],
     "collect": ["--task", "pick", "--episodes", "1", "--out", "unused", "--learner", MISSING],
+    "compare_checkpoints": [MISSING, MISSING],
     "compare": ["--sim", MISSING, "--real", MISSING, "--out", "unused"],
     "export_onnx": ["--checkpoint", MISSING, "--out", "unused"],
     "import_real": [MISSING, "--out", "unused"],
