@@ -16,6 +16,7 @@ from scipy.stats import wasserstein_distance
 from envs.action_convention import ACTION_NAMES, GRIPPER
 from episodes.log import Episode
 from eval.runner.stats import wilson_interval
+from eval.sim_real.agreement_uncertainty import bootstrap_agreement
 
 
 def pearson_correlation(perf_sim: Sequence[float], perf_real: Sequence[float]) -> float:
@@ -261,10 +262,12 @@ def compare_logs(sim: Sequence[Episode], real: Sequence[Episode]) -> dict[str, o
     sim_success, real_success = success_tables(sim), success_tables(real)
     agreement: dict[str, object] = {}
     for task in sorted(set(sim_success) | set(real_success)):
-        agreement[task] = rank_agreement(
-            {p: r.rate for p, r in sim_success.get(task, {}).items()},
-            {p: r.rate for p, r in real_success.get(task, {}).items()},
-        )
+        sim_rows, real_rows = sim_success.get(task, {}), real_success.get(task, {})
+        agreement[task] = {
+            **rank_agreement({p: r.rate for p, r in sim_rows.items()}, {p: r.rate for p, r in real_rows.items()}),
+            "bootstrap": bootstrap_agreement({p: (r.successes, r.trials) for p, r in sim_rows.items()},
+                                             {p: (r.successes, r.trials) for p, r in real_rows.items()}),
+        }
     return {
         "success": {
             side: {task: {p: r.to_dict() for p, r in rows.items()} for task, rows in table.items()}

@@ -156,11 +156,19 @@ def _success_table(success: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _interval(bounds: list[float] | None) -> str:
+    return "n/a" if bounds is None else f"[{bounds[0]:.2f}, {bounds[1]:.2f}]"
+
+
 def _agreement_table(agreement: dict[str, Any]) -> list[str]:
-    lines = ["| task | policies on both sides | Pearson r | MMRV |", "|---|---|---|---|"]
+    lines = ["| task | policies on both sides | Pearson r | 95% CI | MMRV | 95% CI |", "|---|---|---|---|---|---|"]
     for task, row in agreement.items():
         shared = ", ".join(row["checkpoints"]) or "none"
-        lines.append(f"| {task} | {shared} | {_fmt(row['pearson_r'])} | {_fmt(row['mmrv'])} {row['note']} |")
+        boot = row.get("bootstrap", {})
+        lines.append(f"| {task} | {shared} | {_fmt(row['pearson_r'])} | {_interval(boot.get('pearson_r_ci'))} | "
+                     f"{_fmt(row['mmrv'])} | {_interval(boot.get('mmrv_ci'))} {row['note']} |")
+    lines += ["", "Intervals: bootstrap percentiles (2000 resamples of the episodes within each checkpoint and of the "
+              "checkpoints; draws of a single checkpoint left out), resting only on the checkpoints listed."]
     return lines
 
 
