@@ -18,6 +18,7 @@ from episodes.log import Episode, EpisodeLogError, iter_episodes, read_episode
 from eval.cli import CommandParser, int_at_least, run_command
 from eval.sim_real.dynamics_gap import dynamics_gap
 from eval.sim_real.metrics import compare_logs
+from eval.sim_real.prediction_powered import prediction_powered_table
 from eval.sim_real.report import write_report
 from eval.sim_real.scenarios import scenario_comparison, scenario_of
 
@@ -59,6 +60,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     replay_with = load_robot_config(args.robot_config) if args.robot_config else None
 
     metrics = compare_logs(sim, real)
+    metrics["prediction_powered"] = prediction_powered_table(sim, real)
     if any(scenario_of(e) for e in (*sim, *real)):  # the users' task: pair sim with real scenario by scenario
         metrics["scenarios"] = scenario_comparison(sim, real)
     metrics["sources"] = {

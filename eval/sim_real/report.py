@@ -172,6 +172,23 @@ def _agreement_table(agreement: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _prediction_powered_table(table: dict[str, Any]) -> list[str]:
+    lines = ["| task / policy | sim n | real n | estimate (95% CI) | real alone (95% CI) | real trials saved |",
+             "|---|---|---|---|---|---|"]
+    for name, row in table.items():
+        if "note" in row:
+            lines.append(f"| {name} | - | - | {row['note']} | - | - |")
+            continue
+        alone = row["real_only"]
+        lines.append(f"| {name} | {row['sim_episodes']} | {row['real_episodes']} | {row['estimate']:.2f} "
+                     f"{_interval(row['ci'])} | {alone['rate']:.2f} {_interval(alone['ci'])} | "
+                     f"{row['real_trials_saved']:.0f} |")
+    lines += ["", "Estimate: the sim's rate corrected by the mean real-minus-predicted outcome of the real episodes "
+              "(each predicted by the sim episodes of its seed or scenario); saved: the extra real trials real "
+              "alone would need for the same interval width (docs/sim_vs_real.md)."]
+    return lines
+
+
 def _behaviour_tables(behaviour: dict[str, Any]) -> list[str]:
     lines: list[str] = []
     for task, row in behaviour.items():
@@ -272,6 +289,9 @@ def write_report(
         lines += ["## By scenario (sim episodes of each real episode's scenario)", "",
                   *scenario_lines(metrics["scenarios"]), ""]
     lines += ["## Agreement across policies (SimplerEnv's Pearson r and MMRV)", "", *_agreement_table(metrics["rank_agreement"]), ""]
+    if metrics.get("prediction_powered"):
+        lines += ["## Real success from sim and real together (prediction-powered)", "",
+                  *_prediction_powered_table(metrics["prediction_powered"]), ""]
     lines += ["## Behaviour (per task and policy run on both sides)", "", *_behaviour_tables(metrics["behaviour"])]
     lines += [f"![action histograms]({PLOTS['actions']})", "", f"![trajectories]({PLOTS['trajectories']})", ""]
     lines += ["## Dynamics gap", "", *_gap_lines(metrics.get("dynamics_gap")), ""]
