@@ -40,6 +40,9 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[RolloutSettings, RunO
     p.add_argument("--scenarios-from", type=Path, metavar="LOGS",
                    help="boxnav: play the scenarios of these (imported real) episode logs in turn, episode i the "
                         "i %% n-th; give --episodes a multiple of n")
+    p.add_argument("--backend", choices=("local", "ray"), default="local",
+                   help="local: worker processes here; ray: --num-envs Ray actors (pip install -e '.[ray]')")
+    p.add_argument("--address", help="--backend ray: the Ray cluster (default: start a local one)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out, skipping finished episodes")
     add_agent_arguments(p)
     args = p.parse_args(argv)
@@ -54,7 +57,7 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[RolloutSettings, RunO
     )
     options = RunOptions(out=args.out or default_out_dir(settings), num_envs=args.num_envs,
                          video_dir=args.video_dir, video=not args.no_video, resume=args.resume,
-                         batch_policy=args.batch_policy)
+                         batch_policy=args.batch_policy, backend=args.backend, ray_address=args.address)
     return settings, options
 
 

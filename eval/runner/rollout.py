@@ -20,7 +20,7 @@ from eval.runner.results import (
     write_results,
 )
 from eval.runner.settings import RolloutSettings, RunOptions, load_run_robot_config
-from eval.runner.workers import EpisodeJob, EpisodeWorker, play_episodes, play_episodes_batched
+from eval.runner.workers import EpisodeJob, EpisodeWorker, play_episodes, play_episodes_batched, play_episodes_ray
 
 
 def _video_dir(options: RunOptions) -> Path | None:
@@ -46,15 +46,19 @@ def run_rollout(settings: RolloutSettings, options: RunOptions,
     source = PolicySource(policy=PolicySource(settings.checkpoint).load()) if batched else None
     local = EpisodeWorker(job, source)
     agent_settings = local.agent.settings()
-    if workers > 1:
+    if workers > 1 or options.backend == "ray":
         local.close()  # the workers build their own
     env_steps, agent_seconds, complete = 0, 0.0, True
     start = time.perf_counter()
     with tqdm(total=settings.episodes, initial=len(done), unit="episode", desc=f"{settings.task}/{settings.agent}",
               disable=not options.progress) as bar:
         try:
-            played_rows = (play_episodes_batched(job, todo, workers, source.policy) if batched
-                           else play_episodes(job, todo, workers, local))
+            if options.backend == "ray":
+                played_rows = play_episodes_ray(job, todo, workers, options.ray_address)
+            elif batched:
+                played_rows = play_episodes_batched(job, todo, workers, source.policy)
+            else:
+                played_rows = play_episodes(job, todo, workers, local)
             for played in played_rows:
                 done.append(played.row)
                 env_steps += played.row.length
@@ -66,7 +70,7 @@ def run_rollout(settings: RolloutSettings, options: RunOptions,
         except KeyboardInterrupt:
             complete = False
         finally:
-            if workers == 1:
+            if workers == 1 and options.backend == "local":
                 local.close()
     wall = time.perf_counter() - start
     rows = sorted(done, key=lambda row: row.index)

@@ -90,6 +90,14 @@ class RunOptions:
     resume: bool = False
     progress: bool = True
     batch_policy: bool = False  # num_envs slots in threads sharing one policy, one backbone pass per step
+    backend: str = "local"      # "local" (worker processes) or "ray" (Ray actors, num_envs of them)
+    ray_address: str | None = None  # the Ray cluster; None starts a local one
+
+    def __post_init__(self) -> None:
+        if self.backend not in ("local", "ray"):
+            raise ValueError(f"--backend must be local or ray, got {self.backend!r}")
+        if self.backend == "ray" and self.batch_policy:
+            raise ValueError("--batch-policy runs in one process; it does not combine with --backend ray")
 
 
 def settings_dict(settings: RolloutSettings) -> dict[str, Any]:

@@ -179,3 +179,43 @@ def play_episodes_batched(job: EpisodeJob, indices: Sequence[int], slots: int, p
             thread.join(timeout=30)
     if failure is not None:
         raise failure
+
+
+def play_episodes_ray(job: EpisodeJob, indices: Sequence[int], workers: int,
+                      address: str | None = None) -> Iterator[PlayedRow]:
+    """Play the episodes as Ray tasks on `workers` actors, each with its own env and agent (its own model copy), on
+    the cluster at `address` (None: a local one started here, `workers` CPUs). An actor takes a GPU when the
+    cluster has one for each; the rows are those of the local backend, as episode i still runs seed + i.
+    """
+    try:
+        import ray
+        from ray.util import ActorPool
+    except ImportError:
+        raise ValueError("--backend ray needs Ray: pip install -e '.[ray]'") from None
+    started_here = not ray.is_initialized()
+    if started_here:
+        if address is None:
+            ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False, configure_logging=False)
+        else:
+            ray.init(address=address, log_to_driver=False, configure_logging=False)
+    try:
+        gpus = 1 if ray.cluster_resources().get("GPU", 0) >= workers else 0
+        actor = ray.remote(num_cpus=1, num_gpus=gpus)(RayEpisodeWorker)
+        pool = ActorPool([actor.remote(job, gpus > 0) for _ in range(workers)])
+        yield from pool.map_unordered(lambda worker, index: worker.play.remote(index), list(indices))
+    finally:
+        if started_here:
+            ray.shutdown()  # also what stops the actors when the run is interrupted
+
+
+class RayEpisodeWorker:
+    """An EpisodeWorker inside a Ray actor: its env and agent are built in the actor's process."""
+
+    def __init__(self, job: EpisodeJob, on_gpu: bool) -> None:
+        os.environ.setdefault("OMP_NUM_THREADS", "1")
+        device = "cuda" if on_gpu else "cpu"
+        self.worker = EpisodeWorker(job, PolicySource(job.settings.checkpoint, device=device))
+
+    def play(self, index: int) -> PlayedRow:
+        """Play episode `index` and write its log (the output folder must be one the actor can reach)."""
+        return self.worker.play(index)
