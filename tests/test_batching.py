@@ -1,7 +1,6 @@
 """Batched inference across env slots: the same results as one slot at a time, and no slot hangs on an error."""
 from __future__ import annotations
 
-import json
 import threading
 from pathlib import Path
 
@@ -11,14 +10,9 @@ import pytest
 from episodes.log import read_episode
 from eval.runner.rollout import run_rollout
 from eval.runner.settings import RolloutSettings, RunOptions
+from run_helpers import results_without_timing
 from vla_model.batching import BatchAborted, SessionBatcher
 from vla_model.checkpoint import load_policy
-
-
-def _results(folder: Path) -> dict:
-    data = json.loads((folder / "results.json").read_text())
-    data.pop("timing")
-    return data
 
 
 def test_a_batched_rollout_gives_the_results_of_one_slot_at_a_time(tmp_path: Path) -> None:
@@ -27,7 +21,7 @@ def test_a_batched_rollout_gives_the_results_of_one_slot_at_a_time(tmp_path: Pat
     batched = run_rollout(settings, RunOptions(out=tmp_path / "batched", num_envs=3, video=False, progress=False,
                                                batch_policy=True))
     assert batched.complete and batched.timing["num_envs"] == 3
-    assert _results(tmp_path / "one") == _results(tmp_path / "batched")
+    assert results_without_timing(tmp_path / "one") == results_without_timing(tmp_path / "batched")
     for row in batched.rows:
         one, many = read_episode(tmp_path / "one" / row.log), read_episode(tmp_path / "batched" / row.log)
         np.testing.assert_allclose(many.action, one.action, rtol=0, atol=1e-5)

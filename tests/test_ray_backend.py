@@ -1,7 +1,6 @@
 """The Ray backend (a local 2-CPU Ray cluster) writes the results and logs of the local backend."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -10,14 +9,9 @@ import pytest
 from episodes.log import read_episode
 from eval.runner.rollout import run_rollout
 from eval.runner.settings import RolloutSettings, RunOptions
+from run_helpers import results_without_timing
 
 pytest.importorskip("ray")
-
-
-def _results(folder: Path) -> dict:
-    data = json.loads((folder / "results.json").read_text())
-    data.pop("timing")
-    return data
 
 
 def test_a_ray_run_equals_the_local_one_and_resumes(tmp_path: Path) -> None:
@@ -28,7 +22,7 @@ def test_a_ray_run_equals_the_local_one_and_resumes(tmp_path: Path) -> None:
     resumed = run_rollout(settings, RunOptions(out=tmp_path / "ray", num_envs=2, video=False, progress=False,
                                                backend="ray", resume=True))
     assert resumed.complete and resumed.timing["env_steps"] == sum(row.length for row in resumed.rows[2:])
-    assert _results(tmp_path / "local") == _results(tmp_path / "ray")
+    assert results_without_timing(tmp_path / "local") == results_without_timing(tmp_path / "ray")
     for row in resumed.rows:
         here, there = read_episode(tmp_path / "local" / row.log), read_episode(tmp_path / "ray" / row.log)
         np.testing.assert_array_equal(here.action, there.action)
