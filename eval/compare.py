@@ -18,6 +18,7 @@ from episodes.log import Episode, EpisodeLogError, iter_episodes, read_episode
 from eval.cli import CommandParser, int_at_least, run_command
 from eval.sim_real.dynamics_gap import dynamics_gap
 from eval.sim_real.metrics import compare_logs
+from eval.sim_real.mixing import mixed_groups
 from eval.sim_real.prediction_powered import prediction_powered_table
 from eval.sim_real.report import write_report
 from eval.sim_real.scenarios import scenario_comparison, scenario_of
@@ -31,6 +32,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--sim", type=Path, required=True, help="folder of sim episode logs (any tasks, checkpoints)")
     parser.add_argument("--real", type=Path, required=True, help="folder of real (or synthetic real-like) episode logs")
     parser.add_argument("--out", type=Path, required=True, help="report folder")
+    parser.add_argument("--allow-mixed", action="store_true",
+                        help="pool episodes of one task and policy made with different renderers or robot configs")
     parser.add_argument("--checkpoint",
                         help="run this checkpoint on the real frames (policy parity); 'default' = the shipped one")
     parser.add_argument("--no-replay", action="store_true", help="skip the dynamics-gap replay")
@@ -59,7 +62,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     real_paths, real = read_side(args.real, REAL_SOURCES, "--real")
     replay_with = load_robot_config(args.robot_config) if args.robot_config else None
 
+    mixed = mixed_groups("sim", sim) + mixed_groups("real", real)
+    if mixed and not args.allow_mixed:
+        raise ValueError("episodes made differently would be pooled (give --allow-mixed to pool them anyway): "
+                         + " | ".join(mixed))
     metrics = compare_logs(sim, real)
+    metrics["mixed_provenance"] = mixed
     metrics["prediction_powered"] = prediction_powered_table(sim, real)
     if any(scenario_of(e) for e in (*sim, *real)):  # the users' task: pair sim with real scenario by scenario
         metrics["scenarios"] = scenario_comparison(sim, real)

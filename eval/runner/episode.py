@@ -18,6 +18,7 @@ import numpy as np
 
 from agents.protocol import Agent
 from envs.action_convention import validate_action
+from envs.provenance import sim_provenance
 from envs.wrappers import PrivilegedObservation
 from episodes.log import Episode, EpisodeMeta, EpisodeRecorder
 from eval.runner.video import compose_frame, write_video
@@ -57,7 +58,7 @@ def play_episode(
     agent.reset(instruction)
     recorder = EpisodeRecorder(dataclasses.replace(
         meta, instruction=instruction, seed=seed, agent_settings=agent.settings(), scene=sim.scene_description(),
-        extra=dict(meta.extra),
+        extra={**meta.extra, "provenance": sim_provenance(sim.robot_config)},
     ))
     views: list[tuple[np.ndarray, np.ndarray | None, np.ndarray]] = []
     terminated = truncated = False

@@ -54,6 +54,7 @@ class RolloutResult:
     complete: bool
     timing: dict[str, float] = field(default_factory=dict)
     agent_settings: dict[str, Any] = field(default_factory=dict)
+    provenance: dict[str, Any] = field(default_factory=dict)  # renderer, robot config hash, package versions
 
 
 def prepare_out_dir(out: Path, resume: bool) -> None:
@@ -156,6 +157,7 @@ def results_dict(result: RolloutResult) -> dict[str, Any]:
         "complete": result.complete,
         "settings": settings_dict(result.settings),
         "agent_settings": result.agent_settings,
+        "provenance": result.provenance,
         "episodes": [row.to_dict() for row in result.rows],
         "aggregate": aggregate(result.rows),
         "timing": result.timing,

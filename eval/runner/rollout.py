@@ -12,6 +12,7 @@ from typing import Callable
 from tqdm import tqdm
 
 from agents.registry import PolicySource
+from envs.provenance import sim_provenance
 from eval.runner.results import (
     EpisodeRow,
     RolloutResult,
@@ -81,6 +82,7 @@ def run_rollout(settings: RolloutSettings, options: RunOptions,
         "env_steps_per_s": env_steps / wall if wall > 0 else 0.0,
         "mean_agent_latency_s": agent_seconds / env_steps if env_steps else 0.0,
     }
-    result = RolloutResult(settings, rows, complete and len(rows) == settings.episodes, timing, agent_settings)
+    result = RolloutResult(settings, rows, complete and len(rows) == settings.episodes, timing, agent_settings,
+                           sim_provenance(job.robot_config))
     write_results(options.out, result)
     return result
