@@ -33,6 +33,7 @@ MISSING_FILE_ARGS = {
     "rollout": ["--task", "pick", "--checkpoint", MISSING, "--out", "unused"],
     "serve": ["--checkpoint", MISSING],
     "run_robot": ["--video", MISSING, "--task", "pick", "--instruction", "pick up the cube", "--agent", "random"],
+    "sweep": ["--checkpoints", MISSING, "--tasks", "pick", "--out", "unused"],
     "train": ["--config", MISSING, "--data", MISSING],
 }
 

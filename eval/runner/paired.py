@@ -83,7 +83,8 @@ def paired_outcomes(successes_a: list[bool], successes_b: list[bool], confidence
 
 
 def load_runs(folder: str | Path) -> dict[str, dict[str, Any]]:
-    """The rollouts under `folder` (its own results.json, or those of its subfolders) by task; one per task."""
+    """The rollouts under `folder` (its own results.json, or those of its subfolders) by task; several runs of one
+    task (a sweep's seeds) pool into one, when they ran the same policy the same way on other seeds."""
     folder = Path(folder)
     if not folder.is_dir():
         raise ValueError(f"{folder}: run folder not found")
@@ -95,8 +96,16 @@ def load_runs(folder: str | Path) -> dict[str, dict[str, Any]]:
             data["episodes"] = list(data["episodes"])
         except (json.JSONDecodeError, KeyError, TypeError):
             raise ValueError(f"{path}: not a results file this tool wrote") from None
-        if task in runs:
-            raise ValueError(f"{folder}: two runs of task '{task}' ({runs[task]['path']} and {path}); give one each")
+        if task in runs:  # several runs of a task (a sweep's seeds): one pool, if they were run alike
+            pooled = runs[task]
+            differ = [k for k in MUST_MATCH if pooled["settings"].get(k) != data["settings"].get(k)]
+            seeds = {row["seed"] for row in pooled["episodes"]} & {row["seed"] for row in data["episodes"]}
+            if differ or seeds or pooled["settings"]["agent"] != data["settings"]["agent"] or \
+                    pooled["settings"].get("checkpoint") != data["settings"].get("checkpoint"):
+                raise ValueError(f"{folder}: runs of task '{task}' that do not pool ({pooled['path']} and {path}: "
+                                 "another agent, checkpoint, config or overlapping seeds)")
+            pooled["episodes"] += data["episodes"]
+            continue
         runs[task] = {**data, "path": str(path)}
     if not runs:
         raise ValueError(f"{folder}: no {RESULTS_FILE} there or below")

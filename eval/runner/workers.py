@@ -187,17 +187,10 @@ def play_episodes_ray(job: EpisodeJob, indices: Sequence[int], workers: int,
     the cluster at `address` (None: a local one started here, `workers` CPUs). An actor takes a GPU when the
     cluster has one for each; the rows are those of the local backend, as episode i still runs seed + i.
     """
-    try:
-        import ray
-        from ray.util import ActorPool
-    except ImportError:
-        raise ValueError("--backend ray needs Ray: pip install -e '.[ray]'") from None
-    started_here = not ray.is_initialized()
-    if started_here:
-        if address is None:
-            ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False, configure_logging=False)
-        else:
-            ray.init(address=address, log_to_driver=False, configure_logging=False)
+    started_here = start_ray(address, workers)
+    import ray
+    from ray.util import ActorPool
+
     try:
         gpus = 1 if ray.cluster_resources().get("GPU", 0) >= workers else 0
         actor = ray.remote(num_cpus=1, num_gpus=gpus)(RayEpisodeWorker)
@@ -206,6 +199,21 @@ def play_episodes_ray(job: EpisodeJob, indices: Sequence[int], workers: int,
     finally:
         if started_here:
             ray.shutdown()  # also what stops the actors when the run is interrupted
+
+
+def start_ray(address: str | None, cpus: int) -> bool:
+    """Join the Ray cluster at `address`, or start a local one of `cpus` CPUs; False if one is already running."""
+    try:
+        import ray
+    except ImportError:
+        raise ValueError("--backend ray needs Ray: pip install -e '.[ray]'") from None
+    if ray.is_initialized():
+        return False
+    if address is None:
+        ray.init(num_cpus=cpus, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    else:
+        ray.init(address=address, log_to_driver=False, configure_logging=False)
+    return True
 
 
 class RayEpisodeWorker:
