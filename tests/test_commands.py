@@ -29,6 +29,7 @@ MISSING_FILE_ARGS = {
     "make_synthetic_real": ["--robot-config", MISSING, "--out", "unused"],
     "make_tokenizer": ["--out", MISSING],
     "model_summary": ["--config", MISSING],
+    "probe_instruction": ["--data", MISSING],
     "probe_features": ["--data", MISSING],
     "rollout": ["--task", "pick", "--checkpoint", MISSING, "--out", "unused"],
     "serve": ["--checkpoint", MISSING],

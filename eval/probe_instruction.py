@@ -1,0 +1,42 @@
+"""Does a policy read its instruction? `python eval/probe_instruction.py --data LOGS [--checkpoint FILE]`.
+
+Runs the policy on the logs' frames with the logged instruction and with it swapped (left/right, the named
+target) and prints how much the executed actions change (vla_model/instruction_probe.py); a policy whose actions
+do not move under any swap is called out in one line.
+"""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from eval.cli import CommandParser, int_at_least, run_command
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Load the policy and the logs, probe, print (and write) the table."""
+    parser = CommandParser(prog="probe_instruction.py", description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, required=True, help="folder of episode logs with frames")
+    parser.add_argument("--checkpoint", help="policy .safetensors (default: the shipped one)")
+    parser.add_argument("--episodes", type=int_at_least(1), default=10, help="logs used, in name order")
+    parser.add_argument("--stride", type=int_at_least(1), default=1, help="use every N-th frame")
+    parser.add_argument("--out", type=Path, help="also write the results as JSON here")
+    args = parser.parse_args(argv)
+    if args.checkpoint is not None and not Path(args.checkpoint).is_file():
+        parser.error(f"--checkpoint: {args.checkpoint} not found")
+    from episodes.log import episode_paths, read_episode
+    from vla_model.checkpoint import load_policy
+    from vla_model.instruction_probe import format_instruction_probe, probe_instructions
+
+    paths = episode_paths(args.data)[: args.episodes]
+    report = probe_instructions(load_policy(args.checkpoint), [read_episode(p) for p in paths], args.stride)
+    print(format_instruction_probe(report))
+    if args.out is not None:
+        args.out.write_text(json.dumps(report, indent=2) + "\n")
+        print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(run_command("probe_instruction.py", main))
