@@ -113,7 +113,6 @@ def make_app(policy: MobileVLAPolicy, api_key: str, model_name: str, cmd_vel_sca
     return app
 
 
-
 class BackgroundServer:
     """An app under a real uvicorn on 127.0.0.1 in a daemon thread (benchmarks, tests); stop() ends it."""
 

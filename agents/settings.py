@@ -103,7 +103,6 @@ class DAggerSettings:
             raise ValueError(f"--expert-share must be in [0, 1], got {self.expert_share}")
 
 
-
 REMOTE_STRATEGIES = ("receding_horizon", "chunk_reuse")
 IMAGE_FORMATS = ("jpeg", "png")
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from functools import lru_cache
 from importlib import metadata
 from typing import Any, Mapping
 
@@ -26,13 +27,19 @@ def config_hash(config: RobotConfig | Mapping[str, Any]) -> str:
 
 def package_versions() -> dict[str, str]:
     """The installed versions of the packages a rollout's outcome depends on ("absent" when not installed)."""
+    return dict(_installed_versions())
+
+
+@lru_cache(maxsize=1)
+def _installed_versions() -> tuple[tuple[str, str], ...]:
+    """Read once per process: what is installed does not change while episodes run."""
     versions = {}
     for name in PACKAGES:
         try:
             versions[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             versions[name] = "absent"
-    return versions
+    return tuple(versions.items())
 
 
 def sim_provenance(config: RobotConfig) -> dict[str, Any]:

@@ -6,6 +6,7 @@ chosen agent's values and the others' defaults, so every run's results hold the 
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -55,16 +56,17 @@ class RolloutSettings:
         if self.max_steps is not None and self.max_steps < 1:
             raise ValueError(f"--max-steps must be >= 1, got {self.max_steps}")
         if self.scenario is not None or self.scenario_file is not None:
-            # a bad scenario or file, or a task without scenarios, fails here, in words
-            for part in split_scenarios(self.scenario) if self.scenario is not None else (None,):
-                make_task(self.task, part, self.scenario_file)
+            # a bad scenario (split_scenarios parses each) or file, or a task without scenarios, fails here
+            make_task(self.task, self.scenarios[0] if self.scenarios else None, self.scenario_file)
+
+    @cached_property
+    def scenarios(self) -> tuple[str, ...]:
+        """The scenarios played in turn; () when the seed draws every one (or the task has none)."""
+        return split_scenarios(self.scenario) if self.scenario is not None else ()
 
     def scenario_for(self, index: int) -> str | None:
         """The scenario episode `index` plays (None: the seed draws it, or the task has none)."""
-        if self.scenario is None:
-            return None
-        scenarios = split_scenarios(self.scenario)
-        return scenarios[index % len(scenarios)]
+        return self.scenarios[index % len(self.scenarios)] if self.scenarios else None
 
     @property
     def uses_checkpoint(self) -> bool:

@@ -5,6 +5,7 @@ resumable one by one. With the Ray backend one cluster serves the whole sweep.
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -27,7 +28,8 @@ class SweepRun:
     out: Path
 
 
-def sweep_runs(out: Path, checkpoints: Sequence[str | None], tasks: Sequence[str], seeds: Sequence[int]) -> list[SweepRun]:
+def sweep_runs(out: Path, checkpoints: Sequence[str | None], tasks: Sequence[str],
+               seeds: Sequence[int]) -> list[SweepRun]:
     """The runs of a sweep, in order (task, checkpoint, seed); checkpoint None is the shipped default."""
     names = [Path(c).stem if c else DEFAULT_LABEL for c in checkpoints]
     if len(set(names)) != len(names):
@@ -47,9 +49,8 @@ def run_sweep(runs: Sequence[SweepRun], episodes: int, options: RunOptions, agen
         for run in runs:
             settings = RolloutSettings(task=run.task, agent=agent, episodes=episodes, seed=run.seed,
                                        checkpoint=run.checkpoint, robot_config=robot_config, max_steps=max_steps)
-            results.append(run_rollout(settings, RunOptions(
-                out=run.out, num_envs=options.num_envs, video=options.video, resume=options.resume,
-                progress=options.progress, backend=options.backend, ray_address=options.ray_address)))
+            # each run its own folder, its videos in it
+            results.append(run_rollout(settings, dataclasses.replace(options, out=run.out, video_dir=None)))
             if not results[-1].complete:
                 break  # interrupted: the rest is left for --resume
     finally:
@@ -58,4 +59,3 @@ def run_sweep(runs: Sequence[SweepRun], episodes: int, options: RunOptions, agen
 
             ray.shutdown()
     return results
-

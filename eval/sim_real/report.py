@@ -13,6 +13,7 @@ import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first
 import numpy as np  # noqa: E402
 
 from envs.action_convention import ACTION_NAMES  # noqa: E402
+from eval.sim_real.agreement_uncertainty import RESAMPLES  # noqa: E402
 from eval.sim_real.dynamics_gap import Replay  # noqa: E402
 from episodes.log import Episode  # noqa: E402
 from eval.sim_real.metrics import behaviour_groups, has_trajectory, path_in_start_frame  # noqa: E402
@@ -167,8 +168,8 @@ def _agreement_table(agreement: dict[str, Any]) -> list[str]:
         boot = row.get("bootstrap", {})
         lines.append(f"| {task} | {shared} | {_fmt(row['pearson_r'])} | {_interval(boot.get('pearson_r_ci'))} | "
                      f"{_fmt(row['mmrv'])} | {_interval(boot.get('mmrv_ci'))} {row['note']} |")
-    lines += ["", "Intervals: bootstrap percentiles (2000 resamples of the episodes within each checkpoint and of the "
-              "checkpoints; draws of a single checkpoint left out), resting only on the checkpoints listed."]
+    lines += ["", f"Intervals: bootstrap percentiles ({RESAMPLES} resamples of the episodes within each checkpoint and "
+              "of the checkpoints; draws of a single checkpoint left out), resting only on the checkpoints listed."]
     return lines
 
 
