@@ -1,8 +1,9 @@
 """The Kosmos-2 backbone: one frame + instruction -> one feature, the last hidden state at a learned [LRN] token.
 
-Per frame the text model sees `<s> <image> [64 projected image tokens] </image> instruction [LRN]`. The
-submodules are called directly (vision model, image-to-text projection, text model on inputs_embeds), so no
-patched `Kosmos2Model.forward` is needed.
+Per frame the text model sees the 64 projected image tokens, the prompt and [LRN] in the config's layout
+(vla_model/token_layout.py; ours: `<s> <image> [64 image tokens] </image> instruction [LRN]`). The submodules
+are called directly (vision model, image-to-text projection, text model on inputs_embeds), so no patched
+`Kosmos2Model.forward` is needed.
 """
 from __future__ import annotations
 
@@ -10,16 +11,16 @@ import hashlib
 from pathlib import Path
 from typing import Any, Sequence
 
-import numpy as np
 import torch
 from torch import nn
 from transformers import AutoConfig, AutoTokenizer, Kosmos2Config, Kosmos2Model
 from transformers.initialization import no_init_weights
 
 from assets import ASSETS_DIR
-from vla_model.config import ConfigError, ModelConfig
+from vla_model.config import ConfigError, ModelConfig, Prompt
 from vla_model.instruction_tokenizer import IMAGE_END, IMAGE_START
 from vla_model.spatial_init import apply_spatial_init, spatial_text_config
+from vla_model.token_layout import IMAGE_START_INDEX, token_rows
 
 # Config copies of hub models that ship here, so they can be sized offline (summary on the meta device).
 SHIPPED_HUB_CONFIGS: dict[str, Path] = {"microsoft/kosmos-2-patch14-224": ASSETS_DIR / "kosmos2_patch14_224"}
@@ -128,33 +129,13 @@ def weights_fingerprint(module: nn.Module) -> str:
     return digest.hexdigest()[:16]
 
 
-PROMPT_PREFIX_LEN = 2  # <s> <image>
-
-
-def prompt_layout(tokenizer: Any, num_image_tokens: int, instructions: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-    """Instructions -> (N, L) int64 ids and (N,) int64 [LRN] positions: the one token layout of a frame.
-
-    Layout: <s> <image> [image slots] </image> prompt [LRN] <pad>...; the image slots and [LRN] hold <pad> ids
-    (the image tokens and the learned [LRN] embedding replace them). Padding after [LRN] cannot reach it through
-    the causal mask, so frames with prompts of different lengths batch exactly.
-    """
-    prompts = [list(tokenizer(text, add_special_tokens=False)["input_ids"]) for text in instructions]
-    prefix = [tokenizer.bos_token_id, tokenizer.convert_tokens_to_ids(IMAGE_START)]
-    text_start = PROMPT_PREFIX_LEN + num_image_tokens
-    lrn_index = np.array([text_start + 1 + len(p) for p in prompts], dtype=np.int64)
-    ids = np.full((len(prompts), int(lrn_index.max()) + 1), tokenizer.pad_token_id, dtype=np.int64)
-    ids[:, :PROMPT_PREFIX_LEN] = prefix
-    ids[:, text_start] = tokenizer.convert_tokens_to_ids(IMAGE_END)
-    for row, prompt in enumerate(prompts):
-        ids[row, text_start + 1 : text_start + 1 + len(prompt)] = prompt
-    return ids, lrn_index
-
-
 class KosmosBackbone(nn.Module):
     """Kosmos-2 plus the learnable [LRN] embedding; maps (frames, instructions) to one feature per frame."""
 
-    def __init__(self, kosmos: Kosmos2Model, tokenizer: Any | None) -> None:
+    def __init__(self, kosmos: Kosmos2Model, tokenizer: Any | None, prompt: Prompt = Prompt()) -> None:
         super().__init__()
+        self.prompt = prompt
+        self.image_start: int = IMAGE_START_INDEX[prompt.layout]
         self.kosmos = kosmos
         text_config = kosmos.config.text_config
         self.feature_dim: int = text_config.embed_dim
@@ -181,22 +162,27 @@ class KosmosBackbone(nn.Module):
             )
         if self.tokenizer is None:
             raise ValueError("this backbone was built without a tokenizer (meta device); it cannot encode text")
-        ids, lrn_index = prompt_layout(self.tokenizer, self.num_image_tokens, instructions)
+        rows = token_rows(self.tokenizer, self.prompt, self.num_image_tokens, instructions)
         device = pixel_values.device
-        return self.forward_from_ids(pixel_values, torch.from_numpy(ids).to(device), torch.from_numpy(lrn_index).to(device))
+        mask = None if rows.attention_mask is None else torch.from_numpy(rows.attention_mask).to(device)
+        return self.forward_from_ids(pixel_values, torch.from_numpy(rows.input_ids).to(device),
+                                     torch.from_numpy(rows.lrn_index).to(device), mask)
 
-    def forward_from_ids(self, pixel_values: torch.Tensor, input_ids: torch.Tensor, lrn_index: torch.Tensor) -> torch.Tensor:
-        """Frames, (N, L) ids in `prompt_layout`'s layout and (N,) [LRN] positions -> (N, D) features.
+    def forward_from_ids(self, pixel_values: torch.Tensor, input_ids: torch.Tensor, lrn_index: torch.Tensor,
+                         attention_mask: torch.Tensor | None = None) -> torch.Tensor:
+        """Frames, (N, L) ids laid out by token_rows, (N,) [LRN] positions (and its mask) -> (N, D) features.
 
-        Written with cumsum/gather rather than Python indexing so that it exports to ONNX as it is.
+        The image tokens replace the ids at positions image_start..image_start + 63, [LRN]'s embedding the id at
+        its position. Written with cumsum/gather rather than Python indexing so that it exports to ONNX as it is.
         """
         images = self.image_tokens(pixel_values)
         words = self.kosmos.get_input_embeddings()(input_ids)
-        text_start = PROMPT_PREFIX_LEN + self.num_image_tokens
-        embeds = torch.cat([words[:, :PROMPT_PREFIX_LEN], images.to(words.dtype), words[:, text_start:]], dim=1)
+        start, end = self.image_start, self.image_start + self.num_image_tokens
+        embeds = torch.cat([words[:, :start], images.to(words.dtype), words[:, end:]], dim=1)
         positions = torch.cumsum(torch.ones_like(input_ids), dim=1) - 1
         is_lrn = (positions == lrn_index[:, None]).unsqueeze(-1)
         embeds = torch.where(is_lrn, self.lrn.to(embeds.dtype), embeds)
-        hidden = self.kosmos.text_model(inputs_embeds=embeds, use_cache=False, return_dict=True).last_hidden_state
+        hidden = self.kosmos.text_model(inputs_embeds=embeds, attention_mask=attention_mask, use_cache=False,
+                                        return_dict=True).last_hidden_state
         index = lrn_index[:, None, None].expand(-1, 1, hidden.shape[-1])
         return hidden.gather(1, index).squeeze(1)

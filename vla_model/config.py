@@ -21,7 +21,10 @@ CONFIGS_DIR: Path = ASSETS_DIR / "configs"
 SMALL_CONFIG: Path = CONFIGS_DIR / "small_lora.json"
 PRECISIONS = ("fp32", "fp16", "bf16")
 INIT_WEIGHTS = ("pretrained", "random", "random_spatial")
-HEAD_TYPES = ("LSTMDecoder", "FCDecoder")
+HEAD_TYPES = ("LSTMDecoder", "FCDecoder", "RoboVLMsLSTMDecoder", "MobileVLALSTMDecoder", "MobileVLAClassificationDecoder")
+# Heads with RoboVLMs' structure (an LSTM named `rnn`), built so that their checkpoints' tensors load as they are.
+ROBOVLMS_HEAD_TYPES = HEAD_TYPES[2:]
+TOKEN_LAYOUTS = ("mobile_vla", "robovlms", "robovlms_fork")
 # CLIP's normalization, which Kosmos-2's image processor uses.
 CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
 CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
@@ -50,16 +53,42 @@ class TrainSetup:
 
 @dataclass(frozen=True)
 class ActHead:
-    """The policy head (RoboVLMs' `act_head` block): "LSTMDecoder" over the window, or "FCDecoder" per step.
+    """The policy head (RoboVLMs' `act_head` block).
 
-    FCDecoder maps each step's feature alone through `num_layers` hidden layers (0: a linear readout); it serves
-    the per-frame first stage of two-stage training, whose backbone the LSTM stage then starts from.
+    Ours: "LSTMDecoder" (an LSTM over the window, one Linear for dx, dy and one for the gripper) or "FCDecoder"
+    (each step's feature alone through `num_layers` hidden layers, 0: a linear readout; the per-frame first stage
+    of two-stage training). Theirs, with their tensor names (vla_model/robovlms_heads.py): "RoboVLMsLSTMDecoder"
+    (RoboVLMs' LSTMDecoder: MLP tanh arm head and MLP gripper logits), "MobileVLALSTMDecoder" (their 2-D head:
+    dx, dy only, the gripper reported open) and "MobileVLAClassificationDecoder" (`num_classes` logits per chunk
+    step, class i executed as `class_map[i]` = (dx, dy)). `latent` and `down_sample` are RoboVLMs' keys; with
+    one action token only latent 1 exists (pooling one token is the token).
     """
 
     type: str = "LSTMDecoder"
     hidden_size: int = 1024
     num_layers: int = 4
     policy_rnn_dropout_p: float = 0.0
+    latent: int = 1
+    down_sample: str = "none"
+    num_classes: int = 0
+    class_map: tuple[tuple[float, float], ...] = ()
+
+
+@dataclass(frozen=True)
+class Prompt:
+    """How a frame and its instruction become the text model's input (vla_model/token_layout.py).
+
+    `layout`: "mobile_vla" (ours: <s> <image> [64 image tokens] </image> prompt [LRN]), "robovlms" (upstream:
+    <s> [64 image tokens] prompt [LRN] </s>) or "robovlms_fork" (what their fork runs: <s> prompt </s> padded with
+    id 0 to at least 64 positions, the 64 image tokens written over positions 0..63, [LRN] appended: a prompt
+    under 64 tokens never reaches the model). `template` wraps the instruction (theirs: "<grounding>An image of a
+    robot {instruction}"). `pad_to`: the fork layout's padded length (0: only to 64, as their training's padding to
+    the longest gives for one instruction; their server: 256); padding is masked out of attention.
+    """
+
+    layout: str = "mobile_vla"
+    template: str = "{instruction}"
+    pad_to: int = 0
 
 
 @dataclass(frozen=True)
@@ -104,6 +133,7 @@ class ModelConfig:
     fwd_pred_next_n: int = 10
     train_setup: TrainSetup = field(default_factory=TrainSetup)
     act_head: ActHead = field(default_factory=ActHead)
+    prompt: Prompt = field(default_factory=Prompt)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready dict with the same keys as the file (stored in checkpoint metadata)."""
@@ -177,9 +207,18 @@ def _validate(config: ModelConfig) -> ModelConfig:
          "must name at least one module when lora_enable is true"),
         (head.type in HEAD_TYPES, "act_head.type", f"must be one of {', '.join(HEAD_TYPES)}"),
         (head.hidden_size >= 1, "act_head.hidden_size", "must be >= 1"),
-        (head.num_layers >= (1 if head.type == "LSTMDecoder" else 0), "act_head.num_layers",
-         "must be >= 1 for an LSTMDecoder, >= 0 for an FCDecoder"),
+        (head.num_layers >= (0 if head.type == "FCDecoder" else 1), "act_head.num_layers",
+         "must be >= 1 for an LSTM head, >= 0 for an FCDecoder"),
         (0.0 <= head.policy_rnn_dropout_p < 1.0, "act_head.policy_rnn_dropout_p", "must be in [0, 1)"),
+        (head.latent == 1, "act_head.latent", "only 1 is supported (one action token)"),
+        (head.down_sample in ("none", "pooling"), "act_head.down_sample", "must be none or pooling"),
+        (head.type != "MobileVLAClassificationDecoder" or head.num_classes >= 2, "act_head.num_classes",
+         "must be >= 2 for a MobileVLAClassificationDecoder"),
+        (head.type != "MobileVLAClassificationDecoder" or len(head.class_map) == head.num_classes,
+         "act_head.class_map", f"must give one (dx, dy) per class ({head.num_classes})"),
+        (config.prompt.layout in TOKEN_LAYOUTS, "prompt.layout", f"must be one of {', '.join(TOKEN_LAYOUTS)}"),
+        ("{instruction}" in config.prompt.template, "prompt.template", "must contain {instruction}"),
+        (config.prompt.pad_to >= 0, "prompt.pad_to", "must be >= 0"),
     ]
     for ok, key, message in checks:
         if not ok:

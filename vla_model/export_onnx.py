@@ -21,7 +21,8 @@ from torch import nn
 from transformers import AutoTokenizer
 
 from envs.action_convention import GRIPPER
-from vla_model.backbone import KosmosBackbone, prompt_layout
+from vla_model.backbone import KosmosBackbone
+from vla_model.token_layout import token_rows
 from vla_model.config import ModelConfig, model_config_from_dict
 from vla_model.policy import MobileVLAPolicy, model_settings, preprocess_frame
 
@@ -41,7 +42,7 @@ INSTRUCTIONS = ("pick up the red cube", "go to the box", "place it on the left")
 class BackboneStep(nn.Module):
     """(N, 3, S, S) pixels, (N, L) prompt ids, (N,) [LRN] positions -> (N, D) features.
 
-    The same computation as KosmosBackbone.forward with the tokenizer taken out (see backbone.prompt_layout), so the
+    The same computation as KosmosBackbone.forward with the tokenizer taken out (see vla_model.token_layout), so the
     instruction is an input of the graph, not a constant baked into it.
     """
 
@@ -108,7 +109,8 @@ def sample_inputs(policy: MobileVLAPolicy, batch: int = 1, seed: int = 0) -> Sam
     frames = rng.integers(0, 256, size=(batch, size, size, 3), dtype=np.uint8)
     pixels = torch.stack([policy.preprocess(frame) for frame in frames]).numpy()
     instructions = [INSTRUCTIONS[i % len(INSTRUCTIONS)] for i in range(batch)]
-    ids, lrn_index = prompt_layout(policy.backbone.tokenizer, policy.backbone.num_image_tokens, instructions)
+    rows = token_rows(policy.backbone.tokenizer, policy.config.prompt, policy.backbone.num_image_tokens, instructions)
+    ids, lrn_index = rows.input_ids, rows.lrn_index
     features = rng.standard_normal((batch, policy.config.window_size, policy.backbone.feature_dim)).astype(np.float32)
     return SampleInputs(pixels, instructions, ids, lrn_index, features)
 
@@ -146,6 +148,12 @@ def export_policy(
     The folder is self-contained: OnnxPolicy (and a TensorRT build) need nothing else from this repository's
     model code or the hub. The policy is traced in eval mode and left in the mode it was in.
     """
+    if policy.config.prompt.layout == "robovlms_fork":
+        raise ValueError("export: the robovlms_fork token layout masks padding, which the exported graph has no "
+                         "input for; run such a policy with torch")
+    if not getattr(policy.head, "pads_window", True):
+        raise ValueError(f"export: the {policy.config.act_head.type} head runs over the frames seen so far, which "
+                         "the exported window (always full) does not do; run it with torch")
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     files = ExportedFiles(folder, tuple(precisions))
@@ -225,7 +233,8 @@ class OnnxPolicy:
 
     def encode(self, pixel_values: np.ndarray, instructions: Sequence[str]) -> np.ndarray:
         """(N, 3, S, S) float32 pixels and N instructions -> (N, D) float32 features."""
-        ids, lrn_index = prompt_layout(self.tokenizer, self.num_image_tokens, instructions)
+        rows = token_rows(self.tokenizer, self.config.prompt, self.num_image_tokens, instructions)
+        ids, lrn_index = rows.input_ids, rows.lrn_index
         (features,) = self.backbone_session.run(
             None, {"pixel_values": pixel_values.astype(self.dtype), "input_ids": ids, "lrn_index": lrn_index}
         )

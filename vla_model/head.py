@@ -6,6 +6,7 @@ from torch import nn
 
 from envs.action_convention import ACTION_DIM, GRIPPER
 from vla_model.config import ActHead
+from vla_model.robovlms_heads import ROBOVLMS_HEADS
 
 
 def _chunk_actions(arm: torch.Tensor, gripper: torch.Tensor, chunk: int) -> torch.Tensor:
@@ -15,7 +16,12 @@ def _chunk_actions(arm: torch.Tensor, gripper: torch.Tensor, chunk: int) -> torc
 
 
 class LSTMActionHead(nn.Module):
-    """LSTM over (B, W, D) features; each step predicts `chunk` actions: dx, dy via tanh, the gripper as a logit."""
+    """LSTM over (B, W, D) features; each step predicts `chunk` actions: dx, dy via tanh, the gripper as a logit.
+
+    At inference the window is padded at the front with its first feature until it is full (`pads_window`).
+    """
+
+    pads_window = True
 
     def __init__(self, feature_dim: int, chunk: int, config: ActHead) -> None:
         super().__init__()
@@ -39,6 +45,8 @@ class LSTMActionHead(nn.Module):
 class FCActionHead(nn.Module):
     """Each step's feature alone -> its chunk: `num_layers` GELU layers of `hidden_size` (0: linear readout)."""
 
+    pads_window = True
+
     def __init__(self, feature_dim: int, chunk: int, config: ActHead) -> None:
         super().__init__()
         self.chunk = chunk
@@ -58,8 +66,8 @@ class FCActionHead(nn.Module):
 
 
 def build_head(feature_dim: int, chunk: int, config: ActHead) -> nn.Module:
-    """The head the config's act_head.type names."""
-    heads = {"LSTMDecoder": LSTMActionHead, "FCDecoder": FCActionHead}
+    """The head the config's act_head.type names (ours, or one of RoboVLMs' with their tensor names)."""
+    heads = {"LSTMDecoder": LSTMActionHead, "FCDecoder": FCActionHead, **ROBOVLMS_HEADS}
     return heads[config.type](feature_dim, chunk, config)
 
 

@@ -224,7 +224,7 @@ def assemble_policy(
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(config.seed)
         configure_finetuning(kosmos, config.train_setup)
-        policy = MobileVLAPolicy(config, KosmosBackbone(kosmos, tokenizer), base_fingerprint)
+        policy = MobileVLAPolicy(config, KosmosBackbone(kosmos, tokenizer, config.prompt), base_fingerprint)
     cast_frozen(policy, config.train_setup.precision)
     return policy
 
