@@ -33,6 +33,7 @@ class PolicySource:
     checkpoint: str | None = None
     device: str = "cpu"
     policy: Any = None  # e.g. an OnnxPolicy; used as it is instead of loading the checkpoint
+    robovlms_config: str | None = None  # the training JSON of a RoboVLMs .ckpt checkpoint
 
     def load(self) -> Any:
         """The policy: the one given, or the checkpoint loaded (torch, transformers) on `device`."""
@@ -40,7 +41,7 @@ class PolicySource:
             return self.policy
         from vla_model.checkpoint import load_policy
 
-        return load_policy(self.checkpoint, device=self.device)
+        return load_policy(self.checkpoint, device=self.device, robovlms_config=self.robovlms_config)
 
 
 def _vla(settings: VLASettings, source: PolicySource) -> Agent:

@@ -39,8 +39,14 @@ class VLASettings:
     ensemble_decay: float = knob(0.01, "weights exp(-decay * age): > 0 favours the newest chunk, < 0 the oldest")
     latency_steps: int = knob(0, "apply the action computed this many steps earlier (emulates a slower computer)")
     gripper_threshold: float = knob(0.5, "close the gripper when the predicted probability is above this")
+    profile: str | None = knob(None, "deployment profile: a YAML file or a shipped name (their_training, "
+                                     "their_main_server, their_jetson_node; assets/profiles/)")
 
     def __post_init__(self) -> None:
+        if self.profile is not None:
+            from vla_model.deployment_profile import load_profile
+
+            load_profile(self.profile)  # a missing or bad profile fails here, before any episode
         if self.exec_horizon < 1:
             raise ValueError(f"--exec-horizon must be >= 1, got {self.exec_horizon}")
         if self.latency_steps < 0:

@@ -2,7 +2,9 @@
 
 The policy sees every frame (its window of 8 features must be consecutive, as in training) but is asked for a
 new chunk only every `exec_horizon` steps; overlapping chunks can be blended (ACT-style temporal ensembling) and
-the Jetson's slower inference can be emulated as a delay of whole steps.
+the Jetson's slower inference can be emulated as a delay of whole steps. A deployment profile (`--profile`)
+changes the frames' preprocessing, the window and the executed row (in the policy session it makes) and how a
+prediction becomes the wheels' command (here).
 """
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ import numpy as np
 from agents.protocol import AgentBase
 from agents.settings import VLASettings
 from envs.action_convention import ACTION_DIM, DX, DY, GRIPPER, GRIPPER_CLOSED, GRIPPER_OPEN
+from vla_model.deployment_profile import DeploymentProfile, drive_command, load_profile
 
 STOP_ACTION = np.array([0.0, 0.0, GRIPPER_OPEN], dtype=np.float32)
 
@@ -50,7 +53,10 @@ class VLAAgent(AgentBase):
         if settings.exec_horizon > chunk_size:
             raise ValueError(f"--exec-horizon must be in 1..{chunk_size} (the model's chunk length), "
                              f"got {settings.exec_horizon}")
-        self.policy = policy
+        self.profile = load_profile(settings.profile) if settings.profile is not None else None
+        if self.profile is not None and self.profile.execute == "whole_chunk":
+            settings = dataclasses.replace(settings, exec_horizon=chunk_size)
+        self.policy = with_profile(policy, self.profile)
         self.knobs = settings
         self.model_queries = 0
         self.last_query_seconds = 0.0
@@ -109,6 +115,19 @@ class VLAAgent(AgentBase):
         action = np.empty(ACTION_DIM, dtype=np.float32)
         action[DX] = np.clip(blended[DX], -1.0, 1.0)
         action[DY] = np.clip(blended[DY], -1.0, 1.0)
+        if self.profile is not None:
+            action[[DX, DY]] = drive_command(self.profile.cmd_vel, action[[DX, DY]])
         action[GRIPPER] = GRIPPER_CLOSED if blended[GRIPPER] > self.knobs.gripper_threshold else GRIPPER_OPEN
         return action
 
+
+
+def with_profile(policy: ChunkPolicy, profile: DeploymentProfile | None) -> ChunkPolicy:
+    """The policy session that applies `profile` (frames, window, executed row); the policy as it is without one."""
+    if profile is None or getattr(policy, "profile", None) == profile:  # None, or a session made with it
+        return policy
+    make_session = getattr(policy, "session", None)
+    if not callable(make_session):
+        raise ValueError(f"--profile: this policy runtime ({type(policy).__name__}) takes no deployment profile; "
+                         "run the checkpoint with torch")
+    return make_session(profile)

@@ -18,7 +18,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Load the policy and the logs, probe, print (and write) the table."""
     parser = CommandParser(prog="probe_instruction.py", description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, required=True, help="folder of episode logs with frames")
-    parser.add_argument("--checkpoint", help="policy .safetensors (default: the shipped one)")
+    parser.add_argument("--checkpoint", help="policy .safetensors, or a RoboVLMs .ckpt (default: the shipped one)")
+    parser.add_argument("--robovlms-config", help="the training JSON of a RoboVLMs .ckpt (default: its stored copy)")
+    parser.add_argument("--profile", help="deployment profile: a YAML file or a shipped name (assets/profiles/)")
     parser.add_argument("--episodes", type=int_at_least(1), default=10, help="logs used, in name order")
     parser.add_argument("--stride", type=int_at_least(1), default=1, help="use every N-th frame")
     parser.add_argument("--out", type=Path, help="also write the results as JSON here")
@@ -27,10 +29,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"--checkpoint: {args.checkpoint} not found")
     from episodes.log import episode_paths, read_episode
     from vla_model.checkpoint import load_policy
+    from vla_model.deployment_profile import load_profile
     from vla_model.instruction_probe import format_instruction_probe, probe_instructions
 
+    profile = load_profile(args.profile) if args.profile is not None else None
     paths = episode_paths(args.data)[: args.episodes]
-    report = probe_instructions(load_policy(args.checkpoint), [read_episode(p) for p in paths], args.stride)
+    policy = load_policy(args.checkpoint, robovlms_config=args.robovlms_config)
+    report = probe_instructions(policy, [read_episode(p) for p in paths], args.stride, profile)
     print(format_instruction_probe(report))
     if args.out is not None:
         args.out.write_text(json.dumps(report, indent=2) + "\n")

@@ -24,7 +24,9 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[RolloutSettings, RunO
     p.add_argument("--agent", default="vla", choices=AGENT_NAMES, help="who acts (default: vla)")
     p.add_argument("--checkpoint",
                    help="policy checkpoint (.safetensors) of the vla and dagger agents; default: the shipped one, "
-                        "assets/checkpoints/default.safetensors")
+                        "assets/checkpoints/default.safetensors; a RoboVLMs .ckpt runs with --robovlms-config")
+    p.add_argument("--robovlms-config", help="the training JSON of a RoboVLMs .ckpt given as --checkpoint "
+                                             "(default: the copy stored in it)")
     p.add_argument("--episodes", type=int_at_least(1), default=4)
     p.add_argument("--seed", type=int_at_least(0), default=0, help="episode i runs with seed SEED + i")
     p.add_argument("--num-envs", type=int_at_least(1), default=1, help="parallel worker processes, one env each")
@@ -52,6 +54,7 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[RolloutSettings, RunO
         args.scenario = scenarios_of_logs(args.scenarios_from)
     settings = RolloutSettings(
         task=args.task, agent=args.agent, episodes=args.episodes, seed=args.seed, checkpoint=args.checkpoint,
+        robovlms_config=args.robovlms_config,
         robot_config=args.robot_config, max_steps=args.max_steps, scenario=args.scenario,
         scenario_file=args.scenario_file, knobs=settings_from_args(args.agent, args),
     )

@@ -13,6 +13,7 @@ import numpy as np
 
 import torch
 
+from vla_model.deployment_profile import DeploymentProfile
 from vla_model.policy import MobileVLAPolicy, PolicySession, observe_pixels
 
 
@@ -23,8 +24,9 @@ class BatchAborted(RuntimeError):
 class SessionBatcher:
     """The meeting point of the slots' observe calls (see the module docstring)."""
 
-    def __init__(self, policy: MobileVLAPolicy) -> None:
+    def __init__(self, policy: MobileVLAPolicy, profile: DeploymentProfile | None = None) -> None:
         self.policy = policy
+        self.profile = profile
         self._lock = threading.Condition()
         self._members: list[BatchedSession] = []
         self._pending: dict[int, tuple[torch.Tensor, str]] = {}
@@ -35,7 +37,7 @@ class SessionBatcher:
     def join(self) -> BatchedSession:
         """A new slot: its own window over the shared policy."""
         with self._lock:
-            member = BatchedSession(self, self.policy.session(), len(self._members))
+            member = BatchedSession(self, self.policy.session(self.profile), len(self._members))
             self._members.append(member)
             return member
 
@@ -59,7 +61,7 @@ class SessionBatcher:
         The frame is preprocessed here, in the slot's own thread, so a bad frame is this slot's error.
         """
         try:
-            pixels = self.policy.preprocess(frame)
+            pixels = member.session.preprocess(frame)
         except BaseException:
             self.abort()  # the run fails with this error; the slots waiting for this one must not hang
             raise
@@ -99,6 +101,7 @@ class BatchedSession:
         self.session = session
         self.slot = slot
         self.config = session.config
+        self.profile = session.profile
 
     def reset(self) -> None:
         """Forget this slot's window."""

@@ -31,6 +31,7 @@ from vla_model.config import (
     model_config_from_dict,
 )
 from vla_model.policy import MobileVLAPolicy, assemble_policy, build_on_meta
+from vla_model.robovlms_import import import_robovlms
 
 FORMAT = "mobile-vla-policy"
 FORMAT_VERSION = "1"
@@ -46,12 +47,15 @@ def save_checkpoint(
     path: str | Path,
     robot_config: RobotConfig | str | Path | None = None,
     training: TrainingConfig | None = None,
+    whole: bool = False,
 ) -> Path:
     """Write the policy's trained tensors + config + action bounds to `path` (atomically); returns the path.
 
     `robot_config` (an object or a file) gives the action normalization bounds; None uses the policy's own
     (from the checkpoint it was loaded from) or the shipped default robot. `training`, when given, is stored
-    with the model's config (the file's layout), as a record of how the tensors were made.
+    with the model's config (the file's layout), as a record of how the tensors were made. `whole` writes every
+    tensor, so that no base model is needed to load it (an imported run whose backbone differs from any base).
+    An imported policy's record of where it came from (`policy.source`) is stored as `imported_from`.
     """
     path = Path(path)
     if path.suffix != ".safetensors":
@@ -69,11 +73,10 @@ def save_checkpoint(
         "action_low": json.dumps(low.tolist()),
         "action_high": json.dumps(high.tolist()),
         "base_fingerprint": policy.base_fingerprint,
+        **({"imported_from": json.dumps(policy.source)} if policy.source else {}),
     }
-    tensors = {
-        name: tensor.detach().to("cpu", torch.float32).contiguous()
-        for name, tensor in policy.trainable_state_dict().items()
-    }
+    chosen = dict(policy.named_parameters()) if whole else policy.trainable_state_dict()
+    tensors = {name: tensor.detach().to("cpu", torch.float32).contiguous() for name, tensor in chosen.items()}
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
     os.close(fd)
@@ -186,9 +189,10 @@ def load_trained_tensors(policy: MobileVLAPolicy, path: str | Path, same_config:
     if differences and same_config:
         raise CheckpointError(f"{path}: config differs from the model's: " + "; ".join(differences))
     stored_names = _tensor_names(path)
-    if not holds_whole_backbone(_backbone_names(policy), stored_names):
+    whole = holds_whole_backbone(_backbone_names(policy), stored_names)
+    if not whole:
         _check_base(policy, path, stored_config, metadata["base_fingerprint"])
-    expected = policy.trainable_state_dict()
+    expected = dict(policy.named_parameters()) if whole else policy.trainable_state_dict()
     with safe_open(str(path), framework="pt") as handle:
         stored = {name: handle.get_slice(name).get_shape() for name in handle.keys()}
         other_head = (stored_config.act_head, stored_config.fwd_pred_next_n) != (
@@ -211,6 +215,8 @@ def load_trained_tensors(policy: MobileVLAPolicy, path: str | Path, same_config:
                     )
                 param.copy_(handle.get_tensor(name).to(param.dtype))
     policy.robot_config = robot_config_from_dict(json.loads(metadata["robot_config"]), source=f"{path} (robot_config)")
+    if "imported_from" in metadata:
+        policy.source = json.loads(metadata["imported_from"])
     return sorted(name for name in skipped if name in expected)
 
 
@@ -218,14 +224,20 @@ def load_policy(
     path: str | Path | None = None,
     device: str | torch.device = "cpu",
     config: ModelConfig | str | Path | None = None,
+    robovlms_config: str | Path | None = None,
 ) -> MobileVLAPolicy:
     """A policy in eval mode from a checkpoint; None = the shipped default (assets/checkpoints/default.safetensors).
 
     Every weight comes from a file: the checkpoint, and for a partial checkpoint its base model folder; the
     architecture is built with weight init switched off. `config`, if given, must equal the checkpoint's stored
-    config.
+    config. A RoboVLMs Lightning `.ckpt` is imported on the fly with `robovlms_config` (their training JSON; None:
+    the copy in the checkpoint) and the importer's defaults (eval/import_checkpoint.py sets the others).
     """
     path = DEFAULT_CHECKPOINT if path is None else path
+    if Path(path).suffix == ".ckpt":
+        return import_robovlms(path, robovlms_config).policy.to(device)
+    if robovlms_config is not None:
+        raise CheckpointError(f"{path}: --robovlms-config goes with a RoboVLMs .ckpt; this is one of ours")
     stored = checkpoint_config(path)
     if config is not None:
         wanted = config if isinstance(config, ModelConfig) else load_model_config(config)

@@ -15,6 +15,7 @@ import numpy as np
 
 from envs.objects import COLOURS, SHAPES
 from episodes.log import Episode
+from vla_model.deployment_profile import DeploymentProfile
 from vla_model.policy import MobileVLAPolicy
 
 NO_EFFECT = 1e-6  # mean |change| below this: the instruction does not reach the actions
@@ -45,9 +46,10 @@ def swap_target(text: str) -> str | None:
 SWAPS: dict[str, Callable[[str], str | None]] = {"left/right": swap_sides, "target": swap_target}
 
 
-def _actions(policy: MobileVLAPolicy, frames: np.ndarray, instruction: str) -> np.ndarray:
+def _actions(policy: MobileVLAPolicy, frames: np.ndarray, instruction: str,
+             profile: DeploymentProfile | None) -> np.ndarray:
     """(T, 3) executed actions (chunk row 0) of a fresh window over the episode's frames."""
-    session = policy.session()
+    session = policy.session(profile)
     rows = []
     for frame in frames:
         session.observe(frame, instruction)
@@ -55,20 +57,24 @@ def _actions(policy: MobileVLAPolicy, frames: np.ndarray, instruction: str) -> n
     return np.asarray(rows)
 
 
-def probe_instructions(policy: MobileVLAPolicy, episodes: Sequence[Episode], stride: int = 1) -> dict[str, Any]:
-    """Per swap: episodes and steps compared, mean |change| of dx, dy, P(closed), and the share of dy sign flips."""
+def probe_instructions(policy: MobileVLAPolicy, episodes: Sequence[Episode], stride: int = 1,
+                       profile: DeploymentProfile | None = None) -> dict[str, Any]:
+    """Per swap: episodes and steps compared, mean |change| of dx, dy, P(closed), and the share of dy sign flips.
+
+    `profile` (a deployment profile) preprocesses the frames and picks the row as that deployment does.
+    """
     changes: dict[str, list[np.ndarray]] = {name: [] for name in SWAPS}
     flips: dict[str, list[np.ndarray]] = {name: [] for name in SWAPS}
     for episode in episodes:
         frames = np.asarray(episode.rgb_static)[::stride]
         if not len(frames):
             continue
-        base = _actions(policy, frames, episode.meta.instruction)
+        base = _actions(policy, frames, episode.meta.instruction, profile)
         for name, swap in SWAPS.items():
             other = swap(episode.meta.instruction)
             if other is None:
                 continue
-            swapped = _actions(policy, frames, other)
+            swapped = _actions(policy, frames, other, profile)
             changes[name].append(np.abs(swapped - base))
             flips[name].append(np.sign(swapped[:, 1]) != np.sign(base[:, 1]))
     report: dict[str, Any] = {}

@@ -17,6 +17,7 @@ from envs.action_convention import GRIPPER
 from envs.robot_config import RobotConfig
 from vla_model.backbone import KosmosBackbone, build_kosmos, kosmos_config, load_tokenizer, weights_fingerprint
 from vla_model.config import CLIP_MEAN, CLIP_STD, ConfigError, ModelConfig
+from vla_model.deployment_profile import DeploymentProfile, FrameSteps
 from vla_model.finetune import configure_finetuning
 from vla_model.head import build_head
 from vla_model.precision import autocast, cast_frozen
@@ -27,16 +28,26 @@ def preprocess_frame(
     image_size: int = 224,
     mean: Sequence[float] = CLIP_MEAN,
     std: Sequence[float] = CLIP_STD,
+    steps: FrameSteps = FrameSteps(),
 ) -> torch.Tensor:
-    """uint8 (H, W, 3) RGB -> float32 (3, image_size, image_size), resized (bilinear) and normalized."""
+    """uint8 (H, W, 3) RGB -> float32 (3, image_size, image_size): channel order, resize, normalization by `steps`.
+
+    The defaults (RGB, antialiased bilinear, mean/std) are our training's; a deployment profile gives others.
+    """
     frame = np.asarray(frame)
     if frame.ndim != 3 or frame.shape[-1] != 3 or frame.dtype != np.uint8:
         raise ValueError(f"frame: expected uint8 (H, W, 3) RGB, got {frame.dtype} {frame.shape}")
+    if steps.colour_order == "bgr":
+        frame = frame[..., ::-1]
     pixels = torch.from_numpy(np.ascontiguousarray(frame)).permute(2, 0, 1).to(torch.float32) / 255.0
     if pixels.shape[1:] != (image_size, image_size):
+        smooth = steps.resize != "nearest"  # antialiasing exists for the smooth modes only
         pixels = nn.functional.interpolate(
-            pixels[None], size=(image_size, image_size), mode="bilinear", antialias=True, align_corners=False
-        )[0]
+            pixels[None], size=(image_size, image_size), mode=steps.resize, antialias=smooth,
+            **({"align_corners": False} if smooth else {}),
+        )[0].clamp(0.0, 1.0)
+    if not steps.normalize:
+        return pixels
     mean_t = torch.tensor(mean, dtype=torch.float32)[:, None, None]
     std_t = torch.tensor(std, dtype=torch.float32)[:, None, None]
     return (pixels - mean_t) / std_t
@@ -52,6 +63,7 @@ class MobileVLAPolicy(nn.Module):
         self.head = build_head(backbone.feature_dim, config.fwd_pred_next_n, config.act_head)
         self.base_fingerprint = base_fingerprint
         self.robot_config: RobotConfig | None = None
+        self.source: dict[str, Any] | None = None  # where an imported policy came from (robovlms_import)
         self.frames_encoded = 0
         self._session = PolicySession(self)  # the window of the one robot this policy object drives
 
@@ -104,9 +116,12 @@ class MobileVLAPolicy(nn.Module):
         """
         return self._session.predict_chunk()
 
-    def session(self) -> PolicySession:
-        """A new, empty feature window over this policy's weights: one per client that drives a robot with it."""
-        return PolicySession(self)
+    def session(self, profile: DeploymentProfile | None = None) -> PolicySession:
+        """A new, empty feature window over this policy's weights: one per client that drives a robot with it.
+
+        `profile` (a deployment profile) changes the frames' preprocessing, the window and the executed row.
+        """
+        return PolicySession(self, profile)
 
     def step(self, frame: np.ndarray, instruction: str) -> np.ndarray:
         """observe(frame, instruction) then predict_chunk()."""
@@ -124,20 +139,31 @@ class MobileVLAPolicy(nn.Module):
         return {"total": total, "trainable": trainable}
 
     def settings(self) -> dict[str, Any]:
-        """What an episode log records about the model."""
-        return model_settings(self.config, self.config.train_setup.precision)
+        """What an episode log records about the model (and, for an imported one, where it came from)."""
+        settings = model_settings(self.config, self.config.train_setup.precision)
+        return settings | ({"imported_from": self.source} if self.source else {})
 
 
 class PolicySession:
     """One robot's window of features over a shared MobileVLAPolicy (the ChunkPolicy surface VLAAgent drives).
 
     Several sessions on one policy keep separate windows and share the weights: a server with several clients.
+    A deployment profile, if given, decides the preprocessing, the window's length and which row is returned.
     """
 
-    def __init__(self, policy: MobileVLAPolicy) -> None:
+    def __init__(self, policy: MobileVLAPolicy, profile: DeploymentProfile | None = None) -> None:
         self.policy = policy
         self.config = policy.config
-        self._window: deque[torch.Tensor] = deque(maxlen=policy.config.window_size)
+        self.profile = profile
+        self.window_size = (profile.window_size if profile else 0) or policy.config.window_size
+        self._window: deque[torch.Tensor] = deque(maxlen=self.window_size)
+
+    def preprocess(self, frame: np.ndarray) -> torch.Tensor:
+        """One uint8 RGB frame -> the model's input, as this session's profile (or the model's config) says."""
+        if self.profile is None:
+            return self.policy.preprocess(frame)
+        config = self.config
+        return preprocess_frame(frame, config.image_size, config.image_mean, config.image_std, self.profile.frames)
 
     def reset(self) -> None:
         """Forget the feature window (start of an episode)."""
@@ -153,18 +179,24 @@ class PolicySession:
 
     @torch.no_grad()
     def predict_chunk(self) -> np.ndarray:
-        """(fwd_pred_next_n, 3) float32 for the newest frame, the window padded at the front with its first."""
+        """(fwd_pred_next_n, 3) float32: the newest frame's chunk (the profile may ask for the oldest frame's).
+
+        Our heads see the window padded at the front with its first feature; RoboVLMs' heads run over the frames
+        seen so far, as their inference does.
+        """
         if not self._window:
             raise ValueError("predict_chunk: no frame yet; call observe(frame, instruction) first")
         features = list(self._window)
-        features = [features[0]] * (self.config.window_size - len(features)) + features
-        chunk = self.policy.predict(torch.stack(features)[None])[0, -1]
+        if getattr(self.policy.head, "pads_window", True):
+            features = [features[0]] * (self.window_size - len(features)) + features
+        row = 0 if self.profile is not None and self.profile.execute == "first_frame" else -1
+        chunk = self.policy.predict(torch.stack(features)[None])[0, row]
         chunk[:, GRIPPER] = torch.sigmoid(chunk[:, GRIPPER])
         return chunk.cpu().numpy().astype(np.float32)
 
     def settings(self) -> dict[str, Any]:
-        """What an episode log records about the model."""
-        return self.policy.settings()
+        """What an episode log records about the model (and the deployment profile, when there is one)."""
+        return self.policy.settings() | ({"profile": self.profile.to_dict()} if self.profile else {})
 
 
 @torch.no_grad()
@@ -183,7 +215,7 @@ def observe_sessions(sessions: Sequence[PolicySession], frames: Sequence[np.ndar
     policy = sessions[0].policy
     if any(session.policy is not policy for session in sessions):
         raise ValueError("observe_sessions: every session must be of the same policy")
-    observe_pixels(sessions, [policy.preprocess(frame) for frame in frames], instructions)
+    observe_pixels(sessions, [session.preprocess(frame) for session, frame in zip(sessions, frames)], instructions)
 
 
 @torch.no_grad()

@@ -44,7 +44,7 @@ def run_rollout(settings: RolloutSettings, options: RunOptions,
     if options.batch_policy and not settings.uses_checkpoint:
         raise ValueError(f"--batch-policy batches a policy's inference; agent '{settings.agent}' runs none")
     # one policy for all slots when batched; the env and agent built here first: bad input fails before any episode
-    source = PolicySource(policy=PolicySource(settings.checkpoint).load()) if batched else None
+    source = PolicySource(policy=settings.policy_source().load()) if batched else None
     local = EpisodeWorker(job, source)
     agent_settings = local.agent.settings()
     if workers > 1 or options.backend == "ray":

@@ -10,7 +10,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from agents.registry import agent_spec, knob_values
+from agents.registry import PolicySource, agent_spec, knob_values
 from envs.robot_config import RobotConfig, load_robot_config
 from envs.mobile_vla_env import make_task
 from envs.scenario import split_scenarios
@@ -24,7 +24,8 @@ DEFAULT_CHECKPOINT_LABEL = "embedded default (trained, shipped)"
 class RolloutSettings:
     """Everything that decides a run's results; how the run is executed is RunOptions.
 
-    `checkpoint` is the policy of the agents that run one (vla, dagger); None is the shipped default.
+    `checkpoint` is the policy of the agents that run one (vla, dagger); None is the shipped default; a RoboVLMs
+    `.ckpt` is imported on the fly with `robovlms_config` (their training JSON).
     `scenario` (boxnav only) fixes some or all of the scenario ("1box_hori_left_core_medium", "left"), the seed
     drawing the rest; a comma-separated list plays its scenarios in turn (episode i the i % n-th);
     `scenario_file` replaces assets/scenarios/boxnav.yaml.
@@ -36,6 +37,7 @@ class RolloutSettings:
     episodes: int = 4
     seed: int = 0
     checkpoint: str | None = None
+    robovlms_config: str | None = None
     robot_config: str | None = None
     max_steps: int | None = None
     scenario: str | None = None
@@ -67,6 +69,10 @@ class RolloutSettings:
     def scenario_for(self, index: int) -> str | None:
         """The scenario episode `index` plays (None: the seed draws it, or the task has none)."""
         return self.scenarios[index % len(self.scenarios)] if self.scenarios else None
+
+    def policy_source(self, device: str = "cpu") -> PolicySource:
+        """Where the agent's policy comes from: this run's checkpoint (and its RoboVLMs config)."""
+        return PolicySource(self.checkpoint, device=device, robovlms_config=self.robovlms_config)
 
     @property
     def uses_checkpoint(self) -> bool:
@@ -106,7 +112,7 @@ def settings_dict(settings: RolloutSettings) -> dict[str, Any]:
     """The settings as stored in results.json: the run's fields, then every agent's knobs."""
     data = {f.name: getattr(settings, f.name) for f in fields(settings) if f.name != "knobs"}
     data["checkpoint"] = settings.checkpoint_label
-    for key in ("scenario", "scenario_file"):  # only boxnav runs name a scenario
+    for key in ("scenario", "scenario_file", "robovlms_config"):  # set only where they apply (boxnav, a .ckpt)
         if data[key] is None:
             del data[key]
     return data | knob_values(settings.agent, settings.knobs)

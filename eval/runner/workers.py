@@ -59,7 +59,7 @@ class EpisodeWorker:
         self.env = gym.make(task_id(settings.task), robot_config=job.robot_config, render_mode=render_mode,
                             **scenario_file)
         try:
-            self.agent = build_agent(settings.agent, settings.knobs, source or PolicySource(settings.checkpoint))
+            self.agent = build_agent(settings.agent, settings.knobs, source or settings.policy_source())
         except BaseException:
             self.env.close()
             raise
@@ -126,7 +126,10 @@ def play_episodes_batched(job: EpisodeJob, indices: Sequence[int], slots: int, p
     """
     from vla_model.batching import BatchAborted, SessionBatcher
 
-    batcher = SessionBatcher(policy)
+    from vla_model.deployment_profile import load_profile
+
+    profile = getattr(job.settings.knobs, "profile", None)
+    batcher = SessionBatcher(policy, load_profile(profile) if profile is not None else None)
     todo: queue.SimpleQueue[int] = queue.SimpleQueue()
     for index in indices:
         todo.put(index)
@@ -222,7 +225,7 @@ class RayEpisodeWorker:
     def __init__(self, job: EpisodeJob, on_gpu: bool) -> None:
         os.environ.setdefault("OMP_NUM_THREADS", "1")
         device = "cuda" if on_gpu else "cpu"
-        self.worker = EpisodeWorker(job, PolicySource(job.settings.checkpoint, device=device))
+        self.worker = EpisodeWorker(job, job.settings.policy_source(device))
 
     def play(self, index: int) -> PlayedRow:
         """Play episode `index` and write its log (the output folder must be one the actor can reach)."""
