@@ -196,7 +196,8 @@ class PolicySession:
 
     def settings(self) -> dict[str, Any]:
         """What an episode log records about the model (and the deployment profile, when there is one)."""
-        return self.policy.settings() | ({"profile": self.profile.to_dict()} if self.profile else {})
+        settings = self.policy.settings() | {"window_size": self.window_size}
+        return settings | ({"profile": self.profile.to_dict()} if self.profile else {})
 
 
 @torch.no_grad()
