@@ -218,7 +218,7 @@ def test_the_command_line_and_results_keys_come_from_the_settings_classes() -> N
     assert settings_from_args("vla", args) == VLASettings(exec_horizon=3, ensemble=True)
     assert settings_from_args("random", args) == RandomSettings(seed=5)
     values = knob_values("random", RandomSettings(seed=5))
-    assert list(values) == ["exec_horizon", "ensemble", "ensemble_decay", "latency_steps", "gripper_threshold",
+    assert list(values) == ["exec_horizon", "ensemble", "ensemble_decay", "latency_steps", "gripper_threshold", "profile",
                             "replay_log", "sb3_model", "sb3_algo", "agent_seed", "expert_share", "url",
                             "api_key_env", "strategy", "image_format", "timeout_s", "cmd_vel_scale"]
     assert values["agent_seed"] == 5 and values["exec_horizon"] == 1  # another agent's knob: its default

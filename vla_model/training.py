@@ -17,7 +17,7 @@ from lightning.pytorch.loggers import CSVLogger
 from torch.utils.data import DataLoader
 
 from vla_model.checkpoint import load_trained_tensors
-from vla_model.config import load_config
+from vla_model.config import ConfigError, load_config
 from vla_model.dataset import EpisodeWindowDataset, ImageAugmentation, logs_robot_config, split_episode_paths
 from vla_model.feature_cache import encode_episodes
 from vla_model.lightning_module import LIGHTNING_PRECISION, ExportPolicy, PolicyTrainingModule
@@ -67,6 +67,9 @@ def train(args: TrainRun) -> Path:
     out = Path(args.out)
     config_file = load_config(args.config)
     config, training = config_file.model, config_file.training
+    if config.act_head.type == "MobileVLAClassificationDecoder":
+        raise ConfigError(f"{args.config}: act_head.type MobileVLAClassificationDecoder runs imported checkpoints; "
+                          "training it here is not supported (its argmax has no gradient, and the loss is ours)")
     batch_size = args.batch_size or training.batch_size
 
     train_paths, val_paths = split_episode_paths(args.data, args.val_fraction, seed=args.seed)
