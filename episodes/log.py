@@ -6,8 +6,6 @@ docs/episode_log.md; `SCHEMA_VERSION` changes whenever a field is added, renamed
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
@@ -15,6 +13,7 @@ from typing import Any, Iterator
 import h5py
 import numpy as np
 
+from envs.atomic_file import atomic_write
 from envs.action_convention import ACTION_DIM
 
 SCHEMA_VERSION = 1
@@ -115,35 +114,27 @@ def write_episode(path: str | Path, episode: Episode) -> Path:
     if meta.source not in SOURCES:
         raise EpisodeLogError(f"{path.name}: source must be one of {SOURCES}, got {meta.source!r}")
     _check_steps(episode.steps(), path.name)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".h5.tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        with h5py.File(tmp_name, "w") as f:
-            f.attrs["schema_version"] = SCHEMA_VERSION
-            f.attrs["task"] = meta.task
-            f.attrs["instruction"] = meta.instruction
-            f.attrs["seed"] = -1 if meta.seed is None else int(meta.seed)
-            f.attrs["success"] = bool(meta.success)
-            f.attrs["agent"] = meta.agent
-            f.attrs["source"] = meta.source
-            f.attrs["checkpoint"] = meta.checkpoint
-            for name in ("agent_settings", "robot_config", "scene", "extra"):
-                f.attrs[name] = json.dumps(getattr(meta, name), sort_keys=True, default=_json_default)
-            steps = f.create_group("steps")
-            for name, arr in episode.steps().items():
-                image = arr.ndim == 4
-                steps.create_dataset(
-                    name,
-                    data=arr,
-                    compression="gzip" if image else None,
-                    compression_opts=4 if image else None,
-                    chunks=(1, *arr.shape[1:]) if image and arr.shape[0] else None,
-                )
-        os.replace(tmp_name, path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
+    with atomic_write(path, suffix=".h5.tmp") as tmp, h5py.File(tmp, "w") as f:
+        f.attrs["schema_version"] = SCHEMA_VERSION
+        f.attrs["task"] = meta.task
+        f.attrs["instruction"] = meta.instruction
+        f.attrs["seed"] = -1 if meta.seed is None else int(meta.seed)
+        f.attrs["success"] = bool(meta.success)
+        f.attrs["agent"] = meta.agent
+        f.attrs["source"] = meta.source
+        f.attrs["checkpoint"] = meta.checkpoint
+        for name in ("agent_settings", "robot_config", "scene", "extra"):
+            f.attrs[name] = json.dumps(getattr(meta, name), sort_keys=True, default=_json_default)
+        steps = f.create_group("steps")
+        for name, arr in episode.steps().items():
+            image = arr.ndim == 4
+            steps.create_dataset(
+                name,
+                data=arr,
+                compression="gzip" if image else None,
+                compression_opts=4 if image else None,
+                chunks=(1, *arr.shape[1:]) if image and arr.shape[0] else None,
+            )
     return path
 
 

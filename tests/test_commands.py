@@ -15,6 +15,7 @@ MISSING = "/nonexistent/missing_input"
 MISSING_FILE_ARGS = {
     "bench_env": ["--robot-config", MISSING],
     "bench_export": ["--checkpoint", MISSING],
+    "bench_import": ["--checkpoint", MISSING],
     "bench_model": ["--checkpoint", MISSING],
     "bench_batch": ["--checkpoint", MISSING],
     "bench_serve": ["--checkpoint", MISSING],

@@ -8,8 +8,6 @@ tensor names or shapes) is a CheckpointError that says what differs. Loading dra
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +17,7 @@ from safetensors.torch import save_file
 from transformers.initialization import no_init_weights
 
 from assets import ASSETS_DIR
+from envs.atomic_file import atomic_write
 from envs.action_convention import action_bounds
 from envs.robot_config import RobotConfig, load_robot_config, robot_config_from_dict
 from vla_model.backbone import build_kosmos, empty_kosmos, load_tokenizer
@@ -77,15 +76,8 @@ def save_checkpoint(
     }
     chosen = dict(policy.named_parameters()) if whole else policy.trainable_state_dict()
     tensors = {name: tensor.detach().to("cpu", torch.float32).contiguous() for name, tensor in chosen.items()}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    os.close(fd)
-    try:
-        save_file(tensors, tmp, metadata=metadata)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    with atomic_write(path) as tmp:
+        save_file(tensors, str(tmp), metadata=metadata)
     return path
 
 

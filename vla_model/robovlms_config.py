@@ -80,7 +80,10 @@ def _head(data: Mapping[str, Any]) -> ActHead:
 def _train_setup(data: Mapping[str, Any], lora_targets: Sequence[str]) -> TrainSetup:
     setup = data.get("train_setup") or {}
     lora = bool(setup.get("lora_enable", False))
-    targets = tuple(setup.get("lora_target_modules") or ()) if lora else ()
+    named = setup.get("lora_target_modules") or ()
+    # peft's "all-linear" (or a list naming it) means every Linear but lm_head: the checkpoint's adapters say which
+    named = () if named == "all-linear" or "all-linear" in named else ((named,) if isinstance(named, str) else named)
+    targets = tuple(named) if lora else ()
     return TrainSetup(
         freeze_backbone=bool(setup.get("freeze_backbone", True)), train_vision=bool(setup.get("train_vision", False)),
         train_text_embedding=bool(setup.get("train_text_embedding", False)), lora_enable=lora,

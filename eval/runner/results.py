@@ -6,7 +6,6 @@ the episode logs it already wrote (`finished_rows`).
 from __future__ import annotations
 
 import json
-import os
 import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -14,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from envs.atomic_file import atomic_write
 from episodes.log import Episode, EpisodeLogError, episode_filename, read_episode
 from eval.runner.settings import SHIPPED_DEFAULT_NOTE, RolloutSettings, settings_dict
 from eval.runner.stats import wilson_interval
@@ -167,9 +167,8 @@ def results_dict(result: RolloutResult) -> dict[str, Any]:
 def write_results(out: Path, result: RolloutResult) -> Path:
     """Write results.json atomically."""
     path = out / RESULTS_FILE
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(results_dict(result), indent=2) + "\n")
-    os.replace(tmp, path)
+    with atomic_write(path) as tmp:
+        tmp.write_text(json.dumps(results_dict(result), indent=2) + "\n")
     return path
 
 

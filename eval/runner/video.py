@@ -4,7 +4,6 @@ Frames are composed once the episode's outcome is known, so every frame can say 
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Sequence
 
@@ -12,6 +11,7 @@ import imageio.v2 as imageio
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from envs.atomic_file import atomic_write
 from envs.action_convention import DX, DY, GRIPPER
 
 PANEL = 256  # pixels per view; a multiple of 16 so ffmpeg needs no resizing
@@ -79,14 +79,8 @@ def write_video(path: str | Path, frames: Sequence[np.ndarray], fps: float) -> P
     path = Path(path)
     if not frames:
         raise ValueError(f"{path.name}: no frames to write")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.tmp.mp4")
-    try:
-        with imageio.get_writer(tmp, format="FFMPEG", fps=fps, codec="libx264", quality=7, macro_block_size=16) as out:
-            for frame in frames:
-                out.append_data(frame)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    with atomic_write(path, suffix=".tmp.mp4") as tmp, imageio.get_writer(
+            tmp, format="FFMPEG", fps=fps, codec="libx264", quality=7, macro_block_size=16) as out:
+        for frame in frames:
+            out.append_data(frame)
     return path

@@ -5,13 +5,12 @@ here. Each file says it is synthetic (root attribute `synthetic`), and the impor
 """
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import h5py
 import numpy as np
 
+from envs.atomic_file import atomic_write
 from envs.action_convention import DX, DY, denormalize
 from envs.robot_config import RobotConfig
 from episodes.log import Episode
@@ -30,22 +29,14 @@ def write_recording(path: Path, episode: Episode, config: RobotConfig, note: str
     physical = denormalize(episode.action, config)
     actions = np.zeros((episode.num_steps, 3), dtype=np.float32)
     actions[:, 0], actions[:, 1] = physical[:, DX], physical[:, DY]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".h5.tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        with h5py.File(tmp, "w") as f:
-            f.create_dataset("images", data=np.ascontiguousarray(episode.rgb_static[..., ::-1]), compression="gzip")
-            f.create_dataset("actions", data=actions)
-            f.create_dataset("action_event_types",
-                             data=[b"episode_start"] + [b"start_action"] * (episode.num_steps - 1))
-            f.attrs["episode_name"] = path.stem
-            f.attrs["num_frames"] = episode.num_steps
-            f.attrs["total_duration"] = episode.num_steps * config.step_seconds
-            f.attrs["synthetic"] = True
-            f.attrs["note"] = note
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    with atomic_write(path, suffix=".h5.tmp") as tmp, h5py.File(tmp, "w") as f:
+        f.create_dataset("images", data=np.ascontiguousarray(episode.rgb_static[..., ::-1]), compression="gzip")
+        f.create_dataset("actions", data=actions)
+        f.create_dataset("action_event_types",
+                         data=[b"episode_start"] + [b"start_action"] * (episode.num_steps - 1))
+        f.attrs["episode_name"] = path.stem
+        f.attrs["num_frames"] = episode.num_steps
+        f.attrs["total_duration"] = episode.num_steps * config.step_seconds
+        f.attrs["synthetic"] = True
+        f.attrs["note"] = note
     return path
