@@ -28,7 +28,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.checkpoint is not None and not args.checkpoint.is_file():
         parser.error(f"--checkpoint: {args.checkpoint} not found")
-    from eval.bench.import_speed import format_import_table, measure_import, write_synthetic_run
+    from eval.bench.import_speed import format_import_table, measure_import
+    from vla_model.synthetic_robovlms import write_synthetic_run
 
     with tempfile.TemporaryDirectory(dir=args.workdir) as tmp:
         folder, rows = Path(tmp), {}

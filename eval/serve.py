@@ -17,7 +17,9 @@ from eval.cli import CommandParser, int_at_least, run_command
 def main(argv: Sequence[str] | None = None) -> int:
     """Load the policy, build the app and run it under uvicorn until Ctrl-C."""
     parser = CommandParser(prog="serve.py", description=__doc__.splitlines()[0])
-    parser.add_argument("--checkpoint", help="policy checkpoint (.safetensors); default: the shipped one")
+    parser.add_argument("--checkpoint", help="policy checkpoint (.safetensors, or a RoboVLMs .ckpt); default: the "
+                                             "shipped one")
+    parser.add_argument("--robovlms-config", help="the training JSON of a RoboVLMs .ckpt (default: its stored copy)")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (0.0.0.0: every interface)")
     parser.add_argument("--port", type=int_at_least(1), default=8000)
     parser.add_argument("--api-key-env", default="VLA_API_KEY", help="environment variable holding the API key")
@@ -37,7 +39,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from vla_model.checkpoint import load_policy
 
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
-    policy = load_policy(args.checkpoint, device=device)
+    policy = load_policy(args.checkpoint, device=device, robovlms_config=args.robovlms_config)
     name = args.checkpoint or "shipped default"
     app = make_app(policy, key, model_name=name, cmd_vel_scale=args.cmd_vel_scale)
     print(f"serving {name} on http://{args.host}:{args.port} ({device}); key from {args.api_key_env}", flush=True)

@@ -1,56 +1,16 @@
-"""Import, save and load times and peak memory of a RoboVLMs checkpoint, at the small and the real Kosmos-2 size.
+"""Import, save and load times and peak memory of a RoboVLMs checkpoint (theirs, or a synthetic one of either size).
 
-With no run of theirs at hand, `write_synthetic_run` writes one in their key layout: the HF
-Kosmos2ForConditionalGeneration tensors of that size under `model.backbone.`, a MobileVLALSTMDecoder head
-(hidden 512, 4 layers, chunk 10) and the action token, all random (the figures do not depend on the values).
 Each phase runs in a fresh process, so that its peak resident memory is its own.
 """
 from __future__ import annotations
 
-import json
 import multiprocessing
 import resource
-import shutil
 import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
-from transformers import AutoConfig, Kosmos2ForConditionalGeneration
-
-from assets import ASSETS_DIR
-from vla_model.config import ActHead
-from vla_model.robovlms_heads import MobileVLALSTMDecoder
-
-SIZES = {"small": ASSETS_DIR / "kosmos2_small", "real": ASSETS_DIR / "kosmos2_patch14_224"}
-TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json")
-THEIR_RUN = {"window_size": 8, "fwd_pred_next_n": 10,
-             "act_head": {"type": "MobileVLALSTMDecoder", "hidden_size": 512, "num_layers": 4, "action_dim": 2},
-             "train_setup": {"freeze_backbone": True, "lora_enable": False}}
-
-
-def write_synthetic_run(size: str, folder: Path) -> tuple[Path, Path, Path]:
-    """(RUN.ckpt, RUN.json, base folder) of a synthetic run of `size`; the base holds the config and a tokenizer."""
-    base = folder / f"base_{size}"
-    base.mkdir(parents=True, exist_ok=True)
-    shutil.copy(SIZES[size] / "config.json", base / "config.json")
-    for name in TOKENIZER_FILES:  # the real config ships without a tokenizer; the small one's serves for timing
-        if (ASSETS_DIR / "kosmos2_small" / name).is_file():
-            shutil.copy(ASSETS_DIR / "kosmos2_small" / name, base / name)
-    config = AutoConfig.from_pretrained(str(base))
-    with torch.device("meta"):
-        shapes = {k: v.shape for k, v in Kosmos2ForConditionalGeneration(config).state_dict().items()}
-    width = config.text_config.embed_dim
-    head = MobileVLALSTMDecoder(width, 10, ActHead(type="MobileVLALSTMDecoder", hidden_size=512, num_layers=4))
-    generator = torch.Generator().manual_seed(0)
-    state = {f"model.backbone.{k}": torch.randn(shape, generator=generator) * 0.02 for k, shape in shapes.items()}
-    state |= {f"model.act_head.{k}": v.detach().clone() for k, v in head.state_dict().items()}
-    state["model.action_token"] = torch.randn(width, generator=generator)
-    ckpt, run_json = folder / f"{size}.ckpt", folder / f"{size}.json"
-    torch.save({"state_dict": state, "hyper_parameters": {"configs": THEIR_RUN}}, ckpt)
-    run_json.write_text(json.dumps(THEIR_RUN))
-    return ckpt, run_json, base
 
 
 def _peak_gb() -> float:
