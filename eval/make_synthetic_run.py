@@ -19,13 +19,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, required=True, help="output folder")
     parser.add_argument("--size", choices=("small", "real"), default="small",
                         help="small (assets/kosmos2_small, 40 MB) or real (Kosmos-2's shapes, 7 GB)")
+    parser.add_argument("--kosmos-config", type=Path, help="a Kosmos-2 config.json whose shapes to use instead")
     args = parser.parse_args(argv)
+    if args.kosmos_config is not None and not args.kosmos_config.is_file():
+        parser.error(f"--kosmos-config: {args.kosmos_config} not found")
     if args.out.exists() and not args.out.is_dir():
         parser.error(f"--out: {args.out} is a file")
     from vla_model.synthetic_robovlms import write_synthetic_run
 
     args.out.mkdir(parents=True, exist_ok=True)
-    ckpt, config, _ = write_synthetic_run(args.size, args.out)
+    ckpt, config, _ = write_synthetic_run(args.size, args.out, args.kosmos_config)
     print(f"wrote {ckpt} and {config} (synthetic: random weights in their key layout)")
     print(f"next: python eval/import_checkpoint.py {ckpt} --config {config} --out {args.out / 'policy'}")
     return 0

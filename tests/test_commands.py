@@ -29,7 +29,7 @@ MISSING_FILE_ARGS = {
     "import_real": [MISSING, "--out", "unused"],
     "make_small_base": ["--architecture", MISSING, "--out", "unused"],
     "make_synthetic_real": ["--robot-config", MISSING, "--out", "unused"],
-    "make_synthetic_run": ["--out", "unused", "--size", MISSING],  # it reads no file: a bad size instead
+    "make_synthetic_run": ["--out", "unused", "--kosmos-config", MISSING],
     "make_tokenizer": ["--out", MISSING],
     "model_summary": ["--config", MISSING],
     "probe_instruction": ["--data", MISSING],

@@ -61,3 +61,14 @@ def test_the_ckpt_runs_directly_with_its_config(their_run, tmp_path: Path) -> No
     results = json.loads((tmp_path / "r" / "results.json").read_text())
     assert results["settings"]["robovlms_config"] == str(config)
     assert results["settings"]["checkpoint"] == str(ckpt)
+
+
+def test_a_synthetic_run_imports_without_naming_its_base(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    from eval import import_checkpoint, make_synthetic_run
+
+    assert run_command("make_synthetic_run.py", make_synthetic_run.main, ["--out", str(tmp_path / "run")]) == 0
+    assert "synthetic" in json.loads((tmp_path / "run" / "synthetic_small.json").read_text())
+    assert run_command("import_checkpoint.py", import_checkpoint.main, [
+        str(tmp_path / "run" / "synthetic_small.ckpt"), "--out", str(tmp_path / "policy.safetensors")]) == 0
+    assert "hidden 512, window 8, chunk 10" in capsys.readouterr().out
+    assert (tmp_path / "policy.safetensors").is_file() and (tmp_path / "import.json").is_file()

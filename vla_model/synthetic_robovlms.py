@@ -25,15 +25,16 @@ THEIR_RUN = {"synthetic": True, "window_size": 8, "fwd_pred_next_n": 10,
              "train_setup": {"freeze_backbone": True, "lora_enable": False}}
 
 
-def write_synthetic_run(size: str, folder: Path) -> tuple[Path, Path, Path]:
+def write_synthetic_run(size: str, folder: Path, kosmos_config: Path | None = None) -> tuple[Path, Path, Path]:
     """(RUN.ckpt, RUN.json, base folder) of a synthetic run of `size` ("small" or "real") in `folder`.
 
     The base folder holds the size's config and a tokenizer (the small one's: the real config ships without one);
     the JSON names it as their configs name their Kosmos-2 folder, so the importer finds it by itself.
+    `kosmos_config` (a Kosmos-2 config.json) gives other shapes than the size's.
     """
     base = folder / f"base_{size}"
     base.mkdir(parents=True, exist_ok=True)
-    shutil.copy(SIZES[size] / "config.json", base / "config.json")
+    shutil.copy(kosmos_config or SIZES[size] / "config.json", base / "config.json")
     for name in TOKENIZER_FILES:  # the real config ships without a tokenizer; the small one's serves for timing
         if (ASSETS_DIR / "kosmos2_small" / name).is_file():
             shutil.copy(ASSETS_DIR / "kosmos2_small" / name, base / name)
