@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import dataclasses
+import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -185,3 +187,15 @@ def test_a_run_on_the_real_logs_scenarios_plays_each_in_turn(tmp_path) -> None:
         RolloutSettings(task="boxnav", scenario="1box_left,")
     with pytest.raises(ValueError, match="no scenarios"):
         RolloutSettings(task="pick", scenario="1box_left")
+
+
+def test_boxnav_runs_its_own_shipped_default_which_follows_the_named_side(tmp_path: Path) -> None:
+    from eval.rollout import main as rollout_main
+
+    out = tmp_path / "run"
+    assert rollout_main(["--task", "boxnav", "--robot-config", str(ROBOTS_DIR / "mobile_vla_omni.yaml"), "--episodes", "6", "--seed", "5000",
+                         "--no-video", "--out", str(out)]) == 0
+    results = json.loads((out / "results.json").read_text())
+    assert results["settings"]["checkpoint"].startswith("embedded boxnav default")
+    assert sum(row["side_followed"] for row in results["episodes"]) >= 5
+    assert sum(row["success"] for row in results["episodes"]) >= 4

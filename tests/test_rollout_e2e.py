@@ -15,7 +15,7 @@ import pytest
 
 from episodes.log import read_episode
 from eval.rollout import main
-from eval.runner.settings import DEFAULT_CHECKPOINT_LABEL
+from eval.runner.settings import GENERAL_DEFAULT
 
 ROLLOUT = Path(__file__).resolve().parents[1] / "eval" / "rollout.py"
 ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
@@ -41,7 +41,7 @@ def test_rollout_command_writes_results_logs_and_videos(tmp_path: Path, blind_ro
     assert "shipped default checkpoint" in done.stdout and "Wilson 95% interval" in done.stdout
     results = json.loads((out / "results.json").read_text())
     assert results["complete"] and results["settings"]["agent"] == "vla"
-    assert results["settings"]["checkpoint"] == DEFAULT_CHECKPOINT_LABEL
+    assert results["settings"]["checkpoint"] == GENERAL_DEFAULT.label
     assert len(results["episodes"]) == 2 and results["aggregate"]["model_queries_per_episode"] == 6
     for row in results["episodes"]:
         assert read_episode(out / row["log"]).num_steps == row["length"] == 6

@@ -15,7 +15,7 @@ import numpy as np
 
 from envs.atomic_file import atomic_write
 from episodes.log import Episode, EpisodeLogError, episode_filename, read_episode
-from eval.runner.settings import SHIPPED_DEFAULT_NOTE, RolloutSettings, settings_dict
+from eval.runner.settings import RolloutSettings, settings_dict
 from eval.runner.stats import wilson_interval
 
 RESULTS_FILE = "results.json"
@@ -177,7 +177,7 @@ def format_summary(result: RolloutResult, out: Path) -> str:
     agg = aggregate(result.rows)
     low, high = agg["success_rate_wilson95"]
     settings = result.settings
-    model = f" on {settings.checkpoint or SHIPPED_DEFAULT_NOTE}" if settings.agent == "vla" else ""
+    model = f" on {settings.checkpoint or settings.shipped_default.note}" if settings.agent == "vla" else ""
     timing = result.timing
     lines = [
         f"task {settings.task}, agent {settings.agent}{model}",

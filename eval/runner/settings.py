@@ -11,20 +11,43 @@ from pathlib import Path
 from typing import Any
 
 from agents.registry import PolicySource, agent_spec, knob_values
+from assets import ASSETS_DIR
 from envs.robot_config import RobotConfig, load_robot_config
 from envs.mobile_vla_env import make_task
 from envs.scenario import split_scenarios
 from envs.task_names import task_name
 
-SHIPPED_DEFAULT_NOTE = "the shipped default checkpoint (what it reaches: assets/checkpoints/README.md)"
-DEFAULT_CHECKPOINT_LABEL = "embedded default (trained, shipped)"
+
+
+@dataclass(frozen=True)
+class ShippedDefault:
+    """The checkpoint a task runs when none is given: its file (None: vla_model's own default) and its names."""
+
+    path: Path | None
+    label: str  # in results.json and the episode logs
+    note: str   # in the summary line
+
+
+GENERAL_DEFAULT = ShippedDefault(None, "embedded default (trained, shipped)",
+                                 "the shipped default checkpoint (what it reaches: assets/checkpoints/README.md)")
+# The robot a task runs on when no --robot-config is given: the users' task on the users' robot.
+TASK_ROBOTS: dict[str, Path] = {"boxnav": ASSETS_DIR / "robots" / "mobile_vla_omni.yaml"}
+# Tasks with a shipped default of their own; the others run the general (pick) one.
+TASK_DEFAULTS: dict[str, ShippedDefault] = {
+    "boxnav": ShippedDefault(
+        ASSETS_DIR / "checkpoints" / "boxnav_default.safetensors",
+        "embedded boxnav default (trained on the omni robot, shipped)",
+        "the shipped boxnav default checkpoint (trained on assets/robots/mobile_vla_omni.yaml; what it reaches: "
+        "assets/checkpoints/README.md)"),
+}
 
 
 @dataclass(frozen=True)
 class RolloutSettings:
     """Everything that decides a run's results; how the run is executed is RunOptions.
 
-    `checkpoint` is the policy of the agents that run one (vla, dagger); None is the shipped default; a RoboVLMs
+    `checkpoint` is the policy of the agents that run one (vla, dagger); None is the shipped default (the task's
+    own where it has one, TASK_DEFAULTS); a RoboVLMs
     `.ckpt` is imported on the fly with `robovlms_config` (their training JSON).
     `scenario` (boxnav only) fixes some or all of the scenario ("1box_hori_left_core_medium", "left"), the seed
     drawing the rest; a comma-separated list plays its scenarios in turn (episode i the i % n-th);
@@ -71,8 +94,15 @@ class RolloutSettings:
         return self.scenarios[index % len(self.scenarios)] if self.scenarios else None
 
     def policy_source(self, device: str = "cpu") -> PolicySource:
-        """Where the agent's policy comes from: this run's checkpoint (and its RoboVLMs config)."""
-        return PolicySource(self.checkpoint, device=device, robovlms_config=self.robovlms_config)
+        """Where the agent's policy comes from: this run's checkpoint (and its RoboVLMs config), or the default."""
+        default = self.shipped_default.path
+        checkpoint = self.checkpoint if self.checkpoint is not None or default is None else str(default)
+        return PolicySource(checkpoint, device=device, robovlms_config=self.robovlms_config)
+
+    @property
+    def shipped_default(self) -> ShippedDefault:
+        """The checkpoint this task runs when none is given."""
+        return TASK_DEFAULTS.get(self.task, GENERAL_DEFAULT)
 
     @property
     def uses_checkpoint(self) -> bool:
@@ -83,7 +113,7 @@ class RolloutSettings:
     def checkpoint_label(self) -> str | None:
         """The checkpoint as results and logs name it: the path, the shipped default's label, or None."""
         if self.uses_checkpoint and self.checkpoint is None:
-            return DEFAULT_CHECKPOINT_LABEL
+            return self.shipped_default.label
         return self.checkpoint
 
 
@@ -124,6 +154,6 @@ def default_out_dir(settings: RolloutSettings) -> Path:
 
 
 def load_run_robot_config(settings: RolloutSettings) -> RobotConfig:
-    """The robot config file (or the default), with --max-steps applied."""
-    config = load_robot_config(settings.robot_config)
+    """The robot config file (or the task's default robot, TASK_ROBOTS, else the default one), --max-steps applied."""
+    config = load_robot_config(settings.robot_config or TASK_ROBOTS.get(settings.task))
     return config.replace(max_episode_steps=settings.max_steps) if settings.max_steps else config
