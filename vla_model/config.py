@@ -93,7 +93,8 @@ class Prompt:
 
 @dataclass(frozen=True)
 class TrainingConfig:
-    """How a model is trained: AdamW, the batch, how long, gradient clipping and the loss weights."""
+    """How a model is trained: AdamW, the batch, how long, gradient clipping and the loss weights (the action
+    terms, and `aux_object_weight` for the auxiliary named-object position loss of per-frame training)."""
 
     learning_rate: float = 1e-4
     weight_decay: float = 0.01
@@ -102,6 +103,8 @@ class TrainingConfig:
     gradient_clip_val: float = 1.0
     arm_gripper_loss_ratio: float = 0.01
     arm_loss_weights: tuple[float, float] = (1.0, 1.0)
+    # > 0: the weight of an auxiliary loss, each frame's feature predicting where the named object lies
+    aux_object_weight: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready dict with the file's keys."""
@@ -178,6 +181,7 @@ def _validate_training(training: TrainingConfig) -> TrainingConfig:
         (training.arm_gripper_loss_ratio >= 0, "arm_gripper_loss_ratio", "must be >= 0"),
         (len(training.arm_loss_weights) == 2 and min(training.arm_loss_weights) >= 0, "arm_loss_weights",
          "must be two weights >= 0 (dx, dy)"),
+        (training.aux_object_weight >= 0, "aux_object_weight", "must be >= 0"),
         (training.learning_rate > 0, "learning_rate", "must be > 0"),
         (training.weight_decay >= 0, "weight_decay", "must be >= 0"),
         (training.batch_size >= 1, "batch_size", "must be >= 1"),

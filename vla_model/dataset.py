@@ -18,6 +18,7 @@ from torch.utils.data import Dataset
 from envs.action_convention import ACTION_DIM, action_bounds
 from envs.robot_config import RobotConfig, robot_config_from_dict
 from episodes.log import Episode, EpisodeLogError, episode_paths, read_episode
+from vla_model.aux_targets import named_object_in_robot_frame
 
 
 @dataclass(frozen=True)
@@ -87,7 +88,9 @@ class EpisodeWindowDataset(Dataset):
     instruction, where window k ends at step start + k and spans images[k : k + W]. K > 1 lets training run the
     backbone once per frame instead of once per frame per window (W times fewer backbone passes); windows that
     would end past the episode repeat its last frame and are fully masked. With K = 1 there is one sample per step.
-    After `use_frame_features`, samples carry "features" (K + W - 1, D) in place of "images".
+    After `use_frame_features`, samples carry "features" (K + W - 1, D) in place of "images". With
+    `named_object_targets`, each sample also holds, per frame, where the named object lies in the robot frame
+    ("object_xy" (K + W - 1, 2), metres) and whether that is known ("object_mask"), for an auxiliary loss.
     """
 
     def __init__(
@@ -97,6 +100,7 @@ class EpisodeWindowDataset(Dataset):
         fwd_pred_next_n: int = 10,
         windows_per_sample: int = 1,
         augmentation: ImageAugmentation | None = None,
+        named_object_targets: bool = False,
     ) -> None:
         if min(window_size, fwd_pred_next_n, windows_per_sample) < 1:
             raise ValueError(
@@ -122,6 +126,7 @@ class EpisodeWindowDataset(Dataset):
             for start in range(0, episode.num_steps, windows_per_sample)
         ]
         self.frame_features: list[torch.Tensor] | None = None
+        self.object_targets = [named_object_in_robot_frame(e) for e in self.episodes] if named_object_targets else None
 
     def use_frame_features(self, features: Sequence[torch.Tensor]) -> None:
         """Serve each frame's stored (D,) backbone feature instead of its pixels (a fixed backbone, no augmentation).
@@ -158,6 +163,10 @@ class EpisodeWindowDataset(Dataset):
         actions, mask = chunk_targets(episode.action, starts, self.fwd_pred_next_n)
         shape = (self.windows_per_sample, self.window_size, self.fwd_pred_next_n)
         mask = mask.reshape(shape) & (ends < episode.num_steps)[:, None, None]
+        if self.object_targets is not None:
+            positions, known = self.object_targets[episode_index]
+            inputs |= {"object_xy": torch.from_numpy(positions[frame_index]),
+                       "object_mask": torch.from_numpy(known[frame_index])}
         return {
             **inputs,
             "actions": torch.from_numpy(actions.reshape(*shape, -1)),

@@ -10,6 +10,7 @@ from typing import Any
 
 import lightning as L
 import torch
+from torch import nn
 
 from envs.robot_config import RobotConfig
 from vla_model.checkpoint import save_checkpoint
@@ -21,19 +22,27 @@ from vla_model.policy import MobileVLAPolicy
 LIGHTNING_PRECISION = {"fp32": "32-true", "bf16": "bf16-mixed", "fp16": "16-mixed"}
 
 
+def frame_features(
+    policy: MobileVLAPolicy, images: torch.Tensor, instructions: list[str], backbone_grad: bool = True
+) -> torch.Tensor:
+    """(B, L, 3, S, S) frames -> (B, L, D): every frame through the backbone once.
+
+    `backbone_grad=False` runs the backbone without autograd (a fixed backbone: only the head learns, faster).
+    """
+    batch, length = images.shape[:2]
+    per_frame = [text for text in instructions for _ in range(length)]
+    with torch.set_grad_enabled(backbone_grad and torch.is_grad_enabled()):
+        return policy.encode(images.flatten(0, 1), per_frame).unflatten(0, (batch, length))
+
+
 def window_predictions(
     policy: MobileVLAPolicy, images: torch.Tensor, instructions: list[str], backbone_grad: bool = True
 ) -> torch.Tensor:
     """(B, K + W - 1, 3, S, S) frames -> (B, K, W, chunk, 3): every frame through the backbone once, then K windows.
 
     Window k spans frames k .. k + W - 1, exactly the window policy.forward would get; for K = 1 this is forward.
-    `backbone_grad=False` runs the backbone without autograd (a fixed backbone: only the head learns, faster).
     """
-    batch, length = images.shape[:2]
-    per_frame = [text for text in instructions for _ in range(length)]
-    with torch.set_grad_enabled(backbone_grad and torch.is_grad_enabled()):
-        features = policy.encode(images.flatten(0, 1), per_frame).unflatten(0, (batch, length))
-    return feature_window_predictions(policy, features)
+    return feature_window_predictions(policy, frame_features(policy, images, instructions, backbone_grad))
 
 
 def feature_window_predictions(policy: MobileVLAPolicy, features: torch.Tensor) -> torch.Tensor:
@@ -49,20 +58,32 @@ def pixels(policy: MobileVLAPolicy, images: torch.Tensor) -> torch.Tensor:
     return normalized.unflatten(0, images.shape[:2]).to(policy.device)
 
 
+def object_loss(object_head: nn.Module, features: torch.Tensor, batch: dict[str, Any]) -> torch.Tensor:
+    """Huber between the named object's (x, y) in the robot frame and what `object_head` reads from each feature."""
+    known = batch["object_mask"].to(features.device)
+    error = nn.functional.huber_loss(object_head(features), batch["object_xy"].to(features.device), reduction="none")
+    return (error.mean(-1) * known).sum() / known.sum().clamp_min(1)
+
+
 def batch_loss(policy: MobileVLAPolicy, training: TrainingConfig, batch: dict[str, Any],
-               backbone_grad: bool = True) -> dict[str, torch.Tensor]:
+               backbone_grad: bool = True, object_head: nn.Module | None = None) -> dict[str, torch.Tensor]:
     """The masked chunk loss of one vla_model.dataset batch (frames or stored features): {"loss", ...}.
 
-    Huber(dx, dy) weighted by the training's arm_loss_weights + arm_gripper_loss_ratio * BCE(gripper).
+    Huber(dx, dy) weighted by the training's arm_loss_weights + arm_gripper_loss_ratio * BCE(gripper), plus, with
+    an `object_head` and a batch holding the named object's positions, aux_object_weight * object_loss.
     """
     if "features" in batch:
-        predictions = feature_window_predictions(policy, batch["features"].to(policy.device))
+        features = batch["features"].to(policy.device)
     else:
-        images = pixels(policy, batch["images"])
-        predictions = window_predictions(policy, images, list(batch["instruction"]), backbone_grad)
+        features = frame_features(policy, pixels(policy, batch["images"]), list(batch["instruction"]), backbone_grad)
+    predictions = feature_window_predictions(policy, features)
     device = predictions.device
-    return action_loss(predictions, batch["actions"].to(device), batch["action_mask"].to(device),
-                       training.arm_gripper_loss_ratio, training.arm_loss_weights)
+    losses = action_loss(predictions, batch["actions"].to(device), batch["action_mask"].to(device),
+                         training.arm_gripper_loss_ratio, training.arm_loss_weights)
+    if object_head is not None and "object_xy" in batch:
+        losses["loss_object"] = object_loss(object_head, features, batch)
+        losses["loss"] = losses["loss"] + training.aux_object_weight * losses["loss_object"]
+    return losses
 
 
 class PolicyTrainingModule(L.LightningModule):
@@ -73,9 +94,12 @@ class PolicyTrainingModule(L.LightningModule):
         self.policy = policy
         self.training_config = training
         self.backbone_lr_scale = backbone_lr_scale
+        # Training only: the readout of the auxiliary loss is not part of the policy, nor of its checkpoint.
+        self.object_head = nn.Linear(policy.backbone.feature_dim, 2) if training.aux_object_weight > 0 else None
 
     def _loss(self, batch: dict[str, Any], stage: str) -> torch.Tensor:
-        losses = batch_loss(self.policy, self.training_config, batch, backbone_grad=self.backbone_lr_scale > 0)
+        losses = batch_loss(self.policy, self.training_config, batch, backbone_grad=self.backbone_lr_scale > 0,
+                            object_head=self.object_head)
         for name, value in losses.items():
             self.log(f"{stage}_{name}", value, prog_bar=name == "loss", batch_size=len(batch["instruction"]),
                      sync_dist=stage == "val")
@@ -95,6 +119,7 @@ class PolicyTrainingModule(L.LightningModule):
         """
         config = self.training_config
         head = [p for p in self.policy.head.parameters() if p.requires_grad]
+        head += list(self.object_head.parameters()) if self.object_head is not None else []
         backbone = [p for p in self.policy.backbone.parameters() if p.requires_grad]
         if not head and not backbone:
             raise ValueError("the config leaves no trainable parameters (check lora_enable / freeze_backbone)")

@@ -74,7 +74,7 @@ def train(args: TrainRun) -> Path:
 
     train_paths, val_paths = split_episode_paths(args.data, args.val_fraction, seed=args.seed)
     shape = dict(window_size=config.window_size, fwd_pred_next_n=config.fwd_pred_next_n,
-                 windows_per_sample=args.windows_per_sample)
+                 windows_per_sample=args.windows_per_sample, named_object_targets=training.aux_object_weight > 0)
     augmentation = ImageAugmentation() if args.augment else None
     train_set = EpisodeWindowDataset(train_paths, augmentation=augmentation, **shape)
     loader = dict(batch_size=batch_size, num_workers=args.num_workers, persistent_workers=args.num_workers > 0)
