@@ -25,6 +25,7 @@ MISSING_FILE_ARGS = {
     "compare_checkpoints": [MISSING, MISSING],
     "compare": ["--sim", MISSING, "--real", MISSING, "--out", "unused"],
     "export_onnx": ["--checkpoint", MISSING, "--out", "unused"],
+    "failures": [MISSING],
     "import_checkpoint": [MISSING, "--out", "unused"],
     "import_real": [MISSING, "--out", "unused"],
     "make_small_base": ["--architecture", MISSING, "--out", "unused"],
