@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Remakes assets/checkpoints/default.safetensors from nothing (about 50 min on 2 CPU cores): 3000 scripted-expert
-# pick demonstrations in two sets and per-frame training (stage 1) over four runs, the last two with the
-# auxiliary named-object loss (small_frame_object.json), the last on all 3000, then the windowed LSTM head
+# Remakes assets/checkpoints/default.safetensors from nothing (about 60 min on 2 CPU cores): 3000 scripted-expert
+# pick demonstrations in two sets and per-frame training (stage 1) over five runs, the last three with the
+# auxiliary named-object loss (small_frame_object.json), the last two on all 3000, then the windowed LSTM head
 # (stage 2). The first two runs and a stage 2 are the session-4 default. Each step's result:
 # assets/checkpoints/README.md. (Its DAgger rounds, which did not help, are in this file's git history.)
 # Rerunning skips what is done: a collection that ran to its end, a stage whose policy.safetensors exists
@@ -57,6 +57,7 @@ if [[ ! -d data/pick_3000 ]]; then  # the first two sets alone, as hard links (s
     mkdir -p data/pick_3000 && cp -al "$DATA/demos" data/pick_3000/demos && cp -al "$DATA/demos_more" data/pick_3000/demos_more
 fi
 stage1 "$RUNS/s1_d" data/pick_3000 "$RUNS/s1_c/policy.safetensors" 3000 "$OBJECT"    # 3000 demonstrations
-stage2 "$RUNS/s2" data/pick_3000 "$RUNS/s1_d/policy.safetensors"
+stage1 "$RUNS/s1_e" data/pick_3000 "$RUNS/s1_d/policy.safetensors" 3000 "$OBJECT"    # 3000 more steps
+stage2 "$RUNS/s2" data/pick_3000 "$RUNS/s1_e/policy.safetensors"
 cp "$RUNS/s2/policy.safetensors" assets/checkpoints/default.safetensors
 stamp "done: $RUNS/s2/policy.safetensors copied to assets/checkpoints/default.safetensors"
