@@ -36,3 +36,13 @@ if [[ ! -f "$RUNS/s2/policy.safetensors" ]]; then
 fi
 cp "$RUNS/s2/policy.safetensors" assets/checkpoints/boxnav_default.safetensors
 stamp "done: $RUNS/s2/policy.safetensors copied to assets/checkpoints/boxnav_default.safetensors"
+
+# the figures of assets/checkpoints/README.md: 100 unseen seeds each, next to the expert and random, and the probe
+for agent in vla expert random; do
+    out="$RUNS/eval_5000_$agent"
+    [[ -f "$out/results.json" ]] || OMP_NUM_THREADS=1 python eval/rollout.py --task boxnav --agent "$agent" \
+        --episodes 100 --seed 5000 --num-envs 2 --no-video --out "$out"
+done
+python eval/probe_instruction.py --checkpoint assets/checkpoints/boxnav_default.safetensors \
+    --data "$RUNS/eval_5000_vla" --episodes 10 --out "$RUNS/eval_5000_probe.json"
+stamp "figures: $RUNS/eval_5000_*/results.json and $RUNS/eval_5000_probe.json"

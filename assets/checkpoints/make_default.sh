@@ -61,3 +61,12 @@ stage1 "$RUNS/s1_e" data/pick_3000 "$RUNS/s1_d/policy.safetensors" 3000 "$OBJECT
 stage2 "$RUNS/s2" data/pick_3000 "$RUNS/s1_e/policy.safetensors"
 cp "$RUNS/s2/policy.safetensors" assets/checkpoints/default.safetensors
 stamp "done: $RUNS/s2/policy.safetensors copied to assets/checkpoints/default.safetensors"
+
+# the figures of assets/checkpoints/README.md: 100 unseen seeds each, the default next to the expert and random
+for agent in vla expert random; do
+    out="$RUNS/eval_5000_$agent"
+    [[ -f "$out/results.json" ]] || OMP_NUM_THREADS=1 python eval/rollout.py --task pick --agent "$agent" \
+        --episodes 100 --seed 5000 --num-envs 2 --no-video --out "$out"
+done
+python eval/failures.py "$RUNS/eval_5000_vla" --out "$RUNS/eval_5000_failures.json"
+stamp "figures: $RUNS/eval_5000_*/results.json and $RUNS/eval_5000_failures.json"
