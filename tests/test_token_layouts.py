@@ -10,8 +10,8 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from episodes.log import EpisodeMeta, EpisodeRecorder
 from robovlms_fixtures import their_config, their_model, write_their_checkpoint
+from run_helpers import frames_episode
 from vla_model.backbone import load_tokenizer
 from vla_model.checkpoint import load_policy
 from vla_model.config import ModelConfig, Prompt
@@ -101,21 +101,12 @@ def test_their_real_shapes_build_on_the_meta_device(kind: str, hidden: int, chun
     assert {name: shapes[name] for name in _head_shapes(kind, hidden, chunk)} == _head_shapes(kind, hidden, chunk)
 
 
-def _episode(instruction: str, steps: int = 5) -> object:
-    rng = np.random.default_rng(0)
-    recorder = EpisodeRecorder(EpisodeMeta(task="boxnav", instruction=instruction, success=False, agent="expert"))
-    for step in range(steps):
-        obs = {"rgb_static": rng.integers(0, 256, (180, 320, 3), dtype=np.uint8), "robot_obs": np.zeros(3)}
-        recorder.add_step(obs, np.zeros(3, dtype=np.float32), step * 0.4, 0.0, robot_pose=(0.0, 0.0, 0.0))
-    return recorder.build(False)
-
-
 def test_the_probe_finds_no_dependence_on_the_fork_layout_and_some_on_upstream_and_ours(tmp_path: Path) -> None:
     config = their_config("MobileVLALSTMDecoder", lora=True, freeze=True)
     path = tmp_path / "run.ckpt"
     write_their_checkpoint(their_model(config), path, config)
     (tmp_path / "run.json").write_text(json.dumps(config))
-    episodes = [_episode(SHORT)]
+    episodes = [frames_episode(SHORT, 5)]
     fork = probe_instructions(import_robovlms(path, layout="robovlms_fork").policy, episodes)
     assert fork["verdict"] == "the actions do not depend on the instruction: no swap moves them"
     assert max(fork["left/right"]["mean_abs_change"].values()) == 0.0

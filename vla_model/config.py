@@ -251,16 +251,20 @@ def model_config_from_dict(data: Mapping[str, Any], source: str = "model config"
     return config_from_dict(data, source).model
 
 
+def read_json_file(path: Path, what: str) -> Any:
+    """A parsed JSON file; a missing file or bad JSON is a ConfigError naming the file and `what` it is."""
+    if not path.is_file():
+        raise ConfigError(f"{path}: {what} file not found")
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError as err:
+        raise ConfigError(f"{path}: not valid JSON ({err})") from None
+
+
 def load_config(path: str | Path | None = None) -> ConfigFile:
     """Read a model config JSON file; None gives the shipped small config (assets/configs/small_lora.json)."""
     path = Path(path) if path is not None else SMALL_CONFIG
-    if not path.is_file():
-        raise ConfigError(f"{path}: model config file not found")
-    try:
-        data = json.loads(path.read_text())
-    except json.JSONDecodeError as err:
-        raise ConfigError(f"{path}: not valid JSON ({err})") from None
-    return config_from_dict(data, source=str(path))
+    return config_from_dict(read_json_file(path, "model config"), source=str(path))
 
 
 def load_model_config(path: str | Path | None = None) -> ModelConfig:

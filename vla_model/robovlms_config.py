@@ -7,11 +7,20 @@ is left aside. Their head names map to ours (`LSTMDecoder` is upstream RoboVLMs'
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from vla_model.config import CLIP_MEAN, CLIP_STD, ActHead, ConfigError, ModelConfig, Prompt, TrainSetup, model_config_from_dict
+from vla_model.config import (
+    CLIP_MEAN,
+    CLIP_STD,
+    ActHead,
+    ConfigError,
+    ModelConfig,
+    Prompt,
+    TrainSetup,
+    model_config_from_dict,
+    read_json_file,
+)
 
 THEIR_PROMPT = "<grounding>An image of a robot {instruction}"
 HUB_KOSMOS = "microsoft/kosmos-2-patch14-224"
@@ -29,12 +38,7 @@ READ_KEYS = ("window_size", "fwd_pred_next_n", "act_head", "image_size", "image_
 def read_robovlms_config(path: str | Path) -> dict[str, Any]:
     """Their training JSON as a dict; a missing or unreadable file is a ConfigError."""
     path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"{path}: RoboVLMs config file not found")
-    try:
-        data = json.loads(path.read_text())
-    except json.JSONDecodeError as err:
-        raise ConfigError(f"{path}: not valid JSON ({err})") from None
+    data = read_json_file(path, "RoboVLMs config")
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a JSON object at the top level")
     return data
