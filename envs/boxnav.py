@@ -17,11 +17,12 @@ import numpy as np
 import pybullet as p
 
 from envs.frames import in_frame, to_world
+from envs.appearance import Appearance
 from envs.layout import Look, jittered_rgba, sample_look, sample_start_pose
 from envs.robot import GRASP_POINT, MobileGripperRobot, RobotState
 from envs.robot_config import RobotConfig
 from envs.scenario import Scenario, ScenarioQuery, load_boxnav_spec, parse_scenario
-from envs.scene import Scene, box_shapes, build_room
+from envs.scene import Scene, box_shapes
 from envs.sim import Simulation
 from envs.tasks import Task
 
@@ -122,19 +123,21 @@ def scenario_instruction(scenario: Scenario, template_index: int = 0) -> str:
     return TEMPLATES[template_index].format(obstacle=obstacle, side=scenario.side, target=short, long_target=long)
 
 
-def _solid_shapes(solid: Solid) -> tuple[dict[str, object], dict[str, object]]:
+def _solid_collision(solid: Solid) -> dict[str, object]:
     if solid.kind == "cylinder":
-        radius, height = solid.size[0] / 2, solid.size[2]
-        return ({"shapeType": p.GEOM_CYLINDER, "radius": radius, "length": height, "rgbaColor": list(solid.rgba)},
-                {"shapeType": p.GEOM_CYLINDER, "radius": radius, "height": height})
-    return box_shapes([v / 2 for v in solid.size], solid.rgba)
+        return {"shapeType": p.GEOM_CYLINDER, "radius": solid.size[0] / 2, "height": solid.size[2]}
+    return box_shapes([v / 2 for v in solid.size], solid.rgba)[1]
 
 
-def build_boxnav_scene(sim: Simulation, layout: BoxNavLayout) -> Scene:
-    """The room, the target and the boxes, all static (a box does not move when touched: touching is failing)."""
-    floor = build_room(sim, layout.floor_rgba, layout.wall_rgba)
-    bodies = [sim.create_body(*_solid_shapes(solid), position=(*solid.position, solid.size[2] / 2), yaw=solid.yaw)
-              for solid in (layout.target, *layout.boxes)]
+def build_boxnav_scene(sim: Simulation, layout: BoxNavLayout, appearance: Appearance) -> Scene:
+    """The room, the target and the boxes, all static (a box does not move when touched: touching is failing);
+    how they look is the appearance's."""
+    floor = appearance.build_room(sim, layout)
+    bodies = []
+    for solid in (layout.target, *layout.boxes):
+        visual, texture = appearance.solid_visual(sim, solid)
+        bodies.append(sim.create_body(visual, _solid_collision(solid), position=(*solid.position, solid.size[2] / 2),
+                                      yaw=solid.yaw, texture=texture))
     return Scene(layout=layout, floor=floor, objects=tuple(bodies), target_rest_height=layout.target.size[2] / 2)
 
 
@@ -159,10 +162,11 @@ class BoxNavTask(Task):
         query = parse_scenario(options["scenario"]) if options.get("scenario") else self.query
         return sample_boxnav_layout(rng, config, query, start_pose, self.spec_file)
 
-    def build(self, sim: Simulation, robot: MobileGripperRobot, layout: BoxNavLayout) -> Scene:
+    def build(self, sim: Simulation, robot: MobileGripperRobot, layout: BoxNavLayout,
+              appearance: Appearance) -> Scene:
         robot.reset(layout.robot_pose)
         self._scenario, self._touched, self._passed, self._last_forward = layout.scenario, False, None, -math.inf
-        return build_boxnav_scene(sim, layout)
+        return build_boxnav_scene(sim, layout, appearance)
 
     def instruction(self, layout: BoxNavLayout) -> str:
         return scenario_instruction(layout.scenario, layout.template_index)
