@@ -34,6 +34,20 @@ class RoomBounds:
         return self.x_min + margin <= x <= self.x_max - margin and self.y_min + margin <= y <= self.y_max - margin
 
 
+def room_faces(room: RoomBounds) -> dict[str, np.ndarray]:
+    """The floor and each wall's inner face as 4 corners (top-left, top-right, bottom-right, bottom-left) seen from
+    inside the room; the floor seen from above with +x to the right. Walls are named as seen from a robot facing
+    +x: front (x_max), back (x_min), left (y_max), right (y_min)."""
+    x0, x1, y0, y1, h = room.x_min, room.x_max, room.y_min, room.y_max, room.wall_height
+    return {
+        "floor": np.array([[x0, y1, 0], [x1, y1, 0], [x1, y0, 0], [x0, y0, 0]], np.float64),
+        "front": np.array([[x1, y1, h], [x1, y0, h], [x1, y0, 0], [x1, y1, 0]], np.float64),
+        "back": np.array([[x0, y0, h], [x0, y1, h], [x0, y1, 0], [x0, y0, 0]], np.float64),
+        "left": np.array([[x0, y1, h], [x1, y1, h], [x1, y1, 0], [x0, y1, 0]], np.float64),
+        "right": np.array([[x1, y0, h], [x0, y0, h], [x0, y0, 0], [x1, y0, 0]], np.float64),
+    }
+
+
 FLAT_ROOM = RoomBounds(-ROOM_HALF, ROOM_HALF, -ROOM_HALF, ROOM_HALF, 0.25)
 
 
@@ -43,6 +57,7 @@ class Appearance(Protocol):
     name: str
     room: RoomBounds
     shadows: bool
+    camera_jitter: bool  # whether the seed's camera-mount jitter applies (a real robot's mount does not move)
 
     def build_room(self, sim: Simulation, layout: Any) -> int:
         """Create the floor and the walls; return the floor's body id."""
@@ -74,6 +89,7 @@ class FlatAppearance:
     name = "flat"
     room = FLAT_ROOM
     shadows = False
+    camera_jitter = True
 
     def build_room(self, sim: Simulation, layout: Any) -> int:
         return build_room(sim, layout.floor_rgba, layout.wall_rgba)

@@ -115,6 +115,44 @@ def sample_boxnav_layout(rng: np.random.Generator, config: RobotConfig, query: S
                         look.camera_offset, look.camera_pitch_offset_deg, int(rng.integers(len(TEMPLATES))))
 
 
+class _Midpoints:
+    """A stand-in for a random generator that always draws the middle of the range (and the first choice)."""
+
+    def uniform(self, low: float = 0.0, high: float = 1.0, size: Any = None) -> Any:
+        middle = (np.asarray(low, np.float64) + np.asarray(high, np.float64)) / 2
+        return middle if size is None else np.full(size, middle)
+
+    def integers(self, low: int, high: int | None = None, size: Any = None) -> Any:
+        first = 0 if high is None else low
+        return first if size is None else np.full(size, first)
+
+
+def nominal_boxnav_layout(scenario: Scenario, config: RobotConfig, start_pose: tuple[float, float, float] | None = None,
+                          spec_file: str | Path | None = None) -> BoxNavLayout:
+    """The layout a scenario gives with every jitter at its centre: where its objects stand on average, seen from
+    `start_pose` (None: the middle of the start poses the sim draws, the team's start mark)."""
+    query = ScenarioQuery(**dataclasses.asdict(scenario))
+    return sample_boxnav_layout(_Midpoints(), config, query, start_pose, spec_file)  # type: ignore[arg-type]
+
+
+def layout_from_scene(drawn: BoxNavLayout, scene: dict[str, Any]) -> BoxNavLayout:
+    """A drawn layout with a given scene's start pose and objects put in: {"scenario", "robot_pose" (x, y, yaw),
+    "objects": [{"name", "kind", "size", "position", "yaw"}, ...] target first}; colours stay as drawn."""
+    try:
+        pose = tuple(float(v) for v in scene["robot_pose"])
+        objects = scene["objects"]
+        solids = [Solid(str(o["name"]), str(o["kind"]), tuple(float(v) for v in o["size"]), rgba,
+                        tuple(float(v) for v in o["position"]), float(o["yaw"]))
+                  for o, rgba in zip(objects, [drawn.target.rgba, *(box.rgba for box in drawn.boxes)])]
+    except (KeyError, TypeError, ValueError) as err:
+        raise ValueError(f"scene: expected scenario, robot_pose and objects (name, kind, size, position, yaw): "
+                         f"{err!r}") from None
+    if len(pose) != 3 or len(solids) != 1 + len(drawn.boxes) or len(objects) != len(solids):
+        raise ValueError(f"scene of {scene.get('scenario')}: expected a start pose (x, y, yaw) and "
+                         f"{1 + len(drawn.boxes)} objects (the target, then the boxes), got {len(objects)}")
+    return dataclasses.replace(drawn, robot_pose=pose, target=solids[0], boxes=tuple(solids[1:]))
+
+
 def scenario_instruction(scenario: Scenario, template_index: int = 0) -> str:
     """The instruction for a scenario, in the users' own words ("Navigate around the box on the left to reach
     the bottle"); template 0 is what an imported recording without one gets from its file name."""
@@ -159,6 +197,10 @@ class BoxNavTask(Task):
 
     def sample_layout(self, rng: np.random.Generator, config: RobotConfig,
                       start_pose: tuple[float, float, float] | None, options: dict[str, Any]) -> BoxNavLayout:
+        scene = options.get("scene")
+        if scene is not None:  # a real episode's scene: its scenario, start and objects; the look still drawn
+            drawn = sample_boxnav_layout(rng, config, parse_scenario(scene["scenario"]), start_pose, self.spec_file)
+            return layout_from_scene(drawn, scene)
         query = parse_scenario(options["scenario"]) if options.get("scenario") else self.query
         return sample_boxnav_layout(rng, config, query, start_pose, self.spec_file)
 

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Sequence, TypeVar
 
 import numpy as np
 import pybullet as p
 
+Cell = TypeVar("Cell")
 # A box's faces in its own frame (x along, y across, z up), in the order their atlas cells are laid out.
 BOX_FACES = ("front", "back", "left", "right", "top")
 
@@ -62,6 +63,14 @@ def box_face_corners(size: Sequence[float]) -> dict[str, np.ndarray]:
     }
 
 
+def box_face_cells(size: Sequence[float], long_face: Cell, short_face: Cell, top: Cell) -> dict[str, Cell]:
+    """Which cell each face of a box of `size` (along, across, height) shows, for a box whose two long faces look
+    alike, as do its two short ones: one laid across the path (across >= along) shows a long face at front and
+    back, one laid along it its short faces."""
+    ends, sides = (long_face, short_face) if size[1] >= size[0] else (short_face, long_face)
+    return {"front": ends, "back": ends, "left": sides, "right": sides, "top": top}
+
+
 def textured_box(size: Sequence[float], image_hw: tuple[int, int], cells: dict[str, AtlasCell]) -> dict[str, object]:
     """A box of `size` whose faces show their cells of one atlas image (BOX_FACES; the bottom is never seen)."""
     vertices, indices, uvs, normals = [], [], [], []
@@ -105,3 +114,14 @@ def textured_cylinder(radius: float, height: float, image_hw: tuple[int, int], s
     for k in range(segments):
         indices += [centre, centre + 1 + k, centre + 2 + k]
     return _mesh(np.asarray(vertices), indices, np.asarray(uvs), np.asarray(normals))
+
+
+def slab_behind(face: np.ndarray, thickness: float) -> dict[str, object]:
+    """createCollisionShape keywords for a box filling `thickness` behind a quad (away from the side it shows):
+    a wall or floor that bodies collide with, whatever its skin."""
+    centre = face.mean(axis=0)
+    normal = np.cross(face[3] - face[0], face[1] - face[0])
+    normal /= np.linalg.norm(normal)
+    extent = np.abs(face - centre).max(axis=0) + np.abs(normal) * thickness / 2
+    return {"shapeType": p.GEOM_BOX, "halfExtents": extent.tolist(),
+            "collisionFramePosition": (centre - normal * thickness / 2).tolist()}

@@ -184,24 +184,31 @@ class MobileVLAEnv(gymnasium.Env):
             advance_robot(dt)
             advance_physics()
 
+    def camera_frame_at(self, pose: tuple[float, float, float]) -> np.ndarray:
+        """The front camera's frame as if the robot stood at `pose` in this episode's scene (the robot's own body
+        is not in its camera's view): what the sim shows where a real frame was taken."""
+        if self._scene is None:
+            raise RuntimeError("camera_frame_at() needs a scene: call reset() first")
+        return self._camera_frame(self.robot_config.camera, pose, self._scene.layout)
+
     def _observation(self, state: RobotState) -> dict[str, Any]:
         pose = state.pose
         layout = self._scene.layout
-        offset = np.asarray(layout.camera_offset)
         obs = {
-            "rgb_static": self._camera_frame(self.robot_config.camera, pose, offset, layout),
+            "rgb_static": self._camera_frame(self.robot_config.camera, pose, layout),
             "robot_obs": np.array([pose[0], pose[1], state.gripper_opening], dtype=np.float32),
             "language": self._instruction,
         }
         if self.robot_config.gripper_camera.enabled:
-            obs["rgb_gripper"] = self._camera_frame(self.robot_config.gripper_camera, pose, offset, layout)
+            obs["rgb_gripper"] = self._camera_frame(self.robot_config.gripper_camera, pose, layout)
         return obs
 
-    def _camera_frame(self, camera: CameraConfig, pose: tuple[float, float, float], offset: np.ndarray,
-                      layout: Any) -> np.ndarray:
+    def _camera_frame(self, camera: CameraConfig, pose: tuple[float, float, float], layout: Any) -> np.ndarray:
         if not camera.enabled:
             return np.zeros((camera.height, camera.width, 3), dtype=np.uint8)
-        view = self.robot.camera(camera, offset, layout.camera_pitch_offset_deg, pose)
+        jitter = self.appearance.camera_jitter
+        offset = np.asarray(layout.camera_offset) if jitter else np.zeros(3)
+        view = self.robot.camera(camera, offset, layout.camera_pitch_offset_deg if jitter else 0.0, pose)
         frame = self.sim.render(view, self.appearance.lighting(layout), shadow=self.appearance.shadows)
         return frame if self._camera_effect is None else self._camera_effect(frame)
 

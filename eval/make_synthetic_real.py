@@ -14,7 +14,7 @@ from typing import Sequence
 from agents.registry import PolicySource, build_agent
 from envs.robot_config import load_robot_config
 from eval.cli import CommandParser, int_at_least, run_command
-from eval.sim_real.synthetic import SYNTHETIC_NOTE, Perturbation, make_synthetic_episodes
+from eval.sim_real.synthetic import LOOKS, SYNTHETIC_NOTE, Perturbation, make_synthetic_episodes
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -35,7 +35,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--agent", default="expert", choices=("expert", "random", "vla"),
                         help="who drives the stand-in robot (each with its default settings)")
     parser.add_argument("--checkpoint", help="VLA checkpoint (--agent vla); default: the shipped one")
-    parser.add_argument("--scenario", help="boxnav: a scenario or part of one (e.g. 1box_left); the seed draws the rest")
+    parser.add_argument("--scenario", help="boxnav: a scenario or part of one (e.g. 1box_left), the seed drawing the "
+                                           "rest; a comma-separated list is played in turn")
+    parser.add_argument("--look", choices=LOOKS, default="flat",
+                        help="flat: the sim through a noisier, colour-shifted camera; photo: the photo-textured "
+                             "stand-in room (boxnav; 1280x720 recordings, slipping wheels, each frame's true pose "
+                             "in truth/, the room measured by hand in room.yaml)")
     parser.add_argument("--recordings", action="store_true",
                         help="write the users' own HDF5 recordings, named by scenario (and labels.yaml), for "
                              "import_real.py, instead of episode logs")
@@ -56,7 +61,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     agent = build_agent(args.agent, source=PolicySource(args.checkpoint))
     paths = make_synthetic_episodes(args.task, args.episodes, args.out, base, perturbation, seed=args.seed,
                                     agent=agent, checkpoint=args.checkpoint or "", scenario=args.scenario,
-                                    recordings=args.recordings)
+                                    recordings=args.recordings, look=args.look)
     print(f"{len(paths)} synthetic episodes ({args.task}) written to {args.out}: {SYNTHETIC_NOTE}")
     print(f"perturbation: {perturbation}")
     return 0

@@ -6,11 +6,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pybullet as p
 from PIL import Image
 
-from envs.appearance import FrameEffect, RoomBounds
-from envs.meshes import AtlasCell, quad, textured_box, textured_cylinder
+from envs.appearance import FrameEffect, RoomBounds, room_faces
+from envs.meshes import box_face_cells, quad, slab_behind, textured_box, textured_cylinder
 from envs.photo_room.camera import StandInCamera
 from envs.photo_room.shadows import shadowed_floor
 from envs.photo_room.textures import (
@@ -30,17 +29,6 @@ PICTURES = {
 }
 
 
-def _wall_corners(room: RoomBounds) -> dict[str, np.ndarray]:
-    """Each wall's inner face: corners top-left, top-right, bottom-right, bottom-left seen from inside."""
-    x0, x1, y0, y1, h = room.x_min, room.x_max, room.y_min, room.y_max, room.wall_height
-    return {
-        "front": np.array([[x1, y1, h], [x1, y0, h], [x1, y0, 0], [x1, y1, 0]]),
-        "left": np.array([[x0, y1, h], [x1, y1, h], [x1, y1, 0], [x0, y1, 0]]),
-        "right": np.array([[x1, y0, h], [x0, y0, h], [x0, y0, 0], [x1, y0, 0]]),
-        "back": np.array([[x0, y0, h], [x0, y1, h], [x0, y1, 0], [x0, y0, 0]]),
-    }
-
-
 class PhotoRoom:
     """A photo-textured room that stands in for the users' real one during development: what a real robot would
     see there, drawn with PyBullet's shadows and a camera of its own (StandInCamera)."""
@@ -48,6 +36,7 @@ class PhotoRoom:
     name = "photo_room"
     room = ROOM
     shadows = True
+    camera_jitter = False  # the robot's camera sits where it sits
 
     def __init__(self, camera: StandInCamera | None = None) -> None:
         self.camera = camera or StandInCamera()
@@ -72,12 +61,9 @@ class PhotoRoom:
         self._objects["bottle"] = (save_png(bottle, folder / "bottle.png"), (side, top))
 
     def build_room(self, sim: Simulation, layout: Any) -> int:
-        corners = {"floor": np.array([[ROOM.x_min, ROOM.y_max, 0], [ROOM.x_max, ROOM.y_max, 0],
-                                      [ROOM.x_max, ROOM.y_min, 0], [ROOM.x_min, ROOM.y_min, 0]]),
-                   **_wall_corners(ROOM)}
         floor = -1
-        for name, face in corners.items():
-            collision = _slab_behind(face, WALL_THICKNESS)
+        for name, face in room_faces(ROOM).items():
+            collision = slab_behind(face, WALL_THICKNESS)
             texture = self._floor_texture(sim, layout) if name == "floor" else sim.load_texture(self._surfaces[name])
             body = sim.create_body(quad(face, self._image_hw[name]), collision, position=(0.0, 0.0, 0.0),
                                    texture=texture)
@@ -99,7 +85,7 @@ class PhotoRoom:
             side, top = cells
             visual = textured_cylinder(solid.size[0] / 2, solid.size[2], hw, side, top)
         else:
-            visual = textured_box(solid.size, hw, _faces(solid.size, cells))
+            visual = textured_box(solid.size, hw, box_face_cells(solid.size, cells["large"], cells["small"], cells["top"]))
         return visual, sim.load_texture(path)
 
     def lighting(self, layout: Any) -> Lighting:
@@ -110,25 +96,6 @@ class PhotoRoom:
 
     def describe(self) -> dict[str, Any]:
         return {"name": self.name, "synthetic": True, "camera": self.camera.describe()}
-
-
-def _faces(size: Any, cells: dict[str, AtlasCell]) -> dict[str, AtlasCell]:
-    """The box's faces (front/back across the path) -> the physical faces' cells: a box laid "vert" (longer
-    along the path than across) shows its small faces front and back."""
-    across_is_long = size[1] >= size[0]
-    ends, sides = ("large", "small") if across_is_long else ("small", "large")
-    return {"front": cells[ends], "back": cells[ends], "left": cells[sides], "right": cells[sides],
-            "top": cells["top"]}
-
-
-def _slab_behind(face: np.ndarray, thickness: float) -> dict[str, object]:
-    """A collision box filling `thickness` behind a face (away from the side it shows)."""
-    centre = face.mean(axis=0)
-    normal = np.cross(face[3] - face[0], face[1] - face[0])
-    normal /= np.linalg.norm(normal)
-    extent = np.abs(face - centre).max(axis=0) + np.abs(normal) * thickness / 2
-    return {"shapeType": p.GEOM_BOX, "halfExtents": extent.tolist(),
-            "collisionFramePosition": (centre - normal * thickness / 2).tolist()}
 
 
 def _png_hw(path: Path) -> tuple[int, int]:

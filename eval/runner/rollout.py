@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 from tqdm import tqdm
 
@@ -83,6 +83,11 @@ def run_rollout(settings: RolloutSettings, options: RunOptions,
         "mean_agent_latency_s": agent_seconds / env_steps if env_steps else 0.0,
     }
     result = RolloutResult(settings, rows, complete and len(rows) == settings.episodes, timing, agent_settings,
-                           sim_provenance(job.robot_config))
+                           sim_provenance(job.robot_config, _look(settings)))
     write_results(options.out, result)
     return result
+
+
+def _look(settings: RolloutSettings) -> dict[str, Any] | None:
+    appearance = settings.appearance()
+    return appearance.describe() if appearance is not None else None
