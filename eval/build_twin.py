@@ -9,6 +9,7 @@ scenario file and room.yaml, the room as you measured it from the start mark (se
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -52,6 +53,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         raise ValueError(f"{args.recordings}: no .h5 recordings there")
     if args.out.exists() and not args.force:
         raise ValueError(f"{args.out} exists; give --force to replace it, or another --out")
+    if args.out.exists() and not (args.out / "twin.yaml").is_file():
+        raise ValueError(f"{args.out} exists and is no twin folder; --force replaces only twins")
     room_file = args.room or args.recordings / "room.yaml"
     config = load_robot_config(args.robot_config)
     measured = Measurements.from_dict(read_yaml_file(room_file, ValueError, "room measurements file"), str(room_file))
@@ -64,6 +67,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     report = build_report(space, seconds)
     synthetic = all(recording.synthetic for recording in recordings)
     camera = {"exposure_spread": report["exposure_spread"], "noise_std": noise_std(recordings)}
+    if args.out.exists():  # --force: only now, with the new twin in hand, is the old one replaced
+        shutil.rmtree(args.out)
     write_twin(space, args.out, args.name or args.out.name, config, synthetic, camera, report)
     for line in report_lines(report):
         print(line)

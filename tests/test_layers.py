@@ -59,3 +59,16 @@ def test_the_layer_check_sees_an_upward_import(tmp_path: Path) -> None:
 def test_no_module_is_longer_than_400_lines() -> None:
     long = {str(path.relative_to(REPO)): n for path in MODULES if (n := len(path.read_text().splitlines())) > MAX_LINES}
     assert not long, long
+
+
+STAND_IN = "envs.photo_room"  # the photo-textured stand-in room: "the robot" during development
+TWIN_CODE = sorted([*(REPO / "envs" / "twin").rglob("*.py"), *(REPO / "eval" / "twin").rglob("*.py"),
+                    REPO / "eval" / "build_twin.py"])
+
+
+@pytest.mark.parametrize("path", TWIN_CODE, ids=lambda path: str(path.relative_to(REPO)))
+def test_the_twin_never_reads_the_stand_in_rooms_code(path: Path) -> None:
+    # The twin is judged against the stand-in room; it may know it only through recordings, as a user's twin
+    # knows their room.
+    shared = [f"line {line}: {module}" for line, module in imported_modules(path) if module.startswith(STAND_IN)]
+    assert not shared, f"{path.relative_to(REPO)} imports the stand-in room: " + "; ".join(shared)

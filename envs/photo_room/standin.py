@@ -14,8 +14,8 @@ from envs.photo_room.slip import wheel_slip
 from envs.robot_config import RobotConfig
 from envs.task_names import task_id
 
-RENDER_SIZE = (640, 360)    # what PyBullet draws: the real camera's 16:9 at half its width
-SENSOR_SIZE = (1280, 720)   # what the recordings hold, as their camera gives it
+RENDER_SCALE = 2            # PyBullet draws at twice the robot config's camera size (640x360 for their 320x180) ...
+SENSOR_SCALE = 4            # ... and the recordings hold four times it (their camera's 1280x720)
 START_MARK = (-1.0, 0.0)    # where the team puts the robot (facing +x) before each run
 TAPE_ERROR_M = 0.02         # how far off a measurement by tape may be
 TAPE_SEED = 7               # the one time the room was measured
@@ -23,9 +23,15 @@ PLACEMENT_ERROR = (0.05, 0.05, math.radians(5.0))  # how far off the mark a hand
 
 
 def stand_in_robot(config: RobotConfig) -> RobotConfig:
-    """The robot config the stand-in really has: the given one with its camera drawn at RENDER_SIZE."""
-    width, height = RENDER_SIZE
-    return config.replace(camera=dataclasses.replace(config.camera, width=width, height=height))
+    """The robot config the stand-in really has: the given one with its camera drawn at RENDER_SCALE times."""
+    camera = config.camera
+    return config.replace(camera=dataclasses.replace(camera, width=camera.width * RENDER_SCALE,
+                                                     height=camera.height * RENDER_SCALE))
+
+
+def sensor_size(config: RobotConfig) -> tuple[int, int]:
+    """(width, height) of the stand-in's recordings for a robot config: its camera's size times SENSOR_SCALE."""
+    return config.camera.width * SENSOR_SCALE, config.camera.height * SENSOR_SCALE
 
 
 def photo_room_env(task: str, config: RobotConfig, scenario: str | None = None) -> gymnasium.Env:

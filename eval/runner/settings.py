@@ -18,6 +18,7 @@ from envs.scenario import split_scenarios
 from envs.task_names import task_name
 from envs.appearance import Appearance
 from envs.twin.look import TwinAppearance
+from envs.twin.spec import load_twin
 from eval.runner.scenes import scenes_of_logs
 
 
@@ -91,6 +92,10 @@ class RolloutSettings:
             raise ValueError(f"--twin and --scenes-from are for the boxnav task (the users' room), not '{self.task}'")
         if self.scenes_from is not None and self.scenario is not None:
             raise ValueError("--scenario and --scenes-from: give one (the scenes name their scenarios)")
+        if self.twin is not None:
+            load_twin(self.twin)  # a folder that is no twin fails here, before anything is written
+        if self.scenes_from is not None:
+            _ = self.scenes  # logs without estimated scenes fail here too
         if self.scenario is not None or self.scenario_file is not None:
             # a bad scenario (split_scenarios parses each) or file, or a task without scenarios, fails here
             make_task(self.task, self.scenarios[0] if self.scenarios else None, self.scenario_file)

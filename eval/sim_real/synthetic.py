@@ -21,7 +21,7 @@ from envs.robot_config import RobotConfig
 from envs.scenario import split_scenarios
 from envs.task_names import task_id, task_name
 from envs.atomic_file import atomic_write
-from envs.photo_room.standin import SENSOR_SIZE, hand_measurements, photo_room_env, placed_by_hand
+from envs.photo_room.standin import hand_measurements, photo_room_env, placed_by_hand, sensor_size
 from episodes.log import Episode, EpisodeMeta, episode_filename, write_episode
 from eval.runner.episode import play_episode
 from eval.sim_real.recordings import recording_name, write_recording
@@ -135,7 +135,7 @@ def make_synthetic_episodes(
             "has_odometry": True,
         },
     )
-    sensor = SENSOR_SIZE if look == "photo" else None
+    sensor = sensor_size(base) if look == "photo" else None
     paths, labels = [], {}
     try:
         for index in range(episodes):

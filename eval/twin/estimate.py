@@ -16,6 +16,10 @@ from eval.twin.workspace import ROOM_SKINS, Workspace
 
 OBJECT_FRAMES = 12     # an object fit looks at the first frames, where the objects are near and large
 OBJECT_EVERY = 3
+# Where a hand may have put the robot around its current start estimate: the start frame's fit begins from the
+# best of this grid (x, y in metres, heading in radians), since a sideways shift and a turn look alike from afar.
+START_GRID = (np.linspace(-0.04, 0.04, 3), np.linspace(-0.08, 0.08, 5), np.radians(np.linspace(-6.0, 6.0, 7)))
+TURN_GRID = np.radians(np.linspace(-16.0, 16.0, 9))  # an object's turn, tried before its fit
 
 
 def start_with_odometry(space: Workspace, index: int) -> None:
@@ -33,7 +37,10 @@ def track(space: Workspace, index: int) -> None:
     poses, residuals = [], []
     for t, frame in enumerate(recording.frames):
         candidates = [scene.poses[t]]
-        if t:
+        if t == 0:
+            candidates += [scene.poses[0] + np.array([dx, dy, dyaw])
+                           for dx in START_GRID[0] for dy in START_GRID[1] for dyaw in START_GRID[2]]
+        else:
             previous = poses[-1]
             candidates += [moved(previous, step_displacement(recording.commands[t - 1], space.config)), previous]
             if t >= 2:
@@ -57,7 +64,19 @@ def refine_objects(space: Workspace, index: int) -> None:
         parts = [misfit(space.model, space.coarse[index][t], scene.poses[t], solids, COARSE) for t in frames]
         return np.nan_to_num(np.concatenate(parts))  # what the twin cannot draw pulls nowhere
 
+    def cost(flat: np.ndarray) -> float:
+        return robust_cost(np.concatenate([misfit(space.model, space.coarse[index][t], scene.poses[t],
+                                                  space.solids(index, offsets=flat.reshape(count, 3)), COARSE)
+                                           for t in frames]))
+
     start = np.clip(scene.offsets.reshape(-1), -bound, bound)
+    for solid in range(count):  # each object's turn first: a turned box is a poor basin for a local fit
+        tries = []
+        for turn in TURN_GRID[np.abs(TURN_GRID) <= bound[3 * solid + 2]]:
+            candidate = start.copy()
+            candidate[3 * solid + 2] = turn
+            tries.append((cost(candidate), turn))
+        start[3 * solid + 2] = min(tries + [(cost(start), start[3 * solid + 2])])[1]
     fit = least_squares(residuals, start, bounds=(-bound, bound), loss="soft_l1", f_scale=ROBUST_SCALE,
                         diff_step=0.004, xtol=1e-3, ftol=1e-4, max_nfev=12)
     scene.offsets = fit.x.reshape(count, 3)

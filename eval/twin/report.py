@@ -41,9 +41,10 @@ def build_report(space: Workspace, seconds: float) -> dict[str, Any]:
 
 def report_lines(report: dict[str, Any]) -> list[str]:
     """The report as a few lines for the terminal."""
-    lines = [f"{'recording':60s} {'misfit':>7s} {'uncovered':>9s}"]
+    width = max(len(name) for name in report["recordings"]) + 2
+    lines = [f"{'recording':{width}s} {'misfit':>7s} {'uncovered':>9s}"]
     for name, row in report["recordings"].items():
-        lines.append(f"{name:60s} {row['median_misfit']:7.1f} {row['uncovered']:9.1%}")
+        lines.append(f"{name:{width}s} {row['median_misfit']:7.1f} {row['uncovered']:9.1%}")
     lines.append(f"median misfit {report['median_misfit']:.1f} of 255, mean uncovered {report['mean_uncovered']:.1%}, "
                  f"exposure spread {report['exposure_spread']:.3f}, falloff k1 {report['falloff'][0]:+.3f} "
                  f"k2 {report['falloff'][1]:+.3f}")
