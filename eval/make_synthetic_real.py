@@ -41,6 +41,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                         help="flat: the sim through a noisier, colour-shifted camera; photo: the photo-textured "
                              "stand-in room (boxnav; 1280x720 recordings, slipping wheels, each frame's true pose "
                              "in truth/, the room measured by hand in room.yaml)")
+    parser.add_argument("--twin", metavar="DIR", help="boxnav: render the perturbed robot's frames in this visual "
+                                                     "twin (eval/build_twin.py) instead of the flat sim")
     parser.add_argument("--recordings", action="store_true",
                         help="write the users' own HDF5 recordings, named by scenario (and labels.yaml), for "
                              "import_real.py, instead of episode logs")
@@ -61,9 +63,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     agent = build_agent(args.agent, source=PolicySource(args.checkpoint))
     paths = make_synthetic_episodes(args.task, args.episodes, args.out, base, perturbation, seed=args.seed,
                                     agent=agent, checkpoint=args.checkpoint or "", scenario=args.scenario,
-                                    recordings=args.recordings, look=args.look)
+                                    recordings=args.recordings, look=args.look, twin=args.twin)
     print(f"{len(paths)} synthetic episodes ({args.task}) written to {args.out}: {SYNTHETIC_NOTE}")
-    print(f"perturbation: {perturbation}")
+    if args.look == "photo":
+        print(f"the photo-textured stand-in room, its robot {perturbation.speed_scale_factor:.2f}x as fast and "
+              f"{perturbation.added_latency_steps} step(s) late (its camera and wheel slip are its own)")
+    else:
+        print(f"perturbation: {perturbation}")
     return 0
 
 

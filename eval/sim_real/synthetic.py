@@ -19,6 +19,7 @@ from agents.protocol import Agent
 from agents.scripted_expert import ScriptedExpert
 from envs.robot_config import RobotConfig
 from envs.scenario import split_scenarios
+from envs.twin.look import TwinAppearance
 from envs.task_names import task_id, task_name
 from envs.atomic_file import atomic_write
 from envs.photo_room.standin import hand_measurements, photo_room_env, placed_by_hand, sensor_size
@@ -82,11 +83,14 @@ class PerturbedCamera(gymnasium.ObservationWrapper):
         return seen
 
 
-def _stand_in_env(task: str, truth: RobotConfig, perturbation: Perturbation, seed: int, look: str) -> gymnasium.Env:
-    """The stand-in robot: the sim seen through the perturbed camera ("flat"), or the photo-textured room with
-    its own camera and slipping wheels ("photo")."""
+def _stand_in_env(task: str, truth: RobotConfig, perturbation: Perturbation, seed: int, look: str,
+                  twin: str | None) -> gymnasium.Env:
+    """The stand-in robot: the sim seen through the perturbed camera ("flat"), the photo-textured room with its
+    own camera and slipping wheels ("photo"), or the sim rendered in a twin of the users' room (`twin`)."""
     if look == "photo":
         return photo_room_env(task, truth)
+    if twin is not None:
+        return gymnasium.make(task_id(task), robot_config=truth, appearance=TwinAppearance(twin))
     return PerturbedCamera(gymnasium.make(task_id(task), robot_config=truth), perturbation, seed)
 
 
@@ -102,6 +106,7 @@ def make_synthetic_episodes(
     scenario: str | None = None,
     recordings: bool = False,
     look: str = "flat",
+    twin: str | None = None,
 ) -> list[Path]:
     """Run an agent (default: the scripted expert) on the perturbed robot and write `episodes` logs labelled
     synthetic; other agents give the 'real' side several policies to rank.
@@ -112,14 +117,17 @@ def make_synthetic_episodes(
     (eval/sim_real/recordings.py), with a labels.yaml of their outcomes for `import_real.py --labels`.
     `look` "photo" runs the photo-textured stand-in room (envs/photo_room, boxnav only): its recordings hold
     1280x720 frames, and what a real team could not know (each frame's true pose, the scene) goes apart, in
-    truth/<recording>.json, with the room as measured by hand in room.yaml.
+    truth/<recording>.json, with the room as measured by hand in room.yaml. `twin` (a twin folder, boxnav) renders
+    the perturbed robot's frames in that twin instead of through the perturbed flat camera.
     """
     if episodes < 1:
         raise ValueError(f"episodes must be >= 1, got {episodes}")
     if look not in LOOKS:
         raise ValueError(f"look must be one of {', '.join(LOOKS)}, got {look!r}")
     truth = perturbation.robot(base)
-    env = _stand_in_env(task, truth, perturbation, seed, look)
+    if twin is not None and look == "photo":
+        raise ValueError("--twin and --look photo: give one (the photo room is a room of its own)")
+    env = _stand_in_env(task, truth, perturbation, seed, look, twin)
     scenarios = split_scenarios(scenario) if scenario is not None else ()
     if scenarios and task_name(task) != "boxnav":
         raise ValueError(f"task '{task}' has no scenarios; --scenario is for the boxnav task")
@@ -133,6 +141,7 @@ def make_synthetic_episodes(
             "perturbation": dataclasses.asdict(perturbation),
             "true_robot_config": truth.to_dict(),
             "has_odometry": True,
+            **({"twin": twin} if twin is not None else {}),
         },
     )
     sensor = sensor_size(base) if look == "photo" else None
