@@ -75,6 +75,14 @@ def _row(tokenizer: Any, prompt: Prompt, num_image_tokens: int, text: str) -> tu
     return ids + [pad], attended + [1], len(ids)
 
 
+def prompt_length(tokenizer: Any, prompt: Prompt, text: str) -> int:
+    """How many of the prompt's tokens the layout attends (its padding not counted): what the fork's attention to
+    the image depends on, so two instructions of one length give it the same actions."""
+    if prompt.layout == "mobile_vla":
+        return len(tokenizer(prompt.template.format(instruction=text), add_special_tokens=False)["input_ids"])
+    return sum(_their_tokens(tokenizer, prompt, text)[1])
+
+
 def token_rows(tokenizer: Any, prompt: Prompt, num_image_tokens: int, instructions: Sequence[str]) -> TokenRows:
     """Instructions -> the batch of rows `prompt.layout` gives them (template applied, padding masked)."""
     rows = [_row(tokenizer, prompt, num_image_tokens, text) for text in instructions]
