@@ -46,7 +46,7 @@ def preprocess_frame(
         frame = frame[..., ::-1]
     resized = frame.shape[:2] != (image_size, image_size)
     if resized and steps.resize_with == "pil":
-        frame = np.asarray(Image.fromarray(np.ascontiguousarray(frame)).resize(
+        frame = np.array(Image.fromarray(np.ascontiguousarray(frame)).resize(
             (image_size, image_size), PIL_FILTERS[steps.resize]))
     pixels = torch.from_numpy(np.ascontiguousarray(frame)).permute(2, 0, 1).to(torch.float32) / 255.0
     if resized and steps.resize_with == "torch":
