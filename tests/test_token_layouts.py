@@ -146,7 +146,8 @@ def test_their_real_shapes_build_on_the_meta_device(kind: str, hidden: int, chun
     assert {name: shapes[name] for name in _head_shapes(kind, hidden, chunk)} == _head_shapes(kind, hidden, chunk)
 
 
-def test_the_probe_finds_the_fork_reads_the_length_not_the_words_and_upstream_and_ours_read_words(tmp_path: Path) -> None:
+def test_the_probe_finds_the_fork_reads_the_length_not_the_words_and_upstream_and_ours_read_words(
+        tmp_path: Path) -> None:
     config = their_config("MobileVLALSTMDecoder", lora=True, freeze=True)
     path = tmp_path / "run.ckpt"
     write_their_checkpoint(their_model(config), path, config)

@@ -75,7 +75,7 @@ def identify(path: Path) -> Kind:
 
 
 def _legacy_torch(head: bytes) -> bool:
-    """Whether a pickle starts with torch's pre-zip magic number (what torch.save(_use_new_zipfile_serialization=False) writes)."""
+    """Whether a pickle starts with torch's pre-zip magic number (torch.save's format before its zip files)."""
     try:
         for opcode, arg, _ in pickletools.genops(head):
             if opcode.name != "PROTO":
