@@ -21,6 +21,7 @@ from envs.atomic_file import atomic_write
 from envs.action_convention import action_bounds
 from envs.robot_config import RobotConfig, load_robot_config, robot_config_from_dict
 from vla_model.backbone import build_kosmos, empty_kosmos, load_tokenizer
+from vla_model.checkpoint_file import RUN_FLAGS, identify, not_a_checkpoint
 from vla_model.config import (
     ConfigError,
     ConfigFile,
@@ -30,7 +31,6 @@ from vla_model.config import (
     model_config_from_dict,
 )
 from vla_model.policy import MobileVLAPolicy, assemble_policy, build_on_meta
-from vla_model.checkpoint_file import RUN_FLAGS, identify, not_a_checkpoint
 from vla_model.robovlms_import import import_robovlms, read_lightning_checkpoint, their_training_config
 
 FORMAT = "mobile-vla-policy"

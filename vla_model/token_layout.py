@@ -46,6 +46,11 @@ def image_start_index(layout: str, tokenizer: Any | None) -> int:
     return 0
 
 
+def _our_words(tokenizer: Any, prompt: Prompt, text: str) -> list[int]:
+    """The prompt's ids in our layout: its words only, whatever special tokens the tokenizer would add."""
+    return list(tokenizer(prompt.template.format(instruction=text), add_special_tokens=False)["input_ids"])
+
+
 def _their_tokens(tokenizer: Any, prompt: Prompt, text: str) -> tuple[list[int], list[int]]:
     """Ids and attention mask as their text functions produce them (pad_to 0: their training's; N: their server's)."""
     encoded = tokenizer(prompt.template.format(instruction=text.strip()), truncation=True,
@@ -58,10 +63,9 @@ def _row(tokenizer: Any, prompt: Prompt, num_image_tokens: int, text: str) -> tu
     """One row's ids, attended flags and [LRN] position; image and [LRN] slots hold <pad> (replaced later)."""
     pad = tokenizer.pad_token_id
     if prompt.layout == "mobile_vla":
-        # ours: <s> and the image markers placed here, whatever the tokenizer adds (the shipped checkpoints' ids)
-        words = tokenizer(prompt.template.format(instruction=text), add_special_tokens=False)["input_ids"]
+        # ours: <s> and the image markers placed here (the ids the shipped checkpoints were trained on)
         ids = [tokenizer.bos_token_id, tokenizer.convert_tokens_to_ids(IMAGE_START), *[pad] * num_image_tokens,
-               tokenizer.convert_tokens_to_ids(IMAGE_END), *words, pad]
+               tokenizer.convert_tokens_to_ids(IMAGE_END), *_our_words(tokenizer, prompt, text), pad]
         return ids, [1] * len(ids), len(ids) - 1
     ids, attended = _their_tokens(tokenizer, prompt, text)
     if prompt.layout == "robovlms":
@@ -79,7 +83,7 @@ def prompt_length(tokenizer: Any, prompt: Prompt, text: str) -> int:
     """How many of the prompt's tokens the layout attends (its padding not counted): what the fork's attention to
     the image depends on, so two instructions of one length give it the same actions."""
     if prompt.layout == "mobile_vla":
-        return len(tokenizer(prompt.template.format(instruction=text), add_special_tokens=False)["input_ids"])
+        return len(_our_words(tokenizer, prompt, text))
     return sum(_their_tokens(tokenizer, prompt, text)[1])
 
 
