@@ -1,8 +1,8 @@
 """Does a policy read its instruction? `python eval/probe_instruction.py --data LOGS [--checkpoint FILE]`.
 
 Runs the policy on the logs' frames with the logged instruction and with it swapped (left/right, the named
-target) and prints how much the executed actions change (vla_model/instruction_probe.py); a policy whose actions
-do not move under any swap is called out in one line.
+target, one word more) and prints how much the executed actions change (vla_model/instruction_probe.py); a policy
+whose actions no same-length swap moves is called out in one line, with what a length change does.
 """
 from __future__ import annotations
 

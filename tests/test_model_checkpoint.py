@@ -189,7 +189,7 @@ def test_missing_or_foreign_files_are_clear_errors(tmp_path):
         load_policy(foreign)
     garbage = tmp_path / "garbage.safetensors"
     garbage.write_bytes(b"not a safetensors file")
-    with pytest.raises(CheckpointError, match="not a readable .safetensors file"):
+    with pytest.raises(ValueError, match="a text file, not a checkpoint"):
         load_policy(garbage)
 
 

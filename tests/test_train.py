@@ -88,6 +88,17 @@ def test_resume_continues_from_the_lightning_checkpoint(trained: Path, tmp_path:
     assert torch.load(out / "checkpoints" / "last.ckpt", weights_only=False)["global_step"] == 3
 
 
+def test_a_resume_at_its_own_step_writes_the_policy_without_training(trained: Path, tmp_path: Path) -> None:
+    """What the message about train.py's last.ckpt tells a user to run (vla_model.robovlms_import)."""
+    out = tmp_path / "exported"
+    train_main(["--config", str(SMALL_CONFIG), "--data", str(trained.parent / "logs"), "--out", str(out),
+                "--max-steps", "2", "--resume", str(trained / "checkpoints" / "last.ckpt")])
+    with safe_open(str(trained / "policy.safetensors"), "pt") as a, \
+            safe_open(str(out / "policy.safetensors"), "pt") as b:
+        assert set(a.keys()) == set(b.keys())
+        assert all(torch.equal(a.get_tensor(name), b.get_tensor(name)) for name in a.keys())
+
+
 def test_rollout_runs_the_trained_checkpoint(trained: Path, tmp_path: Path) -> None:
     robot = tmp_path / "blind.yaml"
     robot.write_text(BLIND_ROBOT)

@@ -20,7 +20,7 @@ from assets import ASSETS_DIR
 from vla_model.config import ConfigError, ModelConfig, Prompt
 from vla_model.instruction_tokenizer import IMAGE_END, IMAGE_START
 from vla_model.spatial_init import apply_spatial_init, spatial_text_config
-from vla_model.token_layout import IMAGE_START_INDEX, token_rows
+from vla_model.token_layout import image_start_index, token_rows
 
 # Config copies of hub models that ship here, so they can be sized offline (summary on the meta device).
 SHIPPED_HUB_CONFIGS: dict[str, Path] = {"microsoft/kosmos-2-patch14-224": ASSETS_DIR / "kosmos2_patch14_224"}
@@ -135,7 +135,7 @@ class KosmosBackbone(nn.Module):
     def __init__(self, kosmos: Kosmos2Model, tokenizer: Any | None, prompt: Prompt = Prompt()) -> None:
         super().__init__()
         self.prompt = prompt
-        self.image_start: int = IMAGE_START_INDEX[prompt.layout]
+        self.image_start: int = image_start_index(prompt.layout, tokenizer)
         self.kosmos = kosmos
         text_config = kosmos.config.text_config
         self.feature_dim: int = text_config.embed_dim

@@ -21,6 +21,7 @@ from envs.atomic_file import atomic_write
 from envs.action_convention import action_bounds
 from envs.robot_config import RobotConfig, load_robot_config, robot_config_from_dict
 from vla_model.backbone import build_kosmos, empty_kosmos, load_tokenizer
+from vla_model.checkpoint_file import RUN_FLAGS, identify, not_a_checkpoint
 from vla_model.config import (
     ConfigError,
     ConfigFile,
@@ -30,7 +31,7 @@ from vla_model.config import (
     model_config_from_dict,
 )
 from vla_model.policy import MobileVLAPolicy, assemble_policy, build_on_meta
-from vla_model.robovlms_import import import_robovlms
+from vla_model.robovlms_import import import_robovlms, read_lightning_checkpoint, their_training_config
 
 FORMAT = "mobile-vla-policy"
 FORMAT_VERSION = "1"
@@ -212,6 +213,29 @@ def load_trained_tensors(policy: MobileVLAPolicy, path: str | Path, same_config:
     return sorted(name for name in skipped if name in expected)
 
 
+def _policy_file_kind(path: Path, robovlms_config: str | Path | None) -> str:
+    """"safetensors" (ours) or "torch" (a RoboVLMs Lightning checkpoint); any other file is refused in one line."""
+    if not path.is_file():
+        raise CheckpointError(f"{path}: checkpoint file not found")
+    kind = identify(path)
+    if kind not in ("safetensors", "torch"):
+        raise not_a_checkpoint(path, kind, RUN_FLAGS)
+    if kind == "safetensors" and robovlms_config is not None:
+        raise CheckpointError(f"{path}: --robovlms-config goes with a RoboVLMs .ckpt; this is one of ours")
+    return kind
+
+
+def check_policy_file(path: str | Path, robovlms_config: str | Path | None = None) -> None:
+    """Refuse a file load_policy would refuse for what it is, cheaply (no model built), before a command writes
+    anything: its kind, our metadata, or for a torch file its dict (memory-mapped) and their training config."""
+    path = Path(path)
+    if _policy_file_kind(path, robovlms_config) == "torch":
+        data, _, _ = read_lightning_checkpoint(path, flags=RUN_FLAGS)
+        their_training_config(data, robovlms_config, path, RUN_FLAGS)
+    else:
+        checkpoint_config(path)
+
+
 def load_policy(
     path: str | Path | None = None,
     device: str | torch.device = "cpu",
@@ -222,14 +246,13 @@ def load_policy(
 
     Every weight comes from a file: the checkpoint, and for a partial checkpoint its base model folder; the
     architecture is built with weight init switched off. `config`, if given, must equal the checkpoint's stored
-    config. A RoboVLMs Lightning `.ckpt` is imported on the fly with `robovlms_config` (their training JSON; None:
-    the copy in the checkpoint) and the importer's defaults (eval/import_checkpoint.py sets the others).
+    config. A RoboVLMs Lightning checkpoint (a torch file, whatever its name) is imported on the fly with
+    `robovlms_config` (their training JSON; None: the copy in the checkpoint) and the importer's defaults
+    (eval/import_checkpoint.py sets the others). Any other kind of file is refused saying what it is.
     """
-    path = DEFAULT_CHECKPOINT if path is None else path
-    if Path(path).suffix == ".ckpt":
-        return import_robovlms(path, robovlms_config).policy.to(device)
-    if robovlms_config is not None:
-        raise CheckpointError(f"{path}: --robovlms-config goes with a RoboVLMs .ckpt; this is one of ours")
+    path = Path(DEFAULT_CHECKPOINT if path is None else path)
+    if _policy_file_kind(path, robovlms_config) == "torch":
+        return import_robovlms(path, robovlms_config, flags=RUN_FLAGS).policy.to(device)
     stored = checkpoint_config(path)
     if config is not None:
         wanted = config if isinstance(config, ModelConfig) else load_model_config(config)

@@ -78,12 +78,15 @@ class ActHead:
 class Prompt:
     """How a frame and its instruction become the text model's input (vla_model/token_layout.py).
 
-    `layout`: "mobile_vla" (ours: <s> <image> [64 image tokens] </image> prompt [LRN]), "robovlms" (upstream:
-    <s> [64 image tokens] prompt [LRN] </s>) or "robovlms_fork" (what their fork runs: <s> prompt </s> padded with
-    id 0 to at least 64 positions, the 64 image tokens written over positions 0..63, [LRN] appended: a prompt
-    under 64 tokens never reaches the model). `template` wraps the instruction (theirs: "<grounding>An image of a
-    robot {instruction}"). `pad_to`: the fork layout's padded length (0: only to 64, as their training's padding to
-    the longest gives for one instruction; their server: 256); padding is masked out of attention.
+    `layout`: "mobile_vla" (ours: <s> <image> [64 image tokens] </image> prompt [LRN], the prompt's words
+    without the tokenizer's special tokens), "robovlms" (upstream: the tokenizer's own tokens, the 64 image tokens
+    after the first one when it has a bos_token, [LRN] before the last one when it has an eos_token) or
+    "robovlms_fork" (what their fork runs: the tokenizer's tokens and mask, padded with id 0 and mask 0 to 64
+    positions, the 64 image tokens written over positions 0..63 without unmasking them, [LRN] appended: with a
+    prompt of L < 64 tokens only the first L image tokens are attended, and no word is). `template` wraps the
+    instruction (theirs: "<grounding>An image of a robot {instruction}"). `pad_to` (their layouts): 0 pads to the
+    longest, as their training does (one instruction: no padding); N has the tokenizer pad and truncate to N
+    tokens, as their server does (256). Padding is masked out of attention.
     """
 
     layout: str = "mobile_vla"
@@ -223,6 +226,8 @@ def _validate(config: ModelConfig) -> ModelConfig:
         (config.prompt.layout in TOKEN_LAYOUTS, "prompt.layout", f"must be one of {', '.join(TOKEN_LAYOUTS)}"),
         ("{instruction}" in config.prompt.template, "prompt.template", "must contain {instruction}"),
         (config.prompt.pad_to >= 0, "prompt.pad_to", "must be >= 0"),
+        (config.prompt.pad_to == 0 or config.prompt.layout != "mobile_vla", "prompt.pad_to",
+         "must be 0 with the mobile_vla layout (it never pads); padding is for the robovlms layouts"),
     ]
     for ok, key, message in checks:
         if not ok:

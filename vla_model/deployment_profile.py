@@ -31,12 +31,15 @@ class FrameSteps:
     """Camera frame (uint8 RGB, any size) -> model input.
 
     `colour_order` "bgr" hands the model the channels reversed (what a pipeline that takes a BGR array as RGB
-    does); `resize` is the interpolation to the model's image size (antialiased, as PIL resizes); `normalize`
-    true applies the model config's image_mean/image_std after scaling to [0, 1], false stops at [0, 1].
+    does); `resize` is the filter that brings the frame to the model's image size, and `resize_with` who applies
+    it: "torch" (this repository's training: antialiased interpolation of the [0, 1] floats) or "pil" (their
+    pipelines: PIL's resize of the uint8 image, then the scaling to [0, 1], bit for bit as they compute it);
+    `normalize` true applies the model config's image_mean/image_std after scaling to [0, 1], false stops there.
     """
 
     colour_order: Literal["rgb", "bgr"] = "rgb"
     resize: Literal["bilinear", "bicubic", "nearest"] = "bilinear"
+    resize_with: Literal["torch", "pil"] = "torch"
     normalize: bool = True
 
 

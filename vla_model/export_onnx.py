@@ -148,9 +148,11 @@ def export_policy(
     The folder is self-contained: OnnxPolicy (and a TensorRT build) need nothing else from this repository's
     model code or the hub. The policy is traced in eval mode and left in the mode it was in.
     """
-    if policy.config.prompt.layout == "robovlms_fork":
-        raise ValueError("export: the robovlms_fork token layout masks padding, which the exported graph has no "
-                         "input for; run such a policy with torch")
+    prompt = policy.config.prompt
+    if prompt.layout == "robovlms_fork" or prompt.pad_to:
+        padded = f" padded to {prompt.pad_to}" if prompt.pad_to else ""
+        raise ValueError(f"export: the {prompt.layout} token layout{padded} masks positions, which the exported "
+                         "graph has no input for; run such a policy with torch")
     if not getattr(policy.head, "pads_window", True):
         raise ValueError(f"export: the {policy.config.act_head.type} head runs over the frames seen so far, which "
                          "the exported window (always full) does not do; run it with torch")

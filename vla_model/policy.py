@@ -10,6 +10,7 @@ from typing import Any, Sequence
 
 import numpy as np
 import torch
+from PIL import Image
 from torch import nn
 from transformers import Kosmos2Model
 
@@ -22,6 +23,9 @@ from vla_model.finetune import configure_finetuning
 from vla_model.head import build_head
 from vla_model.precision import autocast, cast_frozen
 
+PIL_FILTERS = {"bilinear": Image.Resampling.BILINEAR, "bicubic": Image.Resampling.BICUBIC,
+               "nearest": Image.Resampling.NEAREST}
+
 
 def preprocess_frame(
     frame: np.ndarray,
@@ -32,15 +36,20 @@ def preprocess_frame(
 ) -> torch.Tensor:
     """uint8 (H, W, 3) RGB -> float32 (3, image_size, image_size): channel order, resize, normalization by `steps`.
 
-    The defaults (RGB, antialiased bilinear, mean/std) are our training's; a deployment profile gives others.
+    The defaults (RGB, torch's antialiased bilinear on floats, mean/std) are our training's; a deployment profile
+    gives others, such as their pipelines' PIL resize of the uint8 frame.
     """
     frame = np.asarray(frame)
     if frame.ndim != 3 or frame.shape[-1] != 3 or frame.dtype != np.uint8:
         raise ValueError(f"frame: expected uint8 (H, W, 3) RGB, got {frame.dtype} {frame.shape}")
     if steps.colour_order == "bgr":
         frame = frame[..., ::-1]
+    resized = frame.shape[:2] != (image_size, image_size)
+    if resized and steps.resize_with == "pil":
+        frame = np.array(Image.fromarray(np.ascontiguousarray(frame)).resize(
+            (image_size, image_size), PIL_FILTERS[steps.resize]))
     pixels = torch.from_numpy(np.ascontiguousarray(frame)).permute(2, 0, 1).to(torch.float32) / 255.0
-    if pixels.shape[1:] != (image_size, image_size):
+    if resized and steps.resize_with == "torch":
         smooth = steps.resize != "nearest"  # antialiasing exists for the smooth modes only
         pixels = nn.functional.interpolate(
             pixels[None], size=(image_size, image_size), mode=steps.resize, antialias=smooth,

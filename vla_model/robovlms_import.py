@@ -20,6 +20,15 @@ from transformers.initialization import no_init_weights
 from assets import ASSETS_DIR
 from envs.robot_config import RobotConfig, load_robot_config
 from vla_model.backbone import empty_kosmos, kosmos_config, load_pretrained_kosmos, load_tokenizer, resolve_model_path
+from vla_model.checkpoint_file import (
+    IMPORT_FLAGS,
+    POLICY_FILE,
+    CommandFlags,
+    identify,
+    not_a_checkpoint,
+    pickled_classes,
+    plain,
+)
 from vla_model.config import ConfigError, ModelConfig
 from vla_model.finetune import lora_target_names
 from vla_model.policy import MobileVLAPolicy, assemble_policy, build_on_meta
@@ -27,6 +36,7 @@ from vla_model.robovlms_config import HUB_KOSMOS, model_config_from_robovlms, re
 from vla_model.robovlms_keys import KeyMappingError, MappedState, lora_module_paths, map_state_dict
 
 STATE_KEYS = ("state_dict", "model_state_dict")
+OUR_LIGHTNING_KEY = "policy.backbone.lrn"  # train.py's Lightning module holds the policy as `policy`
 THEIR_ROBOT = ASSETS_DIR / "robots" / "mobile_vla_omni.yaml"  # their three-omniwheel robot: the action bounds
 
 
@@ -53,40 +63,81 @@ def _load(path: Path, weights_only: bool) -> Any:
         return torch.load(path, map_location="cpu", weights_only=weights_only)
 
 
-def read_lightning_checkpoint(path: str | Path, allow_pickle: bool = False) -> tuple[dict[str, Any], str, bool]:
-    """(the file's top-level dict, the key its tensors are under, whether weights_only loading was used)."""
+def read_lightning_checkpoint(path: str | Path, allow_pickle: bool = False,
+                              flags: CommandFlags = IMPORT_FLAGS) -> tuple[dict[str, Any], str, bool]:
+    """(the file's top-level dict, the key its tensors are under, whether weights_only loading was used).
+
+    A file that is no torch checkpoint, or is this repository's own Lightning checkpoint, is refused in one line
+    saying what it is and what to do (`flags`: how the calling command names its options).
+    """
     path = Path(path)
     if not path.is_file():
         raise RoboVLMsImportError(f"{path}: checkpoint file not found")
+    kind = identify(path)
+    if kind == "safetensors":
+        raise RoboVLMsImportError(f"{path}: a .safetensors file, not a RoboVLMs Lightning checkpoint; a policy of "
+                                  "this repository needs no import: give it to rollout.py --checkpoint as it is")
+    if kind != "torch":
+        raise not_a_checkpoint(path, kind, flags)
     try:
         data, weights_only = _load(path, weights_only=True), True
-    except pickle.UnpicklingError as err:
+    except pickle.UnpicklingError:
         if not allow_pickle:
-            reason = str(err).strip().splitlines()[0][:200]
+            objects = [name for name in pickled_classes(path) if not name.startswith(("torch.", "collections."))]
             raise RoboVLMsImportError(
-                f"{path}: torch.load(weights_only=True) refuses this file, it holds Python objects ({reason}); "
-                "if you trust the file, --allow-pickle loads it with full unpickling") from None
-        data, weights_only = _load(path, weights_only=False), False
-    except (RuntimeError, OSError, EOFError) as err:
-        raise RoboVLMsImportError(f"{path}: not a readable torch checkpoint ({err})") from None
+                f"{path}: torch.load(weights_only=True) refuses this file, it holds Python objects "
+                f"({', '.join(objects[:5]) or 'of classes torch does not allow'}); if you trust the file, "
+                f"{flags.allow_pickle}") from None
+        data, weights_only = _unpickle(path), False
+    except Exception as err:  # a damaged file fails deep in torch.load, in many ways
+        raise RoboVLMsImportError(f"{path}: a torch checkpoint that cannot be read, cut short or damaged? "
+                                  f"({type(err).__name__}: {plain(str(err))[:200]})") from None
     if not isinstance(data, dict):
         raise RoboVLMsImportError(f"{path}: expected a dict at the top level, got a {type(data).__name__}")
     for key in STATE_KEYS:
         if isinstance(data.get(key), Mapping):
+            if OUR_LIGHTNING_KEY in data[key]:
+                raise RoboVLMsImportError(_our_lightning_checkpoint(path, data.get("global_step")))
             return data, key, weights_only
     raise RoboVLMsImportError(f"{path}: has neither 'state_dict' nor 'model_state_dict' (top-level keys: "
                        f"{', '.join(map(str, data))})")
 
 
-def _their_config(data: dict[str, Any], config: str | Path | Mapping[str, Any] | None, path: Path) -> tuple[dict, str]:
+def _unpickle(path: Path) -> Any:
+    """torch.load with full unpickling (asked for with --allow-pickle); whatever the file's code raises is one line."""
+    try:
+        return _load(path, weights_only=False)
+    except Exception as err:  # unpickling runs code from the file: any error can come out
+        raise RoboVLMsImportError(f"{path}: full unpickling failed ({type(err).__name__}: "
+                                  f"{plain(str(err))[:200]})") from None
+
+
+def _our_lightning_checkpoint(path: Path, step: Any) -> str:
+    """What to do with train.py's own Lightning checkpoint: use the policy train.py wrote with it, or write it."""
+    policy = path.parent.parent / POLICY_FILE
+    if path.parent.name != "checkpoints":
+        where = f"OUT/{POLICY_FILE} of the run it came from"
+    else:
+        where = f"{policy}" + ("" if policy.is_file() else " (not there now)")
+    steps = step if isinstance(step, int) else "STEP"
+    return (f"{path}: a Lightning checkpoint of this repository's eval/train.py (step {steps}), kept to resume "
+            f"training, not a policy; train.py writes the policy next to it, as {where}: give that file, or write "
+            f"it from this checkpoint with `python eval/train.py --config CONFIG --data LOGS --out OUT --resume "
+            f"{path} --max-steps {steps}` (the run's config and logs; no step is trained)")
+
+
+def their_training_config(data: dict[str, Any], config: str | Path | Mapping[str, Any] | None, path: Path,
+                           flags: CommandFlags) -> tuple[dict, str]:
+    """Their training JSON: as given, read from the file given, or the copy stored in the checkpoint; and where
+    it came from."""
     if isinstance(config, Mapping):
         return dict(config), "given"
     if config is not None:
         return read_robovlms_config(config), str(config)
     stored = (data.get("hyper_parameters") or {}).get("configs")
     if not isinstance(stored, Mapping):
-        raise RoboVLMsImportError(f"{path}: no training config given (--config RUN.json) and none stored in the "
-                           "checkpoint's hyper_parameters.configs")
+        raise RoboVLMsImportError(f"{path}: no training config given ({flags.config} RUN.json) and none stored in "
+                                  "the checkpoint's hyper_parameters.configs")
     return dict(stored), "hyper_parameters.configs"
 
 
@@ -141,11 +192,13 @@ def import_robovlms(
     robot_config: RobotConfig | str | Path | None = None,
     allow_pickle: bool = False,
     ignore_keys: Sequence[str] = (),
+    flags: CommandFlags = IMPORT_FLAGS,
 ) -> ImportedPolicy:
-    """Their checkpoint as our policy (eval mode, CPU); see the module docstring. Errors are RoboVLMsImportError."""
+    """Their checkpoint as our policy (eval mode, CPU); see the module docstring. Errors are ValueErrors in the
+    user's words (RoboVLMsImportError, CheckpointFileError) that name the calling command's options (`flags`)."""
     path = Path(path)
-    data, state_key, weights_only = read_lightning_checkpoint(path, allow_pickle)
-    their, config_source = _their_config(data, config, path)
+    data, state_key, weights_only = read_lightning_checkpoint(path, allow_pickle, flags)
+    their, config_source = their_training_config(data, config, path, flags)
     try:
         mapped = map_state_dict(data[state_key], ignore_keys)
         base = _base(their, base)

@@ -17,13 +17,12 @@ from lightning.pytorch.loggers import CSVLogger
 from torch.utils.data import DataLoader
 
 from vla_model.checkpoint import load_trained_tensors
+from vla_model.checkpoint_file import POLICY_FILE
 from vla_model.config import ConfigError, load_config
 from vla_model.dataset import EpisodeWindowDataset, ImageAugmentation, logs_robot_config, split_episode_paths
 from vla_model.feature_cache import encode_episodes
 from vla_model.lightning_module import LIGHTNING_PRECISION, ExportPolicy, PolicyTrainingModule
 from vla_model.policy import build_policy
-
-POLICY_FILE = "policy.safetensors"
 
 
 @dataclass(frozen=True)
@@ -102,6 +101,7 @@ def train(args: TrainRun) -> Path:
     print(f"model: {args.config} ({mode}), {counts['trainable']:,} trainable of {counts['total']:,} parameters")
 
     export_path = out / POLICY_FILE
+    exporter = ExportPolicy(export_path, train_set.robot_config, training)
     trainer = L.Trainer(
         accelerator=args.accelerator,
         devices=args.devices,
@@ -117,14 +117,16 @@ def train(args: TrainRun) -> Path:
         logger=CSVLogger(out, name="logs"),
         callbacks=[
             ModelCheckpoint(dirpath=out / "checkpoints", every_n_train_steps=args.val_every, save_last=True),
-            ExportPolicy(export_path, train_set.robot_config, training),
+            exporter,
         ],
         default_root_dir=out,
         enable_model_summary=False,
     )
     started = time.perf_counter()
-    trainer.fit(PolicyTrainingModule(policy, training, args.backbone_lr_scale), train_loader, val_loader,
-                ckpt_path=args.resume)
+    module = PolicyTrainingModule(policy, training, args.backbone_lr_scale)
+    trainer.fit(module, train_loader, val_loader, ckpt_path=args.resume)
+    if trainer.is_global_zero and not export_path.is_file():
+        exporter.export(module)  # a resume already at --max-steps trains nothing and runs no hook: still export
     minutes = (time.perf_counter() - started) / 60.0
 
     metrics = {k: float(v) for k, v in trainer.callback_metrics.items() if isinstance(v, torch.Tensor)}
