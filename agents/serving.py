@@ -213,6 +213,7 @@ class BackgroundServer:
 
     def __init__(self, app: FastAPI, port: int = 0, start_timeout_s: float = 20.0) -> None:
         port = port or free_port()
+        self.app = app
         self.url = f"http://127.0.0.1:{port}"
         self._server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
         self._thread = threading.Thread(target=self._server.run, daemon=True)
