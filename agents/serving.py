@@ -57,6 +57,16 @@ class PolicyServer:
         if not hmac.compare_digest(given, self.key):
             raise HTTPException(status_code=403, detail=f"wrong or missing {API_KEY_HEADER}")
 
+    async def receive(self, request: Request, model: type[BaseModel]) -> tuple[Any, str] | None:
+        """The checked key, then the body as `model` and the robot it names; None if the client left meanwhile."""
+        self.check_key(request)
+        try:
+            body = await self.read_body(request)
+        except ClientDisconnect:
+            return None
+        wanted = parse_body(model, body)
+        return wanted, robot_name(wanted.session, request.client.host if request.client else None)
+
     async def read_body(self, request: Request) -> bytes:
         """The body, refused (413) as soon as it is known to be over the limit: from Content-Length, else as it streams."""
         limit = self.settings.max_body_bytes
@@ -155,14 +165,11 @@ def make_app(policy: MobileVLAPolicy, api_key: str, model_name: str, cmd_vel_sca
     @app.post("/predict", openapi_extra=_json_body(PredictRequest))
     async def predict(request: Request) -> Any:
         start, arrived = time.perf_counter(), time.monotonic()
-        server.check_key(request)
-        try:
-            body = await server.read_body(request)
-        except ClientDisconnect:
+        received = await server.receive(request, PredictRequest)
+        if received is None:
             return _gone()
-        wanted = parse_body(PredictRequest, body)
+        wanted, robot = received
         pixels = await asyncio.get_running_loop().run_in_executor(server.decoders, server.prepare, wanted)
-        robot = robot_name(wanted.session, request.client.host if request.client else None)
         step = server.rounds.submit(robot, pixels, wanted.instruction, wanted.strategy, arrived,
                                     settings.request_timeout_s)
         try:
@@ -187,13 +194,10 @@ def make_app(policy: MobileVLAPolicy, api_key: str, model_name: str, cmd_vel_sca
 
     @app.post("/reset", openapi_extra=_json_body(ResetRequest))
     async def reset(request: Request) -> Any:
-        server.check_key(request)
-        try:
-            body = await server.read_body(request)
-        except ClientDisconnect:
+        received = await server.receive(request, ResetRequest)
+        if received is None:
             return _gone()
-        wanted = parse_body(ResetRequest, body)
-        robot = robot_name(wanted.session, request.client.host if request.client else None)
+        robot = received[1]
         return {"status": "reset", "sessions": [robot], "known": server.sessions.reset(robot)}
 
     return app
