@@ -1,11 +1,14 @@
 """No request breaks the policy server: every bad one is a short 4xx, and the robot's history goes on untouched."""
 from __future__ import annotations
 
+import json
 import logging
 from typing import Iterator
 
 import httpx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from agents.serve_settings import ServeSettings
 from agents.serving import BackgroundServer, make_app
@@ -59,6 +62,26 @@ def test_refusals_are_short_and_never_quote_the_request(server: BackgroundServer
     for answer in answers:
         assert 400 <= answer.status_code < 500 and len(answer.text) < 200
         assert "go go" not in answer.text and "secret" not in answer.text and "0x" not in answer.text
+
+
+JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+                    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+                    max_leaves=8)
+FIELDS = st.sampled_from(["image", "instruction", "strategy", "session", "other"])
+
+
+@pytest.fixture(scope="module")
+def fuzzer(server: BackgroundServer) -> Iterator[httpx.Client]:
+    with robot(server, "127.0.2.5") as client:
+        yield client
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.one_of(st.binary(max_size=200),
+                 st.dictionaries(FIELDS, JSON, max_size=5).map(lambda body: json.dumps(body).encode())))
+def test_no_body_whatever_it_holds_gets_a_5xx(fuzzer: httpx.Client, body: bytes) -> None:
+    answer = fuzzer.post("/predict", content=body)
+    assert 400 <= answer.status_code < 500 and len(answer.text) < 400
 
 
 def test_the_api_description_needs_the_key_and_docs_are_off(server: BackgroundServer) -> None:
