@@ -1,6 +1,6 @@
 """Load-test the policy server on the loopback: robots at 10 Hz, with and without an abusive client, and its memory.
 
-    OMP_NUM_THREADS=1 python eval/bench_serve.py [--checkpoint FILE] [--robots 1 4 8] [--seconds 15]
+    OMP_NUM_THREADS=1 python eval/bench_serve.py [--checkpoint FILE] [--robots 1 4 8] [--seconds 10]
         [--memory-requests 10000] [--memory-sessions 1000] [--frame-size 1280x720]
 
 serve.py runs in its own process with its default limits; see eval/bench/serve_load.py for the clients.
@@ -32,7 +32,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--checkpoint", help="policy checkpoint (default: the shipped one)")
     parser.add_argument("--robots", type=int_at_least(1), nargs="+", default=[1, 4, 8],
                         help="well-behaved robot counts, each run without and with the abusive client")
-    parser.add_argument("--seconds", type=float, default=15.0, help="seconds per load phase")
+    parser.add_argument("--seconds", type=float, default=10.0, help="seconds per load phase")
     parser.add_argument("--memory-requests", type=int_at_least(0), default=10_000,
                         help="requests of the memory run (0: skip it)")
     parser.add_argument("--memory-sessions", type=int_at_least(1), default=1000, help="sessions they come from")
