@@ -1,4 +1,4 @@
-"""The policy server's limits and session rules, declared once (serve.py's flags, the app's checks), and its key's check.
+"""The policy server's limits and session rules, declared once (serve.py's flags, the app's checks); its key's check.
 
 Each field is a knob (agents.settings.knob): its default and help text; serve.py turns every field into a flag.
 """

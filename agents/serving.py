@@ -29,7 +29,8 @@ from fastapi import FastAPI, HTTPException, Request, Response
 from pydantic import BaseModel, ValidationError
 from starlette.requests import ClientDisconnect
 
-from agents.predict_api import API_KEY_HEADER, ImageTooLarge, PredictAPIError, PredictRequest, ResetRequest, decode_image
+from agents.predict_api import (API_KEY_HEADER, ImageTooLarge, PredictAPIError, PredictRequest, ResetRequest,
+                                decode_image)
 from agents.robot_sessions import RobotSessions, robot_name
 from agents.serve_rounds import ModelRounds, PendingStep, StepAnswer, StepExpired
 from agents.serve_settings import ServeSettings, check_api_key
@@ -68,7 +69,7 @@ class PolicyServer:
         return wanted, robot_name(wanted.session, request.client.host if request.client else None)
 
     async def read_body(self, request: Request) -> bytes:
-        """The body, refused (413) as soon as it is known to be over the limit: from Content-Length, else as it streams."""
+        """The body, refused (413) once it is known to be over the limit: from Content-Length, else as it streams."""
         limit = self.settings.max_body_bytes
         too_large = HTTPException(status_code=413, detail=f"body over the server's limit of {limit} bytes")
         declared = request.headers.get("content-length", "")
