@@ -91,6 +91,22 @@ def test_interrupt_keeps_finished_episodes_and_resume_finishes_the_run(tmp_path:
     assert without_timing(resumed) == without_timing(fresh)
 
 
+def test_ctrl_c_with_worker_processes_lists_exactly_the_logs_on_disk(tmp_path: Path, blind_robot: str) -> None:
+    settings = RolloutSettings(task="pick", agent="expert", episodes=12, seed=2, max_steps=8, robot_config=blind_robot)
+
+    def ctrl_c_at_first_row(row) -> None:
+        raise KeyboardInterrupt
+
+    run_rollout(settings, RunOptions(out=tmp_path, num_envs=2, video=False, progress=False),
+                on_episode=ctrl_c_at_first_row)
+    saved = json.loads((tmp_path / "results.json").read_text())
+    logged = sorted(int(path.stem.split("_")[1]) for path in tmp_path.glob("episode_*.h5"))
+    assert not saved["complete"] and [row["index"] for row in saved["episodes"]] == logged and logged
+    assert not list(tmp_path.glob(".*")), "a stopped worker left a temp file"
+    resumed = results_dict(run_rollout(settings, RunOptions(out=tmp_path, resume=True, video=False, progress=False)))
+    assert resumed["complete"] and [row["index"] for row in resumed["episodes"]] == list(range(12))
+
+
 def test_episode_log_records_the_run(tmp_path: Path, blind_robot: str) -> None:
     results = run(tmp_path, agent="expert", episodes=1, seed=3, max_steps=5, robot_config=blind_robot)
     episode = read_episode(tmp_path / results["episodes"][0]["log"])

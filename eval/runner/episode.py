@@ -11,7 +11,7 @@ import dataclasses
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import gymnasium as gym
 import numpy as np
@@ -41,6 +41,7 @@ def play_episode(
     options: dict[str, Any] | None = None,
     steps: int | None = None,
     video: Path | None = None,
+    on_step: Callable[[int], None] | None = None,
 ) -> PlayedEpisode:
     """Play one episode of `env` (seeded `seed`) with `agent`, recorded into a log whose facts start from `meta`.
 
@@ -48,6 +49,7 @@ def play_episode(
     of logged commands, whatever the env says). `meta` gives the facts the caller knows (task, agent name,
     source, checkpoint, robot config, extra); the instruction, seed, scene and agent settings come from the
     episode itself. With `video`, the front camera and the env's third-person render go to that mp4.
+    `on_step` is told the number of steps played after each one (a progress bar).
     """
     sim = env.unwrapped
     step_seconds = sim.robot_config.step_seconds
@@ -72,6 +74,8 @@ def play_episode(
         if video is not None:
             views.append((obs["rgb_static"], third_person, action))
         obs, _, terminated, truncated, info = played.step(action)
+        if on_step is not None:
+            on_step(len(recorder))
     success = bool(info["success"])
     ended = "success" if success else ("terminated" if terminated else "truncated")
     # what the task kept about the episode (boxnav: the side passed on) goes into the log with the outcome

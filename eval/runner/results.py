@@ -1,15 +1,16 @@
 """A rollout's results: one row per episode, the aggregate, results.json, and the summary printed at the end.
 
 Everything in results.json but "timing" is a function of the settings alone; an interrupted run is resumed from
-the episode logs it already wrote (`finished_rows`).
+the episode logs it wrote, the one record of which episodes finished (`logged_rows`).
 """
 from __future__ import annotations
 
 import json
 import tempfile
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 
@@ -57,8 +58,11 @@ class RolloutResult:
     provenance: dict[str, Any] = field(default_factory=dict)  # renderer, robot config hash, package versions
 
 
-def prepare_out_dir(out: Path, resume: bool) -> None:
-    """Create the output folder and prove it writable; refuse to mix a new run into an old one."""
+@contextmanager
+def run_folder(out: Path, resume: bool) -> Iterator[None]:
+    """Create the output folder and prove it writable, refusing to mix a new run into an old one; when the block
+    fails (a policy that does not load, a Ctrl-C while setting up), remove the folders created here."""
+    created = [folder for folder in (out, *out.parents) if not folder.exists()]  # out first, then its parents
     try:
         out.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=out, prefix=".write_check"):
@@ -68,20 +72,35 @@ def prepare_out_dir(out: Path, resume: bool) -> None:
     has_run = (out / RESULTS_FILE).exists() or any(out.glob("episode_*.h5"))
     if has_run and not resume:
         raise ValueError(f"{out}: already holds a run; pass --resume to continue it or choose another --out")
+    try:
+        yield
+    except BaseException:
+        for folder in created:  # innermost first; one that something else wrote into stays
+            try:
+                folder.rmdir()
+            except OSError:
+                break
+        raise
 
 
-def finished_rows(out: Path, settings: RolloutSettings, video_dir: Path | None) -> list[EpisodeRow]:
-    """The episodes a previous run of these settings already logged in `out` (for --resume)."""
+def check_resumable(out: Path, settings: RolloutSettings) -> None:
+    """Refuse to resume a run in `out` whose settings (other than RESUMABLE_SETTINGS) differ from these."""
     results_path = out / RESULTS_FILE
-    if results_path.exists():
-        try:
-            previous = json.loads(results_path.read_text())["settings"]
-        except (json.JSONDecodeError, KeyError, TypeError):
-            raise ValueError(f"{results_path}: not a results file this tool wrote; cannot resume from it") from None
-        current = settings_dict(settings)
-        changed = sorted(k for k in current if k not in RESUMABLE_SETTINGS and previous.get(k) != current[k])
-        if changed:
-            raise ValueError(f"{out}: cannot resume, settings differ from that run: {', '.join(changed)}")
+    if not results_path.exists():
+        return
+    try:
+        previous = json.loads(results_path.read_text())["settings"]
+    except (json.JSONDecodeError, KeyError, TypeError):
+        raise ValueError(f"{results_path}: not a results file this tool wrote; cannot resume from it") from None
+    current = settings_dict(settings)
+    changed = sorted(k for k in current if k not in RESUMABLE_SETTINGS and previous.get(k) != current[k])
+    if changed:
+        raise ValueError(f"{out}: cannot resume, settings differ from that run: {', '.join(changed)}")
+
+
+def logged_rows(out: Path, settings: RolloutSettings, video_dir: Path | None) -> list[EpisodeRow]:
+    """The rows of the episodes of this run whose complete log is in `out`: what results.json lists, and what
+    --resume skips (the logs are the one record of what finished; a half-written one never exists)."""
     rows = []
     for index in range(settings.episodes):
         path = out / episode_filename(index)
@@ -90,7 +109,7 @@ def finished_rows(out: Path, settings: RolloutSettings, video_dir: Path | None) 
         try:
             episode = read_episode(path, load_frames=False)
         except EpisodeLogError:
-            continue  # an unreadable log is redone, not trusted
+            continue  # not one of ours (atomic writes leave none half-written): redone, not trusted
         if (episode.meta.task, episode.meta.agent) != (settings.task, settings.agent):
             raise ValueError(f"{path}: logged by a '{episode.meta.agent}' run of '{episode.meta.task}'; cannot resume "
                              f"a '{settings.agent}' run of '{settings.task}' here")

@@ -125,6 +125,7 @@ class RunOptions:
     num_envs: int = 1
     video_dir: Path | None = None
     video: bool = True
+    video_episodes: int = 2     # with video: only the first this many episodes are filmed (a video costs ~7x)
     resume: bool = False
     progress: bool = True
     batch_policy: bool = False  # num_envs slots in threads sharing one policy, one backbone pass per step
@@ -134,6 +135,8 @@ class RunOptions:
     def __post_init__(self) -> None:
         if self.backend not in ("local", "ray"):
             raise ValueError(f"--backend must be local or ray, got {self.backend!r}")
+        if self.video_episodes < 0:
+            raise ValueError(f"--video-episodes must be >= 0, got {self.video_episodes}")
         if self.backend == "ray" and self.batch_policy:
             raise ValueError("--batch-policy runs in one process; it does not combine with --backend ray")
 
