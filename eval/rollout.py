@@ -1,6 +1,7 @@
 """Roll out an agent in the sim and report its success rate: `python eval/rollout.py --task pick --episodes 4`.
 
-Writes results.json, one episode log per episode and mp4 videos to --out (default runs/<task>_<agent>_<seed>/).
+Writes results.json, one episode log per episode and mp4 videos of the first ones to --out (default
+runs/<task>_<agent>_<seed>/, runs/<task>_<agent>_<checkpoint name>_<seed>/ with --checkpoint).
 With no --checkpoint the VLA agent runs the shipped default checkpoint (assets/checkpoints/default.safetensors).
 """
 from __future__ import annotations
@@ -30,7 +31,8 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[RolloutSettings, RunO
     p.add_argument("--episodes", type=int_at_least(1), default=4)
     p.add_argument("--seed", type=int_at_least(0), default=0, help="episode i runs with seed SEED + i")
     p.add_argument("--num-envs", type=int_at_least(1), default=1, help="parallel worker processes, one env each")
-    p.add_argument("--out", type=Path, help="output folder (default: runs/<task>_<agent>_<seed>/)")
+    p.add_argument("--out", type=Path, help="output folder (default: runs/<task>_<agent>_<seed>/, with the "
+                                            "checkpoint's file name before the seed when --checkpoint is given)")
     p.add_argument("--video-dir", type=Path, help="where the mp4s go (default: <out>/videos)")
     p.add_argument("--video-episodes", type=int_at_least(0), default=RunOptions.video_episodes, metavar="N",
                    help="film only the first N episodes (default: %(default)s; a filmed episode plays ~7x slower)")

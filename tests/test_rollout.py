@@ -15,7 +15,7 @@ from eval.cli import run_command
 from eval.rollout import main
 from eval.runner.results import results_dict
 from eval.runner.rollout import run_rollout
-from eval.runner.settings import RolloutSettings, RunOptions
+from eval.runner.settings import RolloutSettings, RunOptions, default_out_dir
 
 BLIND_ROBOT = "name: blind-test-robot\ncamera:\n  enabled: false\n"
 
@@ -136,11 +136,21 @@ def test_unknown_task_lists_the_known_ones(capsys: pytest.CaptureFixture, tmp_pa
     assert "unknown task 'fly'" in err and "known tasks: boxnav, navigate, pick, place" in err
 
 
-def test_missing_checkpoint_is_named(capsys: pytest.CaptureFixture, tmp_path: Path, blind_robot: str) -> None:
+def test_missing_checkpoint_is_named_and_leaves_no_folder(capsys: pytest.CaptureFixture, tmp_path: Path,
+                                                          blind_robot: str) -> None:
     missing = tmp_path / "nope.safetensors"
     err = one_line_error(capsys, ["--task", "pick", "--checkpoint", str(missing), "--robot-config", blind_robot,
-                                  "--out", str(tmp_path / "out"), "--no-video"])
+                                  "--out", str(tmp_path / "runs" / "out"), "--no-video"])
     assert str(missing) in err
+    assert not (tmp_path / "runs").exists(), "a rollout whose policy did not load left a folder behind"
+
+
+def test_default_output_folder_names_the_checkpoint() -> None:
+    assert default_out_dir(RolloutSettings(task="pick")) == Path("runs/pick_vla_0")
+    trained = RolloutSettings(task="pick", checkpoint="runs/train_pick/policy.safetensors", seed=5)
+    assert default_out_dir(trained) == Path("runs/pick_vla_policy_5")
+    assert default_out_dir(RolloutSettings(task="pick", agent="expert", checkpoint="a.safetensors")) == Path(
+        "runs/pick_expert_0")  # the expert runs no checkpoint
 
 
 def test_a_file_that_is_not_a_checkpoint_is_refused(capsys: pytest.CaptureFixture, tmp_path: Path,

@@ -152,8 +152,10 @@ def settings_dict(settings: RolloutSettings) -> dict[str, Any]:
 
 
 def default_out_dir(settings: RolloutSettings) -> Path:
-    """runs/<task>_<agent>_<seed>/."""
-    return Path("runs") / f"{settings.task}_{settings.agent}_{settings.seed}"
+    """runs/<task>_<agent>_<seed>/, with the checkpoint's file name before the seed when one is given
+    (runs/pick_vla_policy_0/), so that runs of two checkpoints never share a folder by default."""
+    checkpoint = f"_{Path(settings.checkpoint).stem}" if settings.uses_checkpoint and settings.checkpoint else ""
+    return Path("runs") / f"{settings.task}_{settings.agent}{checkpoint}_{settings.seed}"
 
 
 def load_run_robot_config(settings: RolloutSettings) -> RobotConfig:
