@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import tempfile
+from collections import Counter
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -15,6 +16,7 @@ from typing import Any, Iterator
 import numpy as np
 
 from envs.atomic_file import atomic_write
+from envs.mobile_vla_env import failure_reasons
 from episodes.log import Episode, EpisodeLogError, episode_filename, read_episode
 from eval.runner.settings import RolloutSettings, settings_dict
 from eval.runner.stats import wilson_interval
@@ -37,12 +39,14 @@ class EpisodeRow:
     model_queries: int
     log: str
     video: str | None
+    failure_reason: str | None = None  # a failed episode: why, as its task says (envs/tasks.py, envs/boxnav.py)
     scenario: str | None = None       # boxnav only: the scenario played, ...
     passed_side: str | None = None    # ... the side of the boxes the robot passed on ("none": it did not) ...
     side_followed: bool | None = None  # ... and whether that is the side the instruction names
 
     def to_dict(self) -> dict[str, Any]:
-        """The row as results.json holds it; the boxnav fields only where the task has them."""
+        """The row as results.json holds it; the failure reason only for a failure, the boxnav fields only where
+        the task has them."""
         return {key: value for key, value in asdict(self).items() if value is not None or key == "video"}
 
 
@@ -129,6 +133,7 @@ def episode_row(out: Path, video_dir: Path | None, index: int, episode: Episode,
         model_queries=int(episode.meta.extra.get("model_queries", 0)),
         log=episode_filename(index),
         video=_relative(video, out) if video is not None and video.exists() else None,
+        failure_reason=episode.meta.extra.get("failure_reason"),
         scenario=episode.meta.extra.get("scenario"),
         passed_side=episode.meta.extra.get("passed_side"),
         side_followed=episode.meta.extra.get("side_followed"),
@@ -147,11 +152,13 @@ def _relative(path: Path, out: Path) -> str:
         return str(path.resolve())
 
 
-def aggregate(rows: list[EpisodeRow]) -> dict[str, Any]:
-    """Success rate with its Wilson 95% interval, mean episode length, model queries per episode; for boxnav also
-    how often the robot passed on the side the instruction names, with its interval."""
+def aggregate(rows: list[EpisodeRow], task: str) -> dict[str, Any]:
+    """Success rate with its Wilson 95% interval, mean episode length, model queries per episode, the failures
+    counted by the task's reasons; for boxnav also how often the robot passed on the side the instruction names,
+    with its interval."""
     successes = sum(row.success for row in rows)
     low, high = wilson_interval(successes, len(rows))
+    reasons = Counter(row.failure_reason for row in rows if not row.success)
     data = {
         "episodes": len(rows),
         "successes": successes,
@@ -159,6 +166,7 @@ def aggregate(rows: list[EpisodeRow]) -> dict[str, Any]:
         "success_rate_wilson95": [low, high],
         "mean_length": float(np.mean([row.length for row in rows])) if rows else 0.0,
         "model_queries_per_episode": float(np.mean([row.model_queries for row in rows])) if rows else 0.0,
+        "failure_reasons": {reason: reasons[reason] for reason in failure_reasons(task)},
     }
     sided = [row for row in rows if row.side_followed is not None]
     if sided:
@@ -178,7 +186,7 @@ def results_dict(result: RolloutResult) -> dict[str, Any]:
         "agent_settings": result.agent_settings,
         "provenance": result.provenance,
         "episodes": [row.to_dict() for row in result.rows],
-        "aggregate": aggregate(result.rows),
+        "aggregate": aggregate(result.rows, result.settings.task),
         "timing": result.timing,
     }
 
@@ -193,7 +201,7 @@ def write_results(out: Path, result: RolloutResult) -> Path:
 
 def format_summary(result: RolloutResult, out: Path) -> str:
     """The lines printed at the end of a run."""
-    agg = aggregate(result.rows)
+    agg = aggregate(result.rows, result.settings.task)
     low, high = agg["success_rate_wilson95"]
     settings = result.settings
     model = f" on {settings.checkpoint or settings.shipped_default.note}" if settings.agent == "vla" else ""
@@ -207,6 +215,9 @@ def format_summary(result: RolloutResult, out: Path) -> str:
         f"wrote {out / RESULTS_FILE} and {len(result.rows)} episode logs"
         + (f" and videos in {out}" if any(row.video for row in result.rows) else ""),
     ]
+    failed = [f"{count} {reason}" for reason, count in agg["failure_reasons"].items() if count]
+    if failed:
+        lines.insert(2, f"failures: {', '.join(failed)}")
     if "side_followed" in agg:
         side_low, side_high = agg["side_followed_wilson95"]
         lines.insert(2, f"passed the boxes on the side the instruction names in {agg['side_followed']}/{agg['episodes']}"
