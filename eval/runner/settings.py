@@ -83,6 +83,11 @@ class RolloutSettings:
         if self.scenario is not None or self.scenario_file is not None:
             # a bad scenario (split_scenarios parses each) or file, or a task without scenarios, fails here
             make_task(self.task, self.scenarios[0] if self.scenarios else None, self.scenario_file)
+        played = len(self.scenarios)
+        if played > 1 and self.episodes % played:  # each scenario as often as the others, or the mix is skewed
+            lower = played * max(1, self.episodes // played)
+            raise ValueError(f"--episodes {self.episodes} is not a multiple of the {played} scenarios played in turn: "
+                             f"give --episodes {lower} or {lower + played}")
 
     @cached_property
     def scenarios(self) -> tuple[str, ...]:

@@ -185,8 +185,9 @@ def _prediction_powered_table(table: dict[str, Any]) -> list[str]:
                      f"{_interval(row['ci'])} | {alone['rate']:.2f} {_interval(alone['ci'])} | "
                      f"{row['real_trials_saved']:.0f} |")
     lines += ["", "Estimate: the sim's rate corrected by the mean real-minus-predicted outcome of the real episodes "
-              "(each predicted by the sim episodes of its seed or scenario); saved: the extra real trials real "
-              "alone would need for the same interval width (docs/sim_vs_real.md)."]
+              "(each predicted by the sim episodes of its seed or scenario), with its normal interval; real alone: "
+              "the Wilson interval of the real episodes (as in the success table); saved: the extra real trials real "
+              "alone would need for the estimate's interval width (docs/sim_vs_real.md)."]
     return lines
 
 
