@@ -13,6 +13,7 @@ from envs.robot_config import load_robot_config
 from episodes.log import episode_filename, read_episode
 from eval.cli import run_command
 from eval.rollout import main
+from eval.runner.progress import EpisodeProgress
 from eval.runner.results import results_dict
 from eval.runner.rollout import run_rollout
 from eval.runner.settings import RolloutSettings, RunOptions, default_out_dir
@@ -191,3 +192,15 @@ def test_an_existing_run_needs_resume(capsys: pytest.CaptureFixture, tmp_path: P
     (tmp_path / "results.json").write_text("{}")
     err = one_line_error(capsys, ["--task", "pick", "--agent", "random", "--out", str(tmp_path)])
     assert "pass --resume" in err
+
+
+def test_the_progress_bar_moves_with_every_env_step_and_counts_an_ended_episode_whole() -> None:
+    progress = EpisodeProgress(total=4, done=1, successes=1, max_steps=10, desc="pick/vla", enabled=True)
+    progress.step(1, 5)
+    assert progress._bar.n == pytest.approx(1.5)
+    progress.step(2, 12)  # past the limit (the step limit is per episode): counts as one whole episode at most
+    assert progress._bar.n == pytest.approx(2.5)
+    progress.episode(1, 7, success=False)  # ended after 7 of 10 steps: the rest of it is added
+    assert progress._bar.n == pytest.approx(3.0)
+    assert "success 1/2" in str(progress._bar)
+    progress.close()
