@@ -91,24 +91,35 @@ def run_rollout(settings: RolloutSettings, options: RunOptions,
             pass
         finally:
             ctrl_c.armed = False
-            if played_rows is not None:
-                played_rows.close()  # stops the workers still playing: no log can appear after results.json
-            for folder in (options.out, video_dir):
-                if folder is not None and folder.is_dir():
-                    remove_abandoned(folder, "episode_*")
-            if workers == 1 and options.backend == "local":
-                local.close()
+            _stop(played_rows, local if workers == 1 and options.backend == "local" else None, options.out, video_dir)
             progress.close()
-            wall = time.perf_counter() - start
             rows = logged_rows(options.out, settings, video_dir)  # what finished is what is on disk
-            timing = {
-                "wall_s": wall,
-                "num_envs": workers,
-                "env_steps": env_steps,
-                "env_steps_per_s": env_steps / wall if wall > 0 else 0.0,
-                "mean_agent_latency_s": agent_seconds / env_steps if env_steps else 0.0,
-            }
+            timing = _timing(time.perf_counter() - start, workers, env_steps, agent_seconds)
             result = RolloutResult(settings, rows, finished and len(rows) == settings.episodes, timing,
                                    agent_settings, sim_provenance(job.robot_config))
             write_results(options.out, result)
     return result
+
+
+def _stop(played_rows: Iterator[PlayedRow] | None, local: EpisodeWorker | None, out: Path,
+          video_dir: Path | None) -> None:
+    """Stop the workers still playing and wait for them (no log can appear after results.json), release the local
+    env, and clear what a stopped worker was writing."""
+    if played_rows is not None:
+        played_rows.close()
+    if local is not None:
+        local.close()
+    for folder in (out, video_dir):
+        if folder is not None and folder.is_dir():
+            remove_abandoned(folder, "episode_*")
+
+
+def _timing(wall: float, workers: int, env_steps: int, agent_seconds: float) -> dict[str, float]:
+    """results.json's timing section: the one part that differs between two runs of the same settings."""
+    return {
+        "wall_s": wall,
+        "num_envs": workers,
+        "env_steps": env_steps,
+        "env_steps_per_s": env_steps / wall if wall > 0 else 0.0,
+        "mean_agent_latency_s": agent_seconds / env_steps if env_steps else 0.0,
+    }

@@ -222,14 +222,17 @@ def play_episodes_ray(job: EpisodeJob, indices: Sequence[int], workers: int,
     import ray
     from ray.util import ActorPool
 
+    actors = []
     try:
         gpus = 1 if ray.cluster_resources().get("GPU", 0) >= workers else 0
         actor = ray.remote(num_cpus=1, num_gpus=gpus)(RayEpisodeWorker)
-        pool = ActorPool([actor.remote(job, gpus > 0) for _ in range(workers)])
-        yield from pool.map_unordered(lambda worker, index: worker.play.remote(index), list(indices))
+        actors = [actor.remote(job, gpus > 0) for _ in range(workers)]
+        yield from ActorPool(actors).map_unordered(lambda worker, index: worker.play.remote(index), list(indices))
     finally:
+        for worker in actors:  # an interrupted run: on a cluster of its own too, no actor plays on
+            ray.kill(worker)
         if started_here:
-            ray.shutdown()  # also what stops the actors when the run is interrupted
+            ray.shutdown()
 
 
 def start_ray(address: str | None, cpus: int) -> bool:
