@@ -12,7 +12,7 @@ from typing import Any, Iterable
 from envs.mobile_vla_env import failure_reasons
 from episodes.log import Episode, iter_episodes
 
-NOT_RECORDED = "not recorded (a log written before failure reasons)"
+NOT_RECORDED = "not recorded in the log (a real run's, or one older than failure reasons)"
 WENT = ("at the named object", "at a same-colour object", "at a same-shape object", "at another object",
         "nowhere near an object")
 
