@@ -60,6 +60,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     _, sim = read_side(args.sim, ("sim",), "--sim")
     real_paths, real = read_side(args.real, REAL_SOURCES, "--real")
+    sim_tasks, real_tasks = ({e.meta.task for e in side} for side in (sim, real))
+    if not sim_tasks & real_tasks:
+        raise ValueError(f"no task in common: --sim {args.sim} holds {', '.join(sorted(sim_tasks))}, --real "
+                         f"{args.real} holds {', '.join(sorted(real_tasks))}; nothing to compare")
     replay_with = load_robot_config(args.robot_config) if args.robot_config else None
 
     mixed = mixed_groups("sim", sim) + mixed_groups("real", real)

@@ -113,7 +113,8 @@ def test_rollout_runs_the_trained_checkpoint(trained: Path, tmp_path: Path) -> N
     assert len(results["episodes"]) == 1
 
 
-def test_without_max_steps_training_runs_the_configs_max_epochs(tmp_path: Path) -> None:
+def test_without_max_steps_training_runs_the_configs_max_epochs_and_shows_the_whole_runs_progress(
+        tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     write_logs(tmp_path / "logs", [6, 9], size=224)
     config = json.loads(SMALL_CONFIG.read_text()) | {"max_epochs": 2}
     (tmp_path / "two_epochs.json").write_text(json.dumps(config))
@@ -122,6 +123,9 @@ def test_without_max_steps_training_runs_the_configs_max_epochs(tmp_path: Path) 
                 "--batch-size", "1", "--val-fraction", "0"])
     batches_per_epoch = len(EpisodeWindowDataset(sorted((tmp_path / "logs").glob("*.h5")), window_size=8))
     assert torch.load(out / "checkpoints" / "last.ckpt", weights_only=False)["global_step"] == 2 * batches_per_epoch
+    bar = capsys.readouterr().err.splitlines()[-1].split("\r")[-1]  # the bar's last state: the run's total, rate
+    total = 2 * batches_per_epoch
+    assert bar.startswith("training: 100%") and f"{total}/{total}" in bar and ("step/s" in bar or "s/step" in bar)
 
 
 def test_bad_val_fraction_is_refused(tmp_path: Path) -> None:

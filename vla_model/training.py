@@ -23,6 +23,7 @@ from vla_model.dataset import EpisodeWindowDataset, ImageAugmentation, logs_robo
 from vla_model.feature_cache import encode_episodes
 from vla_model.lightning_module import LIGHTNING_PRECISION, ExportPolicy, PolicyTrainingModule
 from vla_model.policy import build_policy
+from vla_model.train_progress import RunProgress
 
 
 @dataclass(frozen=True)
@@ -118,9 +119,11 @@ def train(args: TrainRun) -> Path:
         callbacks=[
             ModelCheckpoint(dirpath=out / "checkpoints", every_n_train_steps=args.val_every, save_last=True),
             exporter,
+            RunProgress(),  # the whole run's steps/s and time left
         ],
         default_root_dir=out,
         enable_model_summary=False,
+        enable_progress_bar=False,
     )
     started = time.perf_counter()
     module = PolicyTrainingModule(policy, training, args.backbone_lr_scale)
