@@ -130,6 +130,7 @@ class ModelRounds:
     def _run(self, steps: list[PendingStep]) -> None:
         if not steps:
             return
+        self.rounds += 1  # counted before any answer goes out: a client that has its answer sees its round counted
         try:
             robots = [self.sessions.begin_step(s.robot, s.instruction, s.strategy, s.arrived) for s in steps]
             observe_pixels([robot.window for robot in robots], [s.pixels for s in steps],
@@ -143,5 +144,3 @@ class ModelRounds:
             for step in steps:
                 if not step.answer.done():
                     step.answer.set_exception(err)
-        finally:
-            self.rounds += 1
