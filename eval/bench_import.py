@@ -29,7 +29,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.checkpoint is not None and not args.checkpoint.is_file():
         parser.error(f"--checkpoint: {args.checkpoint} not found")
     from eval.bench.import_speed import format_import_table, measure_import
-    from vla_model.synthetic_robovlms import write_synthetic_run
+    from vla_model.robovlms.synthetic import write_synthetic_run
 
     with tempfile.TemporaryDirectory(dir=args.workdir) as tmp:
         folder, rows = Path(tmp), {}

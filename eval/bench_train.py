@@ -2,7 +2,7 @@
 
 For the small config it measures trainable parameters, seconds per optimizer step and peak memory (each mode in
 its own process); for the real Kosmos-2 config it prints the parameter counts and memory estimate of
-vla_model.summary (measuring it needs the real weights and a GPU).
+vla_model.probes.summary (measuring it needs the real weights and a GPU).
 """
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from typing import Sequence
 
 from eval.bench.training import MODES, format_costs, measure_in_subprocess
 from eval.cli import CommandParser, int_at_least, run_command
-from vla_model.config import CONFIGS_DIR, SMALL_CONFIG, load_config
-from vla_model.summary import format_table, summary_rows
+from vla_model.model.config import CONFIGS_DIR, SMALL_CONFIG, load_config
+from vla_model.probes.summary import format_table, summary_rows
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:

@@ -11,10 +11,10 @@ from safetensors.torch import save_file
 from transformers import initialization as hf_init
 
 from envs.robot_config import RobotConfig
-from vla_model.checkpoint import DEFAULT_CHECKPOINT, CheckpointError, load_policy, read_metadata, save_checkpoint
-from vla_model.backbone import write_model_folder
-from vla_model.config import CONFIGS_DIR, load_model_config
-from vla_model.policy import build_policy
+from vla_model.model.checkpoint import DEFAULT_CHECKPOINT, CheckpointError, load_policy, read_metadata, save_checkpoint
+from vla_model.model.backbone import write_model_folder
+from vla_model.model.config import CONFIGS_DIR, load_model_config
+from vla_model.model.policy import build_policy
 
 INSTRUCTION = "go to the blue bowl"
 

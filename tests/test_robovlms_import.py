@@ -10,8 +10,8 @@ import torch
 from transformers import Kosmos2Model
 
 from robovlms_fixtures import CLASS_MAP, SMALL_BASE, their_config, their_model, write_pickled_checkpoint, write_their_checkpoint
-from vla_model.checkpoint import load_policy, save_checkpoint
-from vla_model.robovlms_import import RoboVLMsImportError, import_robovlms
+from vla_model.model.checkpoint import load_policy, save_checkpoint
+from vla_model.robovlms.checkpoint import RoboVLMsImportError, import_robovlms
 
 FRAME = np.random.default_rng(0).integers(0, 256, size=(180, 320, 3), dtype=np.uint8)
 INSTRUCTION = "navigate around the box on the left to reach the bottle"

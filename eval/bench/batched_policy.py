@@ -10,7 +10,7 @@ import time
 
 import numpy as np
 
-from vla_model.policy import MobileVLAPolicy, observe_sessions
+from vla_model.model.policy import MobileVLAPolicy, observe_sessions
 
 INSTRUCTIONS = ("pick up the red cube", "go to the blue ball", "put the green can in the yellow zone",
                 "Navigate around the box on the left to reach the bottle")

@@ -11,8 +11,8 @@ from typing import Callable
 import numpy as np
 import torch
 
-from vla_model.export_onnx import ExportedFiles, HeadStep, OnnxPolicy, export_policy, sample_inputs
-from vla_model.policy import MobileVLAPolicy
+from vla_model.deploy.export_onnx import ExportedFiles, HeadStep, OnnxPolicy, export_policy, sample_inputs
+from vla_model.model.policy import MobileVLAPolicy
 
 
 def time_ms(call: Callable[[], object], repeats: int, warmup: int) -> tuple[float, float]:

@@ -10,7 +10,7 @@ from collections import deque
 import numpy as np
 import torch
 
-from vla_model.policy import MobileVLAPolicy
+from vla_model.model.policy import MobileVLAPolicy
 
 INSTRUCTION = "pick up the red cube"
 

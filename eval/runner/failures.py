@@ -15,7 +15,7 @@ import numpy as np
 from envs.frames import to_world
 from envs.robot import GRASP_POINT
 from episodes.log import Episode, episode_paths, read_episode
-from vla_model.aux_targets import named_object_position
+from vla_model.training.aux_targets import named_object_position
 
 REACH_M = 0.12
 KINDS = ("at the named object, not lifted", "at a same-colour distractor", "at a same-shape distractor",

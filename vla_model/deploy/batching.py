@@ -13,8 +13,8 @@ import numpy as np
 
 import torch
 
-from vla_model.deployment_profile import DeploymentProfile
-from vla_model.policy import MobileVLAPolicy, PolicySession, observe_pixels
+from vla_model.model.deployment_profile import DeploymentProfile
+from vla_model.model.policy import MobileVLAPolicy, PolicySession, observe_pixels
 
 
 class BatchAborted(RuntimeError):

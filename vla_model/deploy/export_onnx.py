@@ -21,10 +21,10 @@ from torch import nn
 from transformers import AutoTokenizer
 
 from envs.action_convention import GRIPPER
-from vla_model.backbone import KosmosBackbone
-from vla_model.token_layout import token_rows
-from vla_model.config import ModelConfig, model_config_from_dict
-from vla_model.policy import MobileVLAPolicy, model_settings, preprocess_frame
+from vla_model.model.backbone import KosmosBackbone
+from vla_model.model.token_layout import token_rows
+from vla_model.model.config import ModelConfig, model_config_from_dict
+from vla_model.model.policy import MobileVLAPolicy, model_settings, preprocess_frame
 
 OPSET = 17
 BACKBONE_FILE = "backbone{suffix}.onnx"
@@ -42,7 +42,7 @@ INSTRUCTIONS = ("pick up the red cube", "go to the box", "place it on the left")
 class BackboneStep(nn.Module):
     """(N, 3, S, S) pixels, (N, L) prompt ids, (N,) [LRN] positions -> (N, D) features.
 
-    The same computation as KosmosBackbone.forward with the tokenizer taken out (see vla_model.token_layout), so the
+    The same computation as KosmosBackbone.forward with the tokenizer taken out (see vla_model.model.token_layout), so the
     instruction is an input of the graph, not a constant baked into it.
     """
 

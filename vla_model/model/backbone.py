@@ -1,7 +1,7 @@
 """The Kosmos-2 backbone: one frame + instruction -> one feature, the last hidden state at a learned [LRN] token.
 
 Per frame the text model sees the 64 projected image tokens, the prompt and [LRN] in the config's layout
-(vla_model/token_layout.py; ours: `<s> <image> [64 image tokens] </image> instruction [LRN]`). The submodules
+(vla_model/model/token_layout.py; ours: `<s> <image> [64 image tokens] </image> instruction [LRN]`). The submodules
 are called directly (vision model, image-to-text projection, text model on inputs_embeds), so no patched
 `Kosmos2Model.forward` is needed.
 """
@@ -17,10 +17,10 @@ from transformers import AutoConfig, AutoTokenizer, Kosmos2Config, Kosmos2Model
 from transformers.initialization import no_init_weights
 
 from assets import ASSETS_DIR
-from vla_model.config import ConfigError, ModelConfig, Prompt
-from vla_model.instruction_tokenizer import IMAGE_END, IMAGE_START
-from vla_model.spatial_init import apply_spatial_init, spatial_text_config
-from vla_model.token_layout import image_start_index, token_rows
+from vla_model.model.config import ConfigError, ModelConfig, Prompt
+from vla_model.model.instruction_tokenizer import IMAGE_END, IMAGE_START
+from vla_model.model.spatial_init import apply_spatial_init, spatial_text_config
+from vla_model.model.token_layout import image_start_index, token_rows
 
 # Config copies of hub models that ship here, so they can be sized offline (summary on the meta device).
 SHIPPED_HUB_CONFIGS: dict[str, Path] = {"microsoft/kosmos-2-patch14-224": ASSETS_DIR / "kosmos2_patch14_224"}

@@ -20,9 +20,9 @@ from assets import ASSETS_DIR
 from envs.atomic_file import atomic_write
 from envs.action_convention import action_bounds
 from envs.robot_config import RobotConfig, load_robot_config, robot_config_from_dict
-from vla_model.backbone import build_kosmos, empty_kosmos, load_tokenizer
-from vla_model.checkpoint_file import RUN_FLAGS, identify, not_a_checkpoint
-from vla_model.config import (
+from vla_model.model.backbone import build_kosmos, empty_kosmos, load_tokenizer
+from vla_model.model.checkpoint_file import RUN_FLAGS, identify, not_a_checkpoint
+from vla_model.model.config import (
     ConfigError,
     ConfigFile,
     ModelConfig,
@@ -30,8 +30,8 @@ from vla_model.config import (
     load_model_config,
     model_config_from_dict,
 )
-from vla_model.policy import MobileVLAPolicy, assemble_policy, build_on_meta
-from vla_model.robovlms_import import import_robovlms, read_lightning_checkpoint, their_training_config
+from vla_model.model.policy import MobileVLAPolicy, assemble_policy, build_on_meta
+from vla_model.robovlms.checkpoint import import_robovlms, read_lightning_checkpoint, their_training_config
 
 FORMAT = "mobile-vla-policy"
 FORMAT_VERSION = "1"

@@ -57,7 +57,7 @@ class ActHead:
 
     Ours: "LSTMDecoder" (an LSTM over the window, one Linear for dx, dy and one for the gripper) or "FCDecoder"
     (each step's feature alone through `num_layers` hidden layers, 0: a linear readout; the per-frame first stage
-    of two-stage training). Theirs, with their tensor names (vla_model/robovlms_heads.py): "RoboVLMsLSTMDecoder"
+    of two-stage training). Theirs, with their tensor names (vla_model/model/robovlms_heads.py): "RoboVLMsLSTMDecoder"
     (RoboVLMs' LSTMDecoder: MLP tanh arm head and MLP gripper logits), "MobileVLALSTMDecoder" (their 2-D head:
     dx, dy only, the gripper reported open) and "MobileVLAClassificationDecoder" (`num_classes` logits per chunk
     step, class i executed as `class_map[i]` = (dx, dy)). `latent` and `down_sample` are RoboVLMs' keys; with
@@ -76,7 +76,7 @@ class ActHead:
 
 @dataclass(frozen=True)
 class Prompt:
-    """How a frame and its instruction become the text model's input (vla_model/token_layout.py).
+    """How a frame and its instruction become the text model's input (vla_model/model/token_layout.py).
 
     `layout`: "mobile_vla" (ours: <s> <image> [64 image tokens] </image> prompt [LRN], the prompt's words
     without the tokenizer's special tokens), "robovlms" (upstream: the tokenizer's own tokens, the 64 image tokens
@@ -124,7 +124,7 @@ class ModelConfig:
 
     `model_path` is a hub id, a local folder, or a folder under assets/ (e.g. "kosmos2_small");
     `init_weights` "random" builds the backbone from its config.json with `seed` instead of loading weights;
-    "random_spatial" does the same with vla_model.spatial_init's starting point (image tokens keep the layout).
+    "random_spatial" does the same with vla_model.model.spatial_init's starting point (image tokens keep the layout).
     """
 
     name: str = "mobile-vla"

@@ -10,7 +10,7 @@ from peft import LoraConfig, inject_adapter_in_model
 from torch import nn
 from transformers import Kosmos2Model
 
-from vla_model.config import ConfigError, TrainSetup
+from vla_model.model.config import ConfigError, TrainSetup
 
 
 def lora_target_names(kosmos: Kosmos2Model, targets: tuple[str, ...]) -> list[str]:

@@ -5,8 +5,8 @@ import torch
 from torch import nn
 
 from envs.action_convention import ACTION_DIM, GRIPPER
-from vla_model.config import ActHead
-from vla_model.robovlms_heads import ROBOVLMS_HEADS
+from vla_model.model.config import ActHead
+from vla_model.model.robovlms_heads import ROBOVLMS_HEADS
 
 
 def _chunk_actions(arm: torch.Tensor, gripper: torch.Tensor, chunk: int) -> torch.Tensor:

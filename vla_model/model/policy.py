@@ -16,12 +16,12 @@ from transformers import Kosmos2Model
 
 from envs.action_convention import GRIPPER
 from envs.robot_config import RobotConfig
-from vla_model.backbone import KosmosBackbone, build_kosmos, kosmos_config, load_tokenizer, weights_fingerprint
-from vla_model.config import CLIP_MEAN, CLIP_STD, ConfigError, ModelConfig
-from vla_model.deployment_profile import DeploymentProfile, FrameSteps
-from vla_model.finetune import configure_finetuning
-from vla_model.head import build_head
-from vla_model.precision import autocast, cast_frozen
+from vla_model.model.backbone import KosmosBackbone, build_kosmos, kosmos_config, load_tokenizer, weights_fingerprint
+from vla_model.model.config import CLIP_MEAN, CLIP_STD, ConfigError, ModelConfig
+from vla_model.model.deployment_profile import DeploymentProfile, FrameSteps
+from vla_model.model.finetune import configure_finetuning
+from vla_model.model.head import build_head
+from vla_model.model.precision import autocast, cast_frozen
 
 PIL_FILTERS = {"bilinear": Image.Resampling.BILINEAR, "bicubic": Image.Resampling.BICUBIC,
                "nearest": Image.Resampling.NEAREST}

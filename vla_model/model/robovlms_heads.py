@@ -4,7 +4,7 @@ Every head is an LSTM named `rnn` (batch_first) followed by MLPs named as theirs
 `gripper.mlp.*`, `velocities.mlp.*`) or one Linear (`logits`), so the tensors of their checkpoints load under
 `head.` as they are. Each returns our chunk convention, (B, W, chunk, 3) with the gripper column a logit.
 Unlike ours, their inference runs the LSTM over the frames seen so far, without padding the window
-(`pads_window` False; vla_model.policy reads it).
+(`pads_window` False; vla_model.model.policy reads it).
 """
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 from envs.action_convention import ACTION_DIM
-from vla_model.config import ActHead
+from vla_model.model.config import ActHead
 
 # The logit reported for the gripper by a head that has none: sigmoid gives P(closed) = 0, the gripper open.
 OPEN_GRIPPER_LOGIT = -30.0

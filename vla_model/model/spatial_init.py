@@ -14,7 +14,7 @@ import math
 import torch
 from transformers import Kosmos2Config, Kosmos2Model
 
-from vla_model.config import ConfigError
+from vla_model.model.config import ConfigError
 
 CODE_NORM = 2.7        # norm of a patch's position code: about that of its image half for normalized pixels
 QUERY_SCALE = 0.35     # a latent query's code is shorter than a patch's, so it attends to its region, not itself

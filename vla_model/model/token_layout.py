@@ -1,6 +1,6 @@
 """Where the image tokens, the prompt and the [LRN] action token sit in the text model's input, per layout.
 
-Three layouts (config `prompt.layout`, documented on vla_model.config.Prompt): ours, upstream RoboVLMs', and the
+Three layouts (config `prompt.layout`, documented on vla_model.model.config.Prompt): ours, upstream RoboVLMs', and the
 one their fork actually runs. Theirs call the tokenizer as their text functions do (default special tokens, the
 stripped instruction, truncated at 512 tokens, or padded and truncated to `prompt.pad_to` as their server does),
 so they follow whatever the tokenizer adds. Each row is laid out as if alone; rows of different lengths are
@@ -14,8 +14,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from vla_model.config import Prompt
-from vla_model.instruction_tokenizer import IMAGE_END, IMAGE_START
+from vla_model.model.config import Prompt
+from vla_model.model.instruction_tokenizer import IMAGE_END, IMAGE_START
 
 FORK_PAD_ID = 0  # their fork pads the tokenized prompt with id 0 up to the number of image tokens
 THEIR_MAX_TEXT = 512  # their training text function truncates the prompt at 512 tokens

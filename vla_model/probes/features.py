@@ -17,7 +17,7 @@ import torch
 from tqdm import tqdm
 
 from episodes.log import read_episode
-from vla_model.policy import MobileVLAPolicy
+from vla_model.model.policy import MobileVLAPolicy
 
 FEATURE_SETS = ("lrn", "image_tokens", "pixels")
 POOLED_PIXELS = 16  # pixels are average-pooled to 16 x 16 x 3 for the reference probe

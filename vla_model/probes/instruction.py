@@ -17,9 +17,9 @@ import numpy as np
 
 from envs.objects import COLOURS, SHAPES
 from episodes.log import Episode
-from vla_model.deployment_profile import DeploymentProfile
-from vla_model.policy import MobileVLAPolicy
-from vla_model.token_layout import prompt_length
+from vla_model.model.deployment_profile import DeploymentProfile
+from vla_model.model.policy import MobileVLAPolicy
+from vla_model.model.token_layout import prompt_length
 
 NO_EFFECT = 1e-6  # mean |change| below this: the instruction does not reach the actions
 WEAK_EFFECT = 0.01  # below this (1 % of the action range): it reaches them, barely

@@ -10,9 +10,9 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from vla_model.config import ConfigFile, ModelConfig
-from vla_model.policy import MobileVLAPolicy, build_on_meta
-from vla_model.precision import bytes_per_value
+from vla_model.model.config import ConfigFile, ModelConfig
+from vla_model.model.policy import MobileVLAPolicy, build_on_meta
+from vla_model.model.precision import bytes_per_value
 
 # Activation assumption: per transformer layer and token, backprop keeps about this many values per hidden unit
 # (block input, two layer norms, q/k/v, attention output, projection, 4x MLP input and activation); attention

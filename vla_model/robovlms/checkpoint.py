@@ -1,7 +1,7 @@
 """Import a RoboVLMs / Mobile VLA Lightning checkpoint (`RUN.ckpt` + its training JSON) as one of our policies.
 
 Reads `state_dict` (or `model_state_dict`) with `torch.load(weights_only=True)` where the file allows it, maps
-their key names (vla_model/robovlms_keys.py), builds the model their config describes with their head, and
+their key names (vla_model/robovlms/keys.py), builds the model their config describes with their head, and
 places every tensor, checking each shape. Backbone tensors the checkpoint does not hold come from the base
 Kosmos-2 (hub id or local folder); nothing else may be missing, and nothing of theirs is dropped unless the
 record says why. The record of where the policy came from goes into the checkpoint this writes.
@@ -19,8 +19,8 @@ from transformers.initialization import no_init_weights
 
 from assets import ASSETS_DIR
 from envs.robot_config import RobotConfig, load_robot_config
-from vla_model.backbone import empty_kosmos, kosmos_config, load_pretrained_kosmos, load_tokenizer, resolve_model_path
-from vla_model.checkpoint_file import (
+from vla_model.model.backbone import empty_kosmos, kosmos_config, load_pretrained_kosmos, load_tokenizer, resolve_model_path
+from vla_model.model.checkpoint_file import (
     IMPORT_FLAGS,
     POLICY_FILE,
     CommandFlags,
@@ -29,11 +29,11 @@ from vla_model.checkpoint_file import (
     pickled_classes,
     plain,
 )
-from vla_model.config import ConfigError, ModelConfig
-from vla_model.finetune import lora_target_names
-from vla_model.policy import MobileVLAPolicy, assemble_policy, build_on_meta
-from vla_model.robovlms_config import HUB_KOSMOS, model_config_from_robovlms, read_robovlms_config
-from vla_model.robovlms_keys import KeyMappingError, MappedState, lora_module_paths, map_state_dict
+from vla_model.model.config import ConfigError, ModelConfig
+from vla_model.model.finetune import lora_target_names
+from vla_model.model.policy import MobileVLAPolicy, assemble_policy, build_on_meta
+from vla_model.robovlms.config import HUB_KOSMOS, model_config_from_robovlms, read_robovlms_config
+from vla_model.robovlms.keys import KeyMappingError, MappedState, lora_module_paths, map_state_dict
 
 STATE_KEYS = ("state_dict", "model_state_dict")
 OUR_LIGHTNING_KEY = "policy.backbone.lrn"  # train.py's Lightning module holds the policy as `policy`

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from vla_model.config import (
+from vla_model.model.config import (
     CLIP_MEAN,
     CLIP_STD,
     ActHead,
@@ -111,7 +111,7 @@ def model_config_from_robovlms(
     """Our ModelConfig for their run: heads, window, chunk, preprocessing and fine-tuning mode from their JSON.
 
     `base` is the Kosmos-2 the backbone starts from (hub id or folder); `layout` and `pad_to` say which token
-    layout runs (vla_model.config.Prompt); `lora_targets` are the module paths the checkpoint holds adapters on,
+    layout runs (vla_model.model.config.Prompt); `lora_targets` are the module paths the checkpoint holds adapters on,
     used when their config names none.
     """
     _check_normalization(data)

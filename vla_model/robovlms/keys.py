@@ -3,7 +3,7 @@
 Their module `model` (RoboKosMos) holds the HF Kosmos2ForConditionalGeneration under `backbone` (peft's LoRA in
 place adds `base_model.model.`; one fork registers the same tensors under `model.model.` too), the action token
 and the head `act_head`. Ours holds Kosmos2Model under `backbone.kosmos`, the token as `backbone.lrn` and the head
-under `head`, with RoboVLMs' own names below it (vla_model/robovlms_heads.py).
+under `head`, with RoboVLMs' own names below it (vla_model/model/robovlms_heads.py).
 """
 from __future__ import annotations
 

@@ -15,8 +15,8 @@ import torch
 from transformers import AutoConfig, Kosmos2ForConditionalGeneration
 
 from assets import ASSETS_DIR
-from vla_model.config import ActHead
-from vla_model.robovlms_heads import MobileVLALSTMDecoder
+from vla_model.model.config import ActHead
+from vla_model.model.robovlms_heads import MobileVLALSTMDecoder
 
 SIZES = {"small": ASSETS_DIR / "kosmos2_small", "real": ASSETS_DIR / "kosmos2_patch14_224"}
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json")

@@ -18,7 +18,7 @@ from torch.utils.data import Dataset
 from envs.action_convention import ACTION_DIM, action_bounds
 from envs.robot_config import RobotConfig, robot_config_from_dict
 from episodes.log import Episode, EpisodeLogError, episode_paths, read_episode
-from vla_model.aux_targets import named_object_in_robot_frame
+from vla_model.training.aux_targets import named_object_in_robot_frame
 
 
 @dataclass(frozen=True)

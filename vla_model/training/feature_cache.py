@@ -12,7 +12,7 @@ import torch
 from tqdm import tqdm
 
 from episodes.log import Episode
-from vla_model.policy import MobileVLAPolicy
+from vla_model.model.policy import MobileVLAPolicy
 
 
 @torch.no_grad()

@@ -13,10 +13,10 @@ import torch
 from torch import nn
 
 from envs.robot_config import RobotConfig
-from vla_model.checkpoint import save_checkpoint
-from vla_model.config import TrainingConfig
-from vla_model.head import action_loss
-from vla_model.policy import MobileVLAPolicy
+from vla_model.model.checkpoint import save_checkpoint
+from vla_model.model.config import TrainingConfig
+from vla_model.model.head import action_loss
+from vla_model.model.policy import MobileVLAPolicy
 
 # Our config's precision names -> Lightning's (fp16 needs Lightning's gradient scaler; the policy autocasts itself).
 LIGHTNING_PRECISION = {"fp32": "32-true", "bf16": "bf16-mixed", "fp16": "16-mixed"}
@@ -67,7 +67,7 @@ def object_loss(object_head: nn.Module, features: torch.Tensor, batch: dict[str,
 
 def batch_loss(policy: MobileVLAPolicy, training: TrainingConfig, batch: dict[str, Any],
                backbone_grad: bool = True, object_head: nn.Module | None = None) -> dict[str, torch.Tensor]:
-    """The masked chunk loss of one vla_model.dataset batch (frames or stored features): {"loss", ...}.
+    """The masked chunk loss of one vla_model.training.dataset batch (frames or stored features): {"loss", ...}.
 
     Huber(dx, dy) weighted by the training's arm_loss_weights + arm_gripper_loss_ratio * BCE(gripper), plus, with
     an `object_head` and a batch holding the named object's positions, aux_object_weight * object_loss.
@@ -87,7 +87,7 @@ def batch_loss(policy: MobileVLAPolicy, training: TrainingConfig, batch: dict[st
 
 
 class PolicyTrainingModule(L.LightningModule):
-    """Masked chunk loss of a MobileVLAPolicy on vla_model.dataset batches; AdamW on the trainable tensors only."""
+    """Masked chunk loss of a MobileVLAPolicy on vla_model.training.dataset batches; AdamW on the trainable tensors only."""
 
     def __init__(self, policy: MobileVLAPolicy, training: TrainingConfig, backbone_lr_scale: float = 1.0) -> None:
         super().__init__()

@@ -16,13 +16,13 @@ from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.loggers import CSVLogger
 from torch.utils.data import DataLoader
 
-from vla_model.checkpoint import load_trained_tensors
-from vla_model.checkpoint_file import POLICY_FILE
-from vla_model.config import ConfigError, load_config
-from vla_model.dataset import EpisodeWindowDataset, ImageAugmentation, logs_robot_config, split_episode_paths
-from vla_model.feature_cache import encode_episodes
-from vla_model.lightning_module import LIGHTNING_PRECISION, ExportPolicy, PolicyTrainingModule
-from vla_model.policy import build_policy
+from vla_model.model.checkpoint import load_trained_tensors
+from vla_model.model.checkpoint_file import POLICY_FILE
+from vla_model.model.config import ConfigError, load_config
+from vla_model.training.dataset import EpisodeWindowDataset, ImageAugmentation, logs_robot_config, split_episode_paths
+from vla_model.training.feature_cache import encode_episodes
+from vla_model.training.lightning_module import LIGHTNING_PRECISION, ExportPolicy, PolicyTrainingModule
+from vla_model.model.policy import build_policy
 
 
 @dataclass(frozen=True)
