@@ -25,7 +25,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.checkpoint is not None and not Path(args.checkpoint).is_file():
         parser.error(f"--checkpoint: {args.checkpoint} not found")
     from eval.bench.batched_policy import batched_policy_rows, format_batched_table
-    from vla_model.model.checkpoint import load_policy
+    from vla_model.loading.sequence import load_policy
 
     policy = load_policy(args.checkpoint, device=args.device)
     size = policy.config.image_size

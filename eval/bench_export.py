@@ -17,7 +17,7 @@ import torch
 
 from eval.bench.export_speed import export_speed_rows
 from eval.cli import CommandParser, int_at_least, run_command
-from vla_model.model.checkpoint import load_policy
+from vla_model.loading.sequence import load_policy
 
 
 def main(argv: Sequence[str] | None = None) -> int:

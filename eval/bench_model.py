@@ -13,7 +13,7 @@ import torch
 
 from eval.bench.policy_step import policy_step_table
 from eval.cli import CommandParser, int_at_least, run_command
-from vla_model.model.checkpoint import load_policy
+from vla_model.loading.sequence import load_policy
 from vla_model.model.config import load_model_config
 from vla_model.model.policy import build_policy
 

@@ -49,8 +49,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.force and (args.out.is_file() or (args.out.is_dir() and any(args.out.iterdir()))):
         parser.error(f"--out: {args.out} exists; give a new one, or --force to replace what it holds")
     from envs.atomic_file import atomic_write
+    from vla_model.loading.sequence import import_robovlms
     from vla_model.model.checkpoint import save_checkpoint
-    from vla_model.robovlms.checkpoint import import_robovlms
 
     imported = import_robovlms(args.checkpoint, args.config, args.base, args.layout, args.pad_to,
                                args.robot_config, args.allow_pickle, args.ignore_keys)

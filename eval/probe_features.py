@@ -17,7 +17,7 @@ from typing import Sequence
 
 from episodes.log import episode_paths
 from eval.cli import CommandParser, int_at_least, run_command
-from vla_model.model.checkpoint import load_policy
+from vla_model.loading.sequence import load_policy
 from vla_model.probes.features import format_probe, probe_backbone
 
 

@@ -28,7 +28,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.checkpoint is not None and not Path(args.checkpoint).is_file():
         parser.error(f"--checkpoint: {args.checkpoint} not found")
     from episodes.log import episode_paths, read_episode
-    from vla_model.model.checkpoint import load_policy
+    from vla_model.loading.sequence import load_policy
     from vla_model.model.deployment_profile import load_profile
     from vla_model.probes.instruction import format_instruction_probe, probe_instructions
 

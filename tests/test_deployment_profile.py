@@ -14,7 +14,7 @@ from PIL import Image
 from agents.settings import VLASettings
 from agents.vla_agent import VLAAgent
 from their_forward import their_pixels
-from vla_model.model.checkpoint import load_policy
+from vla_model.loading.sequence import load_policy
 from vla_model.model.config import CLIP_MEAN, CLIP_STD
 from vla_model.model.deployment_profile import (
     PROFILES_DIR,

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from run_helpers import frames_episode
-from vla_model.model.checkpoint import load_policy
+from vla_model.loading.sequence import load_policy
 from vla_model.probes.instruction import (
     add_word,
     format_change,

@@ -11,8 +11,9 @@ from safetensors.torch import save_file
 from transformers import initialization as hf_init
 
 from envs.robot_config import RobotConfig
-from vla_model.model.checkpoint import DEFAULT_CHECKPOINT, CheckpointError, load_policy, read_metadata, save_checkpoint
+from vla_model.loading.sequence import load_policy
 from vla_model.model.backbone import write_model_folder
+from vla_model.model.checkpoint import DEFAULT_CHECKPOINT, CheckpointError, read_metadata, save_checkpoint
 from vla_model.model.config import CONFIGS_DIR, load_model_config
 from vla_model.model.policy import build_policy
 
@@ -96,7 +97,7 @@ def test_missing_extra_or_misshapen_tensors_are_refused(trained, tmp_path):
     with pytest.raises(CheckpointError, match=r"1 unexpected, e.g. \['stray'\]"):
         load_policy(extra)
     shape = _rewrite(path, tmp_path / "shape.safetensors", lambda t: t.update({"backbone.lrn": torch.zeros(3)}))
-    with pytest.raises(CheckpointError, match=r"backbone.lrn has shape \(3,\)"):
+    with pytest.raises(CheckpointError, match=r"backbone.lrn \(3,\) where the model has \(64,\)"):
         load_policy(shape)
 
 

@@ -12,12 +12,13 @@ from safetensors.torch import save_file
 from torch.utils.data import default_collate
 
 from test_dataset import write_logs
-from vla_model.model.checkpoint import load_policy, read_metadata
+from vla_model.loading.sequence import load_policy
+from vla_model.model.checkpoint import read_metadata
 from vla_model.model.config import TrainingConfig, load_config, load_model_config
+from vla_model.model.policy import build_policy
 from vla_model.training.dataset import EpisodeWindowDataset
 from vla_model.training.feature_cache import encode_episodes
 from vla_model.training.lightning_module import batch_loss, window_predictions
-from vla_model.model.policy import build_policy
 from eval.train import parse_args
 from vla_model.training.run import train
 

@@ -18,8 +18,8 @@ def _peak_gb() -> float:
 
 
 def _import_phase(ckpt: str, config: str, base: str | None, out: str) -> dict[str, float]:
+    from vla_model.loading.sequence import import_robovlms
     from vla_model.model.checkpoint import save_checkpoint
-    from vla_model.robovlms.checkpoint import import_robovlms
 
     start = time.perf_counter()
     imported = import_robovlms(ckpt, config, base)
@@ -31,7 +31,7 @@ def _import_phase(ckpt: str, config: str, base: str | None, out: str) -> dict[st
 
 
 def _load_phase(out: str, steps: int) -> dict[str, float]:
-    from vla_model.model.checkpoint import load_policy
+    from vla_model.loading.sequence import load_policy
 
     start = time.perf_counter()
     policy = load_policy(out)

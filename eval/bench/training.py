@@ -16,9 +16,9 @@ from dataclasses import dataclass
 import torch
 
 from vla_model.model.config import load_config
-from vla_model.training.lightning_module import batch_loss
 from vla_model.model.policy import build_policy
 from vla_model.probes.summary import mode_variant
+from vla_model.training.lightning_module import batch_loss
 
 MODES = ("lora", "full")
 

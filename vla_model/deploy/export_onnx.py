@@ -22,9 +22,9 @@ from transformers import AutoTokenizer
 
 from envs.action_convention import GRIPPER
 from vla_model.model.backbone import KosmosBackbone
-from vla_model.model.token_layout import token_rows
 from vla_model.model.config import ModelConfig, model_config_from_dict
 from vla_model.model.policy import MobileVLAPolicy, model_settings, preprocess_frame
+from vla_model.model.token_layout import token_rows
 
 OPSET = 17
 BACKBONE_FILE = "backbone{suffix}.onnx"

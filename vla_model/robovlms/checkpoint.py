@@ -1,10 +1,9 @@
-"""Import a RoboVLMs / Mobile VLA Lightning checkpoint (`RUN.ckpt` + its training JSON) as one of our policies.
+"""Their RoboVLMs / Mobile VLA Lightning checkpoint (`RUN.ckpt` + its training JSON), read as a StoredPolicy.
 
 Reads `state_dict` (or `model_state_dict`) with `torch.load(weights_only=True)` where the file allows it, maps
-their key names (vla_model/robovlms/keys.py), builds the model their config describes with their head, and
-places every tensor, checking each shape. Backbone tensors the checkpoint does not hold come from the base
-Kosmos-2 (hub id or local folder); nothing else may be missing, and nothing of theirs is dropped unless the
-record says why. The record of where the policy came from goes into the checkpoint this writes.
+their key names to ours (vla_model/robovlms/keys.py) and their config to ours (vla_model/robovlms/config.py):
+from there their file loads like ours (vla_model/loading). Nothing of theirs is dropped unless the record says
+why; the record of where the policy came from goes into every checkpoint and episode log made from it.
 """
 from __future__ import annotations
 
@@ -15,11 +14,11 @@ from typing import Any, Mapping, Sequence
 
 import torch
 from transformers import Kosmos2Model
-from transformers.initialization import no_init_weights
 
 from assets import ASSETS_DIR
 from envs.robot_config import RobotConfig, load_robot_config
-from vla_model.model.backbone import empty_kosmos, kosmos_config, load_pretrained_kosmos, load_tokenizer, resolve_model_path
+from vla_model.model.backbone import kosmos_config, resolve_model_path
+from vla_model.model.checkpoint import StoredPolicy
 from vla_model.model.checkpoint_file import (
     IMPORT_FLAGS,
     POLICY_FILE,
@@ -29,11 +28,10 @@ from vla_model.model.checkpoint_file import (
     pickled_classes,
     plain,
 )
-from vla_model.model.config import ConfigError, ModelConfig
+from vla_model.model.config import ConfigError
 from vla_model.model.finetune import lora_target_names
-from vla_model.model.policy import MobileVLAPolicy, assemble_policy, build_on_meta
 from vla_model.robovlms.config import HUB_KOSMOS, model_config_from_robovlms, read_robovlms_config
-from vla_model.robovlms.keys import KeyMappingError, MappedState, lora_module_paths, map_state_dict
+from vla_model.robovlms.keys import KeyMappingError, lora_module_paths, map_state_dict
 
 STATE_KEYS = ("state_dict", "model_state_dict")
 OUR_LIGHTNING_KEY = "policy.backbone.lrn"  # train.py's Lightning module holds the policy as `policy`
@@ -41,16 +39,7 @@ THEIR_ROBOT = ASSETS_DIR / "robots" / "mobile_vla_omni.yaml"  # their three-omni
 
 
 class RoboVLMsImportError(ValueError):
-    """A RoboVLMs checkpoint that cannot be imported: unreadable, keys or shapes that do not fit, no config."""
-
-
-@dataclass
-class ImportedPolicy:
-    """The policy built from their checkpoint, and the record of how (stored in the checkpoint it is saved as)."""
-
-    policy: MobileVLAPolicy
-    provenance: dict[str, Any]
-    holds_backbone: bool  # the checkpoint held backbone tensors beyond the trained ones: save them all
+    """A RoboVLMs checkpoint that cannot be read: unreadable, keys with no place in our model, no config."""
 
 
 def _load(path: Path, weights_only: bool) -> Any:
@@ -159,72 +148,45 @@ def _lora_targets(paths: list[str], base: str) -> list[str]:
     return suffixes if sorted(lora_target_names(kosmos, tuple(suffixes))) == paths else paths
 
 
-def _check_fit(mapped: MappedState, config: ModelConfig) -> list[str]:
-    """The backbone tensors to take from the base; every other misfit is an RoboVLMsImportError naming the keys."""
-    wanted = {name: tuple(p.shape) for name, p in build_on_meta(config).named_parameters()}
-    extra = sorted(mapped.their_key[name] for name in mapped.tensors if name not in wanted)
-    missing = [name for name in wanted if name not in mapped.tensors]
-    from_base = [name for name in missing if name.startswith("backbone.kosmos.") and ".lora_" not in name]
-    not_fillable = [name for name in missing if name not in from_base]
-    shapes = [f"{mapped.their_key[name]} {tuple(t.shape)} (the model's {name} is {wanted[name]})"
-              for name, t in mapped.tensors.items() if name in wanted and tuple(t.shape) != wanted[name]]
-    problems = []
-    if extra:
-        problems.append(f"{len(extra)} key(s) the model built from the config has no tensor for: "
-                        + ", ".join(extra[:20]))
-    if not_fillable:
-        problems.append(f"{len(not_fillable)} tensor(s) missing that no base model holds: "
-                        + ", ".join(not_fillable[:20]))
-    if shapes:
-        problems.append(f"{len(shapes)} shape(s) differ: " + "; ".join(shapes[:20]))
-    if problems:
-        raise RoboVLMsImportError(f"the checkpoint does not fit a {config.act_head.type} built from its config: "
-                           + ". ".join(problems))
-    return from_base
+@dataclass(frozen=True)
+class TheirRun:
+    """How their run is taken in: the importer's options (eval/import_checkpoint.py), and how the command that
+    was handed the file names its flags (`flags`, for the messages)."""
+
+    config: str | Path | Mapping[str, Any] | None = None  # their training JSON; None: the copy in the checkpoint
+    base: str | None = None  # the Kosmos-2 for backbone tensors the file lacks; None: their config's, or the hub's
+    layout: str = "robovlms_fork"
+    pad_to: int = 0
+    robot_config: RobotConfig | str | Path | None = None  # None: their robot (the action bounds)
+    allow_pickle: bool = False
+    ignore_keys: Sequence[str] = ()
+    flags: CommandFlags = IMPORT_FLAGS
 
 
-def import_robovlms(
-    path: str | Path,
-    config: str | Path | Mapping[str, Any] | None = None,
-    base: str | None = None,
-    layout: str = "robovlms_fork",
-    pad_to: int = 0,
-    robot_config: RobotConfig | str | Path | None = None,
-    allow_pickle: bool = False,
-    ignore_keys: Sequence[str] = (),
-    flags: CommandFlags = IMPORT_FLAGS,
-) -> ImportedPolicy:
-    """Their checkpoint as our policy (eval mode, CPU); see the module docstring. Errors are ValueErrors in the
-    user's words (RoboVLMsImportError, CheckpointFileError) that name the calling command's options (`flags`)."""
+def read_their_checkpoint(path: str | Path, run: TheirRun = TheirRun()) -> StoredPolicy:
+    """Their Lightning checkpoint read once as a StoredPolicy: tensors under our names, their config as ours,
+    their robot's action bounds and the record of where it came from. Errors are ValueErrors in the user's words
+    (RoboVLMsImportError, CheckpointFileError) naming the calling command's options (`run.flags`)."""
     path = Path(path)
-    data, state_key, weights_only = read_lightning_checkpoint(path, allow_pickle, flags)
-    their, config_source = their_training_config(data, config, path, flags)
+    data, state_key, weights_only = read_lightning_checkpoint(path, run.allow_pickle, run.flags)
+    their, config_source = their_training_config(data, run.config, path, run.flags)
     try:
-        mapped = map_state_dict(data[state_key], ignore_keys)
-        base = _base(their, base)
-        model_config = model_config_from_robovlms(their, base, layout, pad_to,
+        mapped = map_state_dict(data[state_key], run.ignore_keys)
+        base = _base(their, run.base)
+        model_config = model_config_from_robovlms(their, base, run.layout, run.pad_to,
                                                   _lora_targets(lora_module_paths(list(mapped.tensors)), base),
                                                   name=path.stem)
     except (KeyMappingError, ConfigError) as err:
         raise RoboVLMsImportError(f"{path}: {err}") from None
-    from_base = _check_fit(mapped, model_config)
-    kosmos = load_pretrained_kosmos(base) if from_base else empty_kosmos(base)
-    with no_init_weights():
-        policy = assemble_policy(model_config, kosmos, load_tokenizer(model_config), None if from_base else "")
-    with torch.no_grad():
-        for name, param in policy.named_parameters():
-            if name in mapped.tensors:
-                param.copy_(mapped.tensors[name].to(param.dtype))
-    policy.robot_config = robot_config if isinstance(robot_config, RobotConfig) else load_robot_config(
-        robot_config or THEIR_ROBOT)
-    trainable = set(policy.trainable_state_dict())
-    holds_backbone = any(name.startswith("backbone.") and name not in trainable for name in mapped.tensors)
+    robot_config = run.robot_config if isinstance(run.robot_config, RobotConfig) else load_robot_config(
+        run.robot_config or THEIR_ROBOT)
     provenance = {
         "checkpoint": str(path), "bytes": path.stat().st_size, "config": config_source,
         "state_dict_key": state_key, "weights_only": weights_only, "their_head": their["act_head"]["type"],
         "tensors_placed": len(mapped.tensors), "duplicates_collapsed": mapped.duplicates,
-        "from_base": {"model": base, "tensors": len(from_base)}, "ignored": mapped.ignored,
-        "layout": layout, "pad_to": pad_to,
+        "from_base": {"model": base, "tensors": None}, "ignored": mapped.ignored,
+        "layout": run.layout, "pad_to": run.pad_to,
     }
-    policy.source = provenance
-    return ImportedPolicy(policy.eval(), provenance, holds_backbone)
+    shapes = {name: tuple(tensor.shape) for name, tensor in mapped.tensors.items()}
+    return StoredPolicy(path, model_config, robot_config, shapes, mapped.tensors, base_fingerprint=None,
+                        source=provenance, file_keys=mapped.their_key)

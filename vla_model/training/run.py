@@ -16,13 +16,13 @@ from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.loggers import CSVLogger
 from torch.utils.data import DataLoader
 
-from vla_model.model.checkpoint import load_trained_tensors
+from vla_model.loading.sequence import fill_policy
 from vla_model.model.checkpoint_file import POLICY_FILE
 from vla_model.model.config import ConfigError, load_config
+from vla_model.model.policy import build_policy
 from vla_model.training.dataset import EpisodeWindowDataset, ImageAugmentation, logs_robot_config, split_episode_paths
 from vla_model.training.feature_cache import encode_episodes
 from vla_model.training.lightning_module import LIGHTNING_PRECISION, ExportPolicy, PolicyTrainingModule
-from vla_model.model.policy import build_policy
 
 
 @dataclass(frozen=True)
@@ -88,7 +88,7 @@ def train(args: TrainRun) -> Path:
 
     policy = build_policy(config)
     if args.init_from:
-        fresh = load_trained_tensors(policy, args.init_from, same_config=False)
+        fresh = fill_policy(policy, args.init_from)
         print(f"starting from {args.init_from}" + (f" (its head does not fit this config's: {len(fresh)} head "
                                                    "tensors start untrained)" if fresh else ""))
     if args.backbone_lr_scale == 0 and augmentation is None:
