@@ -16,11 +16,12 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 import torch
+from transformers import Kosmos2Config
 from transformers.initialization import no_init_weights
 
 from assets import ASSETS_DIR
 from envs.robot_config import RobotConfig
-from vla_model.model.backbone import build_kosmos, empty_kosmos, load_tokenizer
+from vla_model.model.backbone import build_kosmos, empty_kosmos, kosmos_config, load_tokenizer
 from vla_model.model.checkpoint import DEFAULT_CHECKPOINT, CheckpointError, StoredPolicy, read_checkpoint
 from vla_model.model.checkpoint_file import IMPORT_FLAGS, RUN_FLAGS, CommandFlags, identify, not_a_checkpoint
 from vla_model.model.config import ModelConfig, load_model_config
@@ -90,7 +91,7 @@ def check_policy_file(path: str | Path, robovlms_config: str | Path | None = Non
         data, _, _ = read_lightning_checkpoint(path, flags=RUN_FLAGS)
         their_training_config(data, robovlms_config, path, RUN_FLAGS)
     else:
-        read_checkpoint(path)
+        read_checkpoint(path, tensors=False)
 
 
 # 1. read the file once
@@ -120,8 +121,9 @@ def _policy_from(stored: StoredPolicy, wanted: ModelConfig | str | Path | None =
     """Steps 2 to 5 on a file read: the policy it holds, and where each of its tensors came from."""
     if wanted is not None:
         _same_config(stored, wanted if isinstance(wanted, ModelConfig) else load_model_config(wanted))
-    fit = decide(stored, build_on_meta(stored.config))
-    policy = build_empty(stored, fit)
+    kosmos_cfg = kosmos_config(stored.config.model_path)  # the backbone's architecture, read once
+    fit = decide(stored, build_on_meta(stored.config, kosmos_cfg))
+    policy = build_empty(stored, fit, kosmos_cfg)
     fill(policy, stored, fit)
     check(policy, stored, fit)
     policy.robot_config, policy.source = stored.robot_config, _record(stored, fit)
@@ -162,12 +164,10 @@ def decide(stored: StoredPolicy, architecture: MobileVLAPolicy, skip_head: bool 
     file lacks, which must be ones the config does not train. A tensor of the file the model has no place for,
     a trained one it lacks, or a shape that differs is a CheckpointError naming them in the file's own keys.
     """
-    def kept(name: str) -> bool:
-        return not (skip_head and name.startswith("head."))
-
-    wanted = {name: tuple(p.shape) for name, p in architecture.named_parameters() if kept(name)}
-    trained = {name for name, p in architecture.named_parameters() if p.requires_grad and kept(name)}
-    held = {name for name in stored.shapes if kept(name)}
+    params = {name: p for name, p in architecture.named_parameters() if not (skip_head and name.startswith("head."))}
+    wanted = {name: tuple(p.shape) for name, p in params.items()}
+    trained = {name for name, p in params.items() if p.requires_grad}
+    held = {name for name in stored.shapes if not (skip_head and name.startswith("head."))}
     whole = all(name in held for name in wanted if name.startswith("backbone."))
     missing = sorted((set(wanted) if whole else trained) - held)
     unexpected = sorted(stored.file_key(name) for name in held - set(wanted))
@@ -187,13 +187,13 @@ def decide(stored: StoredPolicy, architecture: MobileVLAPolicy, skip_head: bool 
 # 3. build it empty
 
 
-def build_empty(stored: StoredPolicy, fit: Fit) -> MobileVLAPolicy:
+def build_empty(stored: StoredPolicy, fit: Fit, kosmos_cfg: Kosmos2Config) -> MobileVLAPolicy:
     """The architecture with no weight drawn: Kosmos-2 empty, or its base's weights when the file lacks some."""
     config = stored.config
     if fit.from_base:  # the base's own files (or its seeded draw); its fingerprint is computed from it
         kosmos, fingerprint = build_kosmos(config), None
     else:
-        kosmos, fingerprint = empty_kosmos(config.model_path), stored.base_fingerprint or ""
+        kosmos, fingerprint = empty_kosmos(kosmos_cfg), stored.base_fingerprint or ""
     with no_init_weights():  # the head, [LRN] and adapters all come from the file
         return assemble_policy(config, kosmos, load_tokenizer(config), fingerprint)
 

@@ -87,9 +87,8 @@ def load_pretrained_kosmos(model_path: str) -> Kosmos2Model:
     return kosmos.float()
 
 
-def empty_kosmos(model_path: str) -> Kosmos2Model:
+def empty_kosmos(kosmos_cfg: Kosmos2Config) -> Kosmos2Model:
     """Kosmos-2's architecture with no weight drawn or read, for a checkpoint that holds every weight itself."""
-    kosmos_cfg = kosmos_config(model_path)
     with torch.random.fork_rng(devices=[]), no_init_weights():  # fork: transformers' own torch.randn leaves no trace
         return Kosmos2Model(kosmos_cfg)
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any, Mapping
 
 import torch
 from safetensors import SafetensorError, safe_open
@@ -43,7 +43,7 @@ class StoredPolicy:
     config: ModelConfig
     robot_config: RobotConfig
     shapes: Mapping[str, tuple[int, ...]]
-    tensors: Mapping[str, torch.Tensor]  # read when asked for
+    tensors: Mapping[str, torch.Tensor]  # empty when read for a check only
     base_fingerprint: str | None
     source: dict[str, Any] | None = None
     file_keys: Mapping[str, str] = field(default_factory=dict)
@@ -93,25 +93,6 @@ def save_checkpoint(
     return path
 
 
-class _FileTensors(Mapping[str, torch.Tensor]):
-    """The tensors of an open .safetensors file, each read from it when asked for (a whole backbone is GBs)."""
-
-    def __init__(self, handle: Any) -> None:
-        self._handle = handle
-        self._names = list(handle.keys())
-
-    def __getitem__(self, name: str) -> torch.Tensor:
-        if name not in self._names:
-            raise KeyError(name)
-        return self._handle.get_tensor(name)
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._names)
-
-    def __len__(self) -> int:
-        return len(self._names)
-
-
 def _open(path: Path) -> Any:
     """The file open for reading (header parsed); a missing or unreadable one is a CheckpointError."""
     if not path.is_file():
@@ -142,8 +123,8 @@ def read_metadata(path: str | Path) -> dict[str, str]:
     return _checked_metadata(path, _open(path).metadata() or {})
 
 
-def read_checkpoint(path: str | Path) -> StoredPolicy:
-    """Our checkpoint file, read once: metadata, config, robot config, tensor shapes; tensors read on access."""
+def read_checkpoint(path: str | Path, tensors: bool = True) -> StoredPolicy:
+    """Our checkpoint file, read once: metadata, config, robot config, tensor shapes and (`tensors`) the tensors."""
     path = Path(path)
     handle = _open(path)
     metadata = _checked_metadata(path, handle.metadata() or {})
@@ -154,4 +135,5 @@ def read_checkpoint(path: str | Path) -> StoredPolicy:
     robot_config = robot_config_from_dict(json.loads(metadata["robot_config"]), source=f"{path} (robot_config)")
     shapes = {name: tuple(handle.get_slice(name).get_shape()) for name in handle.keys()}
     source = json.loads(metadata["imported_from"]) if "imported_from" in metadata else None
-    return StoredPolicy(path, config, robot_config, shapes, _FileTensors(handle), metadata["base_fingerprint"], source)
+    values = {name: handle.get_tensor(name) for name in handle.keys()} if tensors else {}
+    return StoredPolicy(path, config, robot_config, shapes, values, metadata["base_fingerprint"], source)

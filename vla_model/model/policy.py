@@ -12,7 +12,7 @@ import numpy as np
 import torch
 from PIL import Image
 from torch import nn
-from transformers import Kosmos2Model
+from transformers import Kosmos2Config, Kosmos2Model
 
 from envs.action_convention import GRIPPER
 from envs.robot_config import RobotConfig
@@ -277,7 +277,8 @@ def build_policy(config: ModelConfig, device: str | torch.device = "cpu") -> Mob
     return policy.to(device)
 
 
-def build_on_meta(config: ModelConfig) -> MobileVLAPolicy:
-    """The policy with every tensor on the meta device (shapes only, no memory, no weights read)."""
+def build_on_meta(config: ModelConfig, kosmos_cfg: Kosmos2Config | None = None) -> MobileVLAPolicy:
+    """The policy with every tensor on the meta device (shapes only, no memory, no weights read); `kosmos_cfg`:
+    the backbone's config when already read, else read from config.model_path."""
     with torch.device("meta"):
-        return assemble_policy(config, Kosmos2Model(kosmos_config(config.model_path)), tokenizer=None)
+        return assemble_policy(config, Kosmos2Model(kosmos_cfg or kosmos_config(config.model_path)), tokenizer=None)
