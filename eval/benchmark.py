@@ -25,7 +25,8 @@ BENCHES = {"env": "env_speed", "model": "policy_step", "batch": "batched_policy"
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Pick the bench by name, parse its own flags, run it."""
-    parser = CommandParser(prog="benchmark.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = CommandParser(prog="benchmark.py", description=__doc__,
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("name", choices=BENCHES, metavar="NAME", help=", ".join(BENCHES))
     parser.add_argument("flags", nargs=argparse.REMAINDER, help="the bench's own flags")
     args = parser.parse_args(argv)

@@ -1,9 +1,10 @@
 """Take a RoboVLMs / Mobile VLA run into the sim: `python eval/import_checkpoint.py RUN.ckpt --config RUN.json --out policy/`.
 
-Reads their Lightning checkpoint and training JSON, builds their head and token layout, places every tensor
-(vla_model/robovlms/checkpoint.py) and writes one checkpoint of ours (`policy.safetensors` in --out, or --out itself
-when it ends with .safetensors) that records where it came from, plus `import.json` with that record. An --out
-that exists is refused unless --force; a file that is no checkpoint of theirs is refused saying what it is.
+Reads their Lightning checkpoint and training JSON (vla_model/robovlms/checkpoint.py), builds their head and token
+layout and places every tensor (vla_model/loading/sequence.py), and writes one checkpoint of ours
+(`policy.safetensors` in --out, or --out itself when it ends with .safetensors) that records where it came from,
+plus `import.json` with that record. An --out that exists is refused unless --force; a file that is no checkpoint
+of theirs is refused saying what it is.
 """
 from __future__ import annotations
 

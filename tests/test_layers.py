@@ -104,7 +104,8 @@ def test_the_rooms_of_vla_model_import_only_the_rooms_they_may(path: Path) -> No
 
 def test_the_room_check_sees_the_model_using_training_and_lets_training_use_the_model(tmp_path: Path) -> None:
     module = tmp_path / "module.py"
-    module.write_text("def late():\n    from vla_model.training.run import train\nfrom vla_model.model.policy import x\n")
+    module.write_text("def late():\n    from vla_model.training.run import train\n"
+                      "from vla_model.model.policy import x\n")
     assert room_violations(module, "model") == [
         "line 2: vla_model.training.run is in training/, which model/ may not use",
         "line 2: vla_model.training.run.train is in training/, which model/ may not use"]

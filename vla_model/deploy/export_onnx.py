@@ -42,8 +42,8 @@ INSTRUCTIONS = ("pick up the red cube", "go to the box", "place it on the left")
 class BackboneStep(nn.Module):
     """(N, 3, S, S) pixels, (N, L) prompt ids, (N,) [LRN] positions -> (N, D) features.
 
-    The same computation as KosmosBackbone.forward with the tokenizer taken out (see vla_model.model.token_layout), so the
-    instruction is an input of the graph, not a constant baked into it.
+    The same computation as KosmosBackbone.forward with the tokenizer taken out (see vla_model.model.token_layout), so
+    the instruction is an input of the graph, not a constant baked into it.
     """
 
     def __init__(self, backbone: KosmosBackbone) -> None:

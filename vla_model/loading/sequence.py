@@ -26,7 +26,12 @@ from vla_model.model.checkpoint import DEFAULT_CHECKPOINT, CheckpointError, Stor
 from vla_model.model.checkpoint_file import IMPORT_FLAGS, RUN_FLAGS, CommandFlags, identify, not_a_checkpoint
 from vla_model.model.config import ModelConfig, load_model_config
 from vla_model.model.policy import MobileVLAPolicy, assemble_policy, build_on_meta
-from vla_model.robovlms.checkpoint import TheirRun, read_lightning_checkpoint, read_their_checkpoint, their_training_config
+from vla_model.robovlms.checkpoint import (
+    TheirRun,
+    read_lightning_checkpoint,
+    read_their_checkpoint,
+    their_training_config,
+)
 
 SHOWN = 10  # tensor names a message lists
 

@@ -87,7 +87,8 @@ def batch_loss(policy: MobileVLAPolicy, training: TrainingConfig, batch: dict[st
 
 
 class PolicyTrainingModule(L.LightningModule):
-    """Masked chunk loss of a MobileVLAPolicy on vla_model.training.dataset batches; AdamW on the trainable tensors only."""
+    """Masked chunk loss of a MobileVLAPolicy on vla_model.training.dataset batches; AdamW on the trainable tensors
+    only."""
 
     def __init__(self, policy: MobileVLAPolicy, training: TrainingConfig, backbone_lr_scale: float = 1.0) -> None:
         super().__init__()
