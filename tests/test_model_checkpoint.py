@@ -101,6 +101,15 @@ def test_missing_extra_or_misshapen_tensors_are_refused(trained, tmp_path):
         load_policy(shape)
 
 
+def test_a_partial_checkpoint_may_hold_frozen_tensors_which_replace_the_base_s(trained, tmp_path):
+    policy, path = trained
+    name, param = next((name, param) for name, param in policy.named_parameters()
+                       if name.startswith("backbone.") and not param.requires_grad)
+    value = torch.full(param.shape, 0.5)
+    held = _rewrite(path, tmp_path / "held.safetensors", lambda t: t.update({name: value}))
+    assert torch.equal(dict(load_policy(held).named_parameters())[name], value)
+
+
 def test_a_partial_checkpoint_refuses_another_base_and_says_which_it_needs(trained, tmp_path):
     _, path = trained
     other = _rewrite(path, tmp_path / "base.safetensors", change_metadata=lambda m: m.update(base_fingerprint="0" * 16))

@@ -151,6 +151,15 @@ def test_a_key_with_no_place_is_named_and_can_be_left_out_on_request(tmp_path: P
     assert "model.vision_resampler.weight" in result.provenance["ignored"]
 
 
+def test_a_lean_run_must_hold_every_tensor_its_config_trains(tmp_path: Path) -> None:
+    config = their_config("MobileVLALSTMDecoder", lora=True, freeze=True)
+    config["train_setup"]["train_vision"] = True  # the vision tower trains, but a lean file holds only the adapters
+    path = tmp_path / "run.ckpt"
+    write_their_checkpoint(their_model(config), path, config, trained_only=True)
+    with pytest.raises(CheckpointError, match=r"missing, e\.g\. \['backbone\.kosmos\.vision_model\."):
+        import_robovlms(path)
+
+
 def test_a_shape_that_differs_is_named(tmp_path: Path) -> None:
     path, config, _ = _write(tmp_path)
     config["act_head"]["hidden_size"] = 48
