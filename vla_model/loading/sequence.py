@@ -99,6 +99,19 @@ def check_policy_file(path: str | Path, robovlms_config: str | Path | None = Non
         read_checkpoint(path, tensors=False)
 
 
+def _policy_from(stored: StoredPolicy, wanted: ModelConfig | str | Path | None = None) -> tuple[MobileVLAPolicy, Fit]:
+    """Steps 2 to 5 on a file read: the policy it holds, and where each of its tensors came from."""
+    if wanted is not None:
+        _same_config(stored, wanted if isinstance(wanted, ModelConfig) else load_model_config(wanted))
+    kosmos_cfg = kosmos_config(stored.config.model_path)  # the backbone's architecture, read once
+    fit = decide(stored, build_on_meta(stored.config, kosmos_cfg))
+    policy = build_empty(stored, fit, kosmos_cfg)
+    fill(policy, stored, fit)
+    check(policy, stored, fit)
+    policy.robot_config, policy.source = stored.robot_config, _record(stored, fit)
+    return policy, fit
+
+
 # 1. read the file once
 
 
@@ -120,34 +133,6 @@ def _file_kind(path: Path, robovlms_config: str | Path | None) -> str:
     if kind == "safetensors" and robovlms_config is not None:
         raise CheckpointError(f"{path}: --robovlms-config goes with a RoboVLMs .ckpt; this is one of ours")
     return kind
-
-
-def _policy_from(stored: StoredPolicy, wanted: ModelConfig | str | Path | None = None) -> tuple[MobileVLAPolicy, Fit]:
-    """Steps 2 to 5 on a file read: the policy it holds, and where each of its tensors came from."""
-    if wanted is not None:
-        _same_config(stored, wanted if isinstance(wanted, ModelConfig) else load_model_config(wanted))
-    kosmos_cfg = kosmos_config(stored.config.model_path)  # the backbone's architecture, read once
-    fit = decide(stored, build_on_meta(stored.config, kosmos_cfg))
-    policy = build_empty(stored, fit, kosmos_cfg)
-    fill(policy, stored, fit)
-    check(policy, stored, fit)
-    policy.robot_config, policy.source = stored.robot_config, _record(stored, fit)
-    return policy, fit
-
-
-def _same_config(stored: StoredPolicy, wanted: ModelConfig) -> None:
-    """Refuse a file whose config is not the one asked for, naming every key that differs."""
-    a, b = _flat(stored.config.to_dict()), _flat(wanted.to_dict())
-    differing = [f"{key}: checkpoint {a.get(key)!r} vs model {b.get(key)!r}"
-                 for key in sorted(set(a) | set(b)) if a.get(key) != b.get(key)]
-    if differing:
-        raise CheckpointError(f"{stored.path}: config differs from the one asked for: " + "; ".join(differing))
-
-
-def _flat(data: Any, prefix: str = "") -> dict[str, Any]:
-    if isinstance(data, dict):
-        return {key: value for name, item in data.items() for key, value in _flat(item, f"{prefix}{name}.").items()}
-    return {prefix[:-1]: data}
 
 
 # 2. decide the architecture: where each tensor comes from
@@ -187,6 +172,21 @@ def decide(stored: StoredPolicy, architecture: MobileVLAPolicy, skip_head: bool 
                               "config describes (" + "; ".join(problems) + ")")
     frozen_held = any(name.startswith("backbone.") and name not in trained for name in held)
     return Fit(frozenset(held), frozenset(set(wanted) - held), frozen_held)
+
+
+def _same_config(stored: StoredPolicy, wanted: ModelConfig) -> None:
+    """Refuse a file whose config is not the one asked for, naming every key that differs."""
+    a, b = _flat(stored.config.to_dict()), _flat(wanted.to_dict())
+    differing = [f"{key}: checkpoint {a.get(key)!r} vs model {b.get(key)!r}"
+                 for key in sorted(set(a) | set(b)) if a.get(key) != b.get(key)]
+    if differing:
+        raise CheckpointError(f"{stored.path}: config differs from the one asked for: " + "; ".join(differing))
+
+
+def _flat(data: Any, prefix: str = "") -> dict[str, Any]:
+    if isinstance(data, dict):
+        return {key: value for name, item in data.items() for key, value in _flat(item, f"{prefix}{name}.").items()}
+    return {prefix[:-1]: data}
 
 
 # 3. build it empty

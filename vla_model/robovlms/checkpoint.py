@@ -184,7 +184,8 @@ def read_their_checkpoint(path: str | Path, run: TheirRun = TheirRun()) -> Store
         "checkpoint": str(path), "bytes": path.stat().st_size, "config": config_source,
         "state_dict_key": state_key, "weights_only": weights_only, "their_head": their["act_head"]["type"],
         "tensors_placed": len(mapped.tensors), "duplicates_collapsed": mapped.duplicates,
-        "from_base": {"model": base, "tensors": None}, "ignored": mapped.ignored,
+        "from_base": {"model": base, "tensors": None},  # None: counted by the loading, once it decides
+        "ignored": mapped.ignored,
         "layout": run.layout, "pad_to": run.pad_to,
     }
     shapes = {name: tuple(tensor.shape) for name, tensor in mapped.tensors.items()}
