@@ -20,7 +20,7 @@ import numpy as np
 from agents.serve_settings import ServeSettings
 from agents.settings import VLASettings
 from agents.vla_agent import VLAAgent
-from vla_model.policy import MobileVLAPolicy, PolicySession
+from vla_model.model.policy import MobileVLAPolicy, PolicySession
 
 log = logging.getLogger(__name__)
 

@@ -3,7 +3,7 @@
 A request waits here with its frame already decoded and resized (outside this loop). A round takes the oldest
 waiting request of each robot, up to `max_batch`, drops those whose client has gone or that waited past their
 deadline (they never touch a history), runs the other frames through the backbone in one pass
-(vla_model.policy.observe_pixels) and lets each robot's agent act on its own window.
+(vla_model.model.policy.observe_pixels) and lets each robot's agent act on its own window.
 """
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from agents.robot_sessions import RobotSessions
-from vla_model.policy import observe_pixels
+from vla_model.model.policy import observe_pixels
 
 log = logging.getLogger(__name__)
 

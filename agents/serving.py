@@ -35,7 +35,7 @@ from agents.robot_sessions import RobotSessions, robot_name
 from agents.serve_rounds import ModelRounds, PendingStep, StepAnswer, StepExpired
 from agents.serve_settings import ServeSettings, check_api_key
 from envs.action_convention import DX, DY, GRIPPER
-from vla_model.policy import MobileVLAPolicy
+from vla_model.model.policy import MobileVLAPolicy
 
 SERVER_SOURCE = "mobile-vla-sim serve.py"
 CLIENT_GONE = 499  # nginx's "client closed request": never read, since nobody is there

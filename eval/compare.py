@@ -88,7 +88,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     metrics["policy_parity"] = None
     if args.checkpoint:
         from eval.sim_real.parity import policy_parity  # torch and the model load only when asked for
-        from vla_model.checkpoint import load_policy
+        from vla_model.loading.sequence import load_policy
 
         policy = load_policy(None if args.checkpoint == "default" else args.checkpoint)
         with_frames = [read_episode(p) for p in real_paths[: args.max_parity_episodes]]

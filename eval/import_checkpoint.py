@@ -1,9 +1,10 @@
 """Take a RoboVLMs / Mobile VLA run into the sim: `python eval/import_checkpoint.py RUN.ckpt --config RUN.json --out policy/`.
 
-Reads their Lightning checkpoint and training JSON, builds their head and token layout, places every tensor
-(vla_model/robovlms_import.py) and writes one checkpoint of ours (`policy.safetensors` in --out, or --out itself
-when it ends with .safetensors) that records where it came from, plus `import.json` with that record. An --out
-that exists is refused unless --force; a file that is no checkpoint of theirs is refused saying what it is.
+Reads their Lightning checkpoint and training JSON (vla_model/robovlms/checkpoint.py), builds their head and token
+layout and places every tensor (vla_model/loading/sequence.py), and writes one checkpoint of ours
+(`policy.safetensors` in --out, or --out itself when it ends with .safetensors) that records where it came from,
+plus `import.json` with that record. An --out that exists is refused unless --force; a file that is no checkpoint
+of theirs is refused saying what it is.
 """
 from __future__ import annotations
 
@@ -49,8 +50,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.force and (args.out.is_file() or (args.out.is_dir() and any(args.out.iterdir()))):
         parser.error(f"--out: {args.out} exists; give a new one, or --force to replace what it holds")
     from envs.atomic_file import atomic_write
-    from vla_model.checkpoint import save_checkpoint
-    from vla_model.robovlms_import import import_robovlms
+    from vla_model.loading.sequence import import_robovlms
+    from vla_model.model.checkpoint import save_checkpoint
 
     imported = import_robovlms(args.checkpoint, args.config, args.base, args.layout, args.pad_to,
                                args.robot_config, args.allow_pickle, args.ignore_keys)

@@ -73,7 +73,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Parse, run, report; a Ctrl-C keeps the finished episodes and exits 130."""
     settings, options = parse_args(argv)
     if settings.uses_checkpoint and settings.checkpoint is not None:
-        from vla_model.checkpoint import check_policy_file
+        from vla_model.loading.sequence import check_policy_file
 
         check_policy_file(settings.checkpoint, settings.robovlms_config)  # a wrong file: one line, no --out made
     result = run_rollout(settings, options)

@@ -49,7 +49,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     import uvicorn
 
     from agents.serving import make_app
-    from vla_model.checkpoint import load_policy
+    from vla_model.loading.sequence import load_policy
 
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
     policy = load_policy(args.checkpoint, device=device, robovlms_config=args.robovlms_config)

@@ -10,7 +10,7 @@ import numpy as np
 from agents.predict_api import API_KEY_HEADER, encode_image
 from agents.serve_settings import ServeSettings
 from agents.serving import BackgroundServer, PolicyServer, make_app
-from vla_model.policy import MobileVLAPolicy
+from vla_model.model.policy import MobileVLAPolicy
 
 KEY = "test-key"
 INSTRUCTION = "go to the red cube"

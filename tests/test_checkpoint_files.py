@@ -17,8 +17,8 @@ import torch
 from eval.cli import run_command
 from robovlms_fixtures import their_config, their_model, write_pickled_checkpoint, write_their_checkpoint
 from test_dataset import write_logs
-from vla_model.checkpoint_file import identify
-from vla_model.training import TrainRun, train
+from vla_model.model.checkpoint_file import identify
+from vla_model.training.run import TrainRun, train
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -14,9 +14,9 @@ from PIL import Image
 from agents.settings import VLASettings
 from agents.vla_agent import VLAAgent
 from their_forward import their_pixels
-from vla_model.checkpoint import load_policy
-from vla_model.config import CLIP_MEAN, CLIP_STD
-from vla_model.deployment_profile import (
+from vla_model.loading.sequence import load_policy
+from vla_model.model.config import CLIP_MEAN, CLIP_STD
+from vla_model.model.deployment_profile import (
     PROFILES_DIR,
     CmdVel,
     DeploymentProfile,
@@ -25,7 +25,7 @@ from vla_model.deployment_profile import (
     drive_command,
     load_profile,
 )
-from vla_model.policy import preprocess_frame
+from vla_model.model.policy import preprocess_frame
 
 RNG = np.random.default_rng(3)
 FRAMES = RNG.integers(0, 256, size=(6, 180, 320, 3), dtype=np.uint8)

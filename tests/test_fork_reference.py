@@ -18,8 +18,8 @@ from transformers import AutoTokenizer
 
 from robovlms_fixtures import small_base, their_config, their_model, write_their_checkpoint
 from their_forward import TheirHeadAtInference, fork_feature, their_pixels, their_text, upstream_feature
-from vla_model.deployment_profile import load_profile
-from vla_model.robovlms_import import import_robovlms
+from vla_model.loading.sequence import import_robovlms
+from vla_model.model.deployment_profile import load_profile
 
 FRAMES = np.random.default_rng(1).integers(0, 256, size=(6, 180, 320, 3), dtype=np.uint8)
 SHORT = "go to the red cube on the left"

@@ -4,8 +4,8 @@ from __future__ import annotations
 import pytest
 
 from run_helpers import frames_episode
-from vla_model.checkpoint import load_policy
-from vla_model.instruction_probe import (
+from vla_model.loading.sequence import load_policy
+from vla_model.probes.instruction import (
     add_word,
     format_change,
     format_instruction_probe,

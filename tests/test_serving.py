@@ -16,7 +16,7 @@ from episodes.log import read_episode
 from eval.runner.rollout import run_rollout
 from eval.runner.settings import RolloutSettings, RunOptions
 from serve_helpers import KEY, predict_body, robot, start_server
-from vla_model.checkpoint import load_policy
+from vla_model.loading.sequence import load_policy
 
 
 def _running() -> BackgroundServer:

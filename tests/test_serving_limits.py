@@ -16,7 +16,7 @@ from eval import serve
 from eval.bench.bad_requests import BadRequest, bad_requests, send_raw
 from eval.cli import run_command
 from serve_helpers import KEY, predict_body, robot, start_server
-from vla_model.checkpoint import load_policy
+from vla_model.loading.sequence import load_policy
 
 LIMITS = ServeSettings(max_body_bytes=2**20)  # a small body limit: the chunked case sends only 1 MiB
 # Sizes over the limits but cheap to build; the benchmark sends the (8000x8000, 50 MB, ...)

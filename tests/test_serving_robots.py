@@ -18,8 +18,8 @@ from agents.serve_settings import ServeSettings
 from agents.serving import BackgroundServer
 from eval.bench.bad_requests import http_post
 from serve_helpers import KEY, policy_server, predict_body, robot, start_server, wait_until
-from vla_model.checkpoint import load_policy
-from vla_model.policy import MobileVLAPolicy
+from vla_model.loading.sequence import load_policy
+from vla_model.model.policy import MobileVLAPolicy
 
 
 @pytest.fixture(scope="module")

@@ -57,7 +57,7 @@ def _write_side(directory: Path, source: str, successes: dict[str, int], dy: flo
 
 @pytest.fixture(scope="module")
 def policy():
-    from vla_model.checkpoint import load_policy
+    from vla_model.loading.sequence import load_policy
 
     return load_policy(None)
 

@@ -13,14 +13,14 @@ from transformers import AutoTokenizer
 
 from robovlms_fixtures import small_base, their_config, their_model, write_their_checkpoint
 from run_helpers import frames_episode
-from vla_model.backbone import load_tokenizer
-from vla_model.checkpoint import load_policy
-from vla_model.config import ConfigError, ModelConfig, Prompt, model_config_from_dict
-from vla_model.instruction_probe import format_change, probe_instructions
-from vla_model.policy import build_on_meta
-from vla_model.robovlms_config import HUB_KOSMOS, model_config_from_robovlms
-from vla_model.robovlms_import import import_robovlms
-from vla_model.token_layout import image_start_index, token_rows
+from vla_model.loading.sequence import load_policy
+from vla_model.loading.sequence import import_robovlms
+from vla_model.model.backbone import load_tokenizer
+from vla_model.model.config import ConfigError, ModelConfig, Prompt, model_config_from_dict
+from vla_model.model.policy import build_on_meta
+from vla_model.model.token_layout import image_start_index, token_rows
+from vla_model.probes.instruction import format_change, probe_instructions
+from vla_model.robovlms.config import HUB_KOSMOS, model_config_from_robovlms
 
 SHORT = "navigate around the box on the left to reach the bottle"
 THEIR_TEMPLATE = "<grounding>An image of a robot {instruction}"

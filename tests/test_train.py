@@ -12,14 +12,15 @@ from safetensors.torch import save_file
 from torch.utils.data import default_collate
 
 from test_dataset import write_logs
-from vla_model.checkpoint import load_policy, read_metadata
-from vla_model.config import TrainingConfig, load_config, load_model_config
-from vla_model.dataset import EpisodeWindowDataset
-from vla_model.feature_cache import encode_episodes
-from vla_model.lightning_module import batch_loss, window_predictions
-from vla_model.policy import build_policy
+from vla_model.loading.sequence import load_policy
+from vla_model.model.checkpoint import read_metadata
+from vla_model.model.config import TrainingConfig, load_config, load_model_config
+from vla_model.model.policy import build_policy
+from vla_model.training.dataset import EpisodeWindowDataset
+from vla_model.training.feature_cache import encode_episodes
+from vla_model.training.lightning_module import batch_loss, window_predictions
 from eval.train import parse_args
-from vla_model.training import train
+from vla_model.training.run import train
 
 REPO = Path(__file__).resolve().parents[1]
 SMALL_CONFIG = REPO / "assets" / "configs" / "small_lora.json"
@@ -89,7 +90,7 @@ def test_resume_continues_from_the_lightning_checkpoint(trained: Path, tmp_path:
 
 
 def test_a_resume_at_its_own_step_writes_the_policy_without_training(trained: Path, tmp_path: Path) -> None:
-    """What the message about train.py's last.ckpt tells a user to run (vla_model.robovlms_import)."""
+    """What the message about train.py's last.ckpt tells a user to run (vla_model.robovlms.checkpoint)."""
     out = tmp_path / "exported"
     train_main(["--config", str(SMALL_CONFIG), "--data", str(trained.parent / "logs"), "--out", str(out),
                 "--max-steps", "2", "--resume", str(trained / "checkpoints" / "last.ckpt")])

@@ -1,6 +1,6 @@
 """Requests no robot should send, each with the answer the policy server owes it: the abusive client's repertoire.
 
-bench_serve.py's abusive client sends them in a loop next to well-behaved robots, and tests/test_serving.py
+`benchmark.py serve`'s abusive client sends them in a loop next to well-behaved robots, and tests/test_serving.py
 sends each once; they are written as raw HTTP on a socket, so a body can declare a size it never sends, or stream
 in chunks past the server's limit. The sizes default to the ones that broke the old server (an 8000x8000 JPEG, a
 13000x13000 PNG of a few KB, a 50 MB body, a 100,000-character instruction).

@@ -4,26 +4,32 @@ Each robot is a thread bound to its own 127.0.0.x address that sends no session 
 and the instruction, a 1.0 s timeout, then a 0.1 s sleep (at most 10 Hz). The abusive client sends
 eval/bench/bad_requests.py's list in a loop, each on a new connection, as fast as the server answers. The memory
 phase sends N requests from M sessions (`session` field, N / M steps each) from a few threads and reads the
-server's RSS after the first M requests and after all N. The command is `python eval/bench_serve.py`.
+server's RSS after the first M requests and after all N. The command is `python eval/benchmark.py serve`; serve.py
+runs in its own process with its default limits.
 """
 from __future__ import annotations
 
+import argparse
 import itertools
 import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import httpx
 import numpy as np
 
 from agents.predict_api import API_KEY_HEADER
+from assets import ASSETS_DIR
 from eval.bench.bad_requests import BadRequest, send_raw
 from eval.bench.serve_process import ServeProcess
+from eval.cli import CommandParser, int_at_least
 
 CLIENT_TIMEOUT_S = 1.0  # their Jetson client's request timeout
 CLIENT_SLEEP_S = 0.1  # and its sleep after each answer
 ABUSIVE_ADDRESS = "127.0.0.250"
+KEY = "bench-key"
 
 
 @dataclass
@@ -175,3 +181,71 @@ def format_memory(run: MemoryRun) -> str:
             f"requests, {run.rss_end:.1f} MB after {run.requests} requests from {run.sessions} sessions "
             f"({growth:+.1f} MB); {run.requests / run.seconds:.0f} requests/s, {run.episode_starts} sessions "
             f"started, failures: {dict(run.failures) or 'none'}")
+
+
+def _frame_size(text: str) -> tuple[int, int]:
+    width, _, height = text.partition("x")
+    if not (width.isdigit() and height.isdigit() and int(width) > 0 and int(height) > 0):
+        raise ValueError(f"--frame-size: expected WIDTHxHEIGHT, e.g. 1280x720, got {text!r}")
+    return int(width), int(height)
+
+
+def add_arguments(parser: CommandParser) -> None:
+    """The flags of `benchmark.py serve`."""
+    parser.add_argument("--checkpoint", help="policy checkpoint (default: the shipped one)")
+    parser.add_argument("--robots", type=int_at_least(1), nargs="+", default=[1, 4, 8],
+                        help="well-behaved robot counts, each run without and with the abusive client")
+    parser.add_argument("--seconds", type=float, default=10.0, help="seconds per load phase")
+    parser.add_argument("--memory-requests", type=int_at_least(0), default=10_000,
+                        help="requests of the memory run (0: skip it)")
+    parser.add_argument("--memory-sessions", type=int_at_least(1), default=1000, help="sessions they come from")
+    parser.add_argument("--memory-workers", type=int_at_least(1), default=8, help="threads sending them")
+    parser.add_argument("--task", default="boxnav", help="task whose front-camera frames the robots send")
+    parser.add_argument("--robot-config", default=str(ASSETS_DIR / "robots" / "mobile_vla_omni.yaml"),
+                        help="robot config (its camera size is the frame size; default: their robot, 320x180)")
+    parser.add_argument("--frame-size", help="resize the frames to WIDTHxHEIGHT before sending (their camera: "
+                                             "1280x720)")
+    parser.add_argument("--frames", type=int_at_least(1), default=20, help="distinct frames the robots cycle")
+
+
+def run(parser: CommandParser, args: argparse.Namespace) -> int:
+    """Render sim frames, start serve.py, run the load phases and the memory run, print the tables."""
+    for flag, path in (("--checkpoint", args.checkpoint), ("--robot-config", args.robot_config)):
+        if path is not None and not Path(path).is_file():
+            parser.error(f"{flag}: {path} not found")
+    if not args.seconds > 0:
+        parser.error(f"--seconds must be > 0, got {args.seconds}")
+    size = _frame_size(args.frame_size) if args.frame_size else None
+    from PIL import Image
+
+    from agents.predict_api import encode_image
+    from envs.mobile_vla_env import MobileVLAEnv
+    from eval.bench.bad_requests import bad_requests
+
+    env = MobileVLAEnv(task=args.task, robot_config=args.robot_config)
+    try:
+        obs, _ = env.reset(seed=0)
+        instruction, frames = obs["language"], []
+        for _ in range(args.frames):
+            frame = obs["rgb_static"]
+            frames.append(np.asarray(Image.fromarray(frame).resize(size)) if size else frame)
+            obs, *_ = env.step(np.array([0.3, 0.1, -1.0], dtype=np.float32))
+    finally:
+        env.close()
+    bodies = [{"image": encode_image(frame), "instruction": instruction} for frame in frames]
+    cases = bad_requests(bodies[0], KEY)
+    server = ServeProcess(["--checkpoint", args.checkpoint] if args.checkpoint else [], KEY)
+    try:
+        print(f"serve.py: {server.health['model_name']} on {server.health['device']}", flush=True)
+        load_row(server, KEY, 1, bodies, 2.0, None)  # warm-up, not reported
+        rows = [load_row(server, KEY, robots, bodies, args.seconds, cases if abusive else None)
+                for robots in args.robots for abusive in (False, True)]
+        height, width = frames[0].shape[:2]
+        print(format_load_table(rows, f"{width}x{height} JPEGs"), flush=True)
+        if args.memory_requests:
+            memory = memory_run(server, KEY, bodies, args.memory_requests, args.memory_sessions,
+                                args.memory_workers)
+            print(format_memory(memory))
+    finally:
+        server.stop()
+    return 0

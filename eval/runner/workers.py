@@ -150,11 +150,11 @@ def play_episodes(job: EpisodeJob, indices: Sequence[int], workers: int, local: 
 def play_episodes_batched(job: EpisodeJob, indices: Sequence[int], slots: int, policy: Any,
                           on_step: StepReport | None = None) -> Iterator[PlayedRow]:
     """Play the episodes on `slots` envs in threads of this process whose VLA agents share `policy`: each step's
-    frames of all slots go through the backbone in one pass (vla_model/batching.py). Yields rows as they finish.
+    frames of all slots go through the backbone in one pass (vla_model/deploy/batching.py). Yields rows as they finish.
     """
-    from vla_model.batching import BatchAborted, SessionBatcher
+    from vla_model.deploy.batching import BatchAborted, SessionBatcher
 
-    from vla_model.deployment_profile import load_profile
+    from vla_model.model.deployment_profile import load_profile
 
     profile = getattr(job.settings.knobs, "profile", None)
     batcher = SessionBatcher(policy, load_profile(profile) if profile is not None else None)
