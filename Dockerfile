@@ -54,7 +54,7 @@ RUN python3 -c "import torch; print(f'torch=={torch.__version__}')" > /etc/keep-
 
 COPY . .
 RUN python3 -m pip install --no-deps --constraint /etc/keep-torch.txt . \
-    && python3 -c "import torch, transformers, envs, episodes.log, agents.runtime, vla_model.export_onnx; print('torch', torch.__version__, 'cuda', torch.cuda.is_available() or 'not visible at build time')"
+    && python3 -c "import torch, transformers, envs, episodes.log, agents.runtime, vla_model.deploy.export_onnx; print('torch', torch.__version__, 'cuda', torch.cuda.is_available() or 'not visible at build time')"
 
 COPY docker/entrypoint.sh /usr/local/bin/mobile-vla-entrypoint
 ENTRYPOINT ["/usr/local/bin/mobile-vla-entrypoint"]

@@ -39,7 +39,7 @@ class PolicySource:
         """The policy: the one given, or the checkpoint loaded (torch, transformers) on `device`."""
         if self.policy is not None:
             return self.policy
-        from vla_model.checkpoint import load_policy
+        from vla_model.loading.sequence import load_policy
 
         return load_policy(self.checkpoint, device=self.device, robovlms_config=self.robovlms_config)
 

@@ -44,7 +44,7 @@ class VLASettings:
 
     def __post_init__(self) -> None:
         if self.profile is not None:
-            from vla_model.deployment_profile import load_profile
+            from vla_model.model.deployment_profile import load_profile
 
             load_profile(self.profile)  # a missing or bad profile fails here, before any episode
         if self.exec_horizon < 1:

@@ -18,7 +18,7 @@ import numpy as np
 from agents.protocol import AgentBase
 from agents.settings import VLASettings
 from envs.action_convention import ACTION_DIM, DX, DY, GRIPPER, GRIPPER_CLOSED, GRIPPER_OPEN
-from vla_model.deployment_profile import DeploymentProfile, drive_command, load_profile
+from vla_model.model.deployment_profile import DeploymentProfile, drive_command, load_profile
 
 STOP_ACTION = np.array([0.0, 0.0, GRIPPER_OPEN], dtype=np.float32)
 

@@ -3,7 +3,8 @@ instruction names, and stop in front of it without touching a box.
 
 The layout follows a Scenario (envs/scenario.py) with the sizes of the scenario file; positions are drawn in the
 robot's start frame (x forward, y left) and placed in the room from there. The task also follows the episode:
-which side of the boxes the robot passed on, and whether it touched one (that ends the episode as a failure).
+which side of the boxes the robot passed on, whether it touched one (that ends the episode as a failure) and how
+far it moved in its last step (whether it had stopped, when a failed episode ends).
 """
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ from envs.robot_config import RobotConfig
 from envs.scenario import Scenario, ScenarioQuery, load_boxnav_spec, parse_scenario
 from envs.scene import Scene, box_shapes
 from envs.sim import Simulation
-from envs.tasks import Task
+from envs.tasks import OUT_OF_STEPS, Task
 
 TEMPLATES = (
     "Navigate around the {obstacle} on the {side} to reach the {target}",
@@ -32,6 +33,10 @@ TEMPLATES = (
     "Navigate around obstacles and reach the front of the {long_target} on the {side}",
 )
 TARGET_WORDS = {"bottle": ("bottle", "beverage bottle"), "basket": ("basket", "grey basket")}
+TOUCHED_BOX = "touched a box"
+WRONG_SIDE = "passed on the wrong side"
+STOPPED_SHORT = "stopped short"
+STOPPED_BESIDE = "stopped beside the target"
 
 
 @dataclass(frozen=True)
@@ -185,6 +190,7 @@ class BoxNavTask(Task):
     name = "boxnav"
     templates = TEMPLATES
     needs_gripper = False
+    failure_reasons = (TOUCHED_BOX, WRONG_SIDE, STOPPED_SHORT, STOPPED_BESIDE, OUT_OF_STEPS)
 
     def __init__(self, scenario: str | None = None, scenario_file: str | Path | None = None) -> None:
         self.query = parse_scenario(scenario) if scenario else ScenarioQuery()
@@ -194,6 +200,8 @@ class BoxNavTask(Task):
         self._touched = False
         self._passed: str | None = None
         self._last_forward = -math.inf
+        self._position = np.zeros(2)
+        self._last_move = math.inf  # metres the base moved in the last step
 
     def sample_layout(self, rng: np.random.Generator, config: RobotConfig,
                       start_pose: tuple[float, float, float] | None, options: dict[str, Any]) -> BoxNavLayout:
@@ -208,6 +216,7 @@ class BoxNavTask(Task):
               appearance: Appearance) -> Scene:
         robot.reset(layout.robot_pose)
         self._scenario, self._touched, self._passed, self._last_forward = layout.scenario, False, None, -math.inf
+        self._position, self._last_move = np.asarray(layout.robot_pose[:2], dtype=float), math.inf
         return build_boxnav_scene(sim, layout, appearance)
 
     def instruction(self, layout: BoxNavLayout) -> str:
@@ -224,6 +233,8 @@ class BoxNavTask(Task):
         if self._passed is None and self._last_forward < centre[0] <= here[0]:
             self._passed = "left" if here[1] > centre[1] else "right"
         self._last_forward = float(here[0])
+        position = np.asarray(state.pose[:2], dtype=float)
+        self._last_move, self._position = float(np.hypot(*(position - self._position))), position
 
     def is_success(self, robot: MobileGripperRobot, scene: Scene, state: RobotState) -> bool:
         front = robot.grasp_point(state.pose)[:2]
@@ -236,6 +247,22 @@ class BoxNavTask(Task):
 
     def is_failure(self, robot: MobileGripperRobot, scene: Scene, state: RobotState) -> bool:
         return self._touched
+
+    def failure_reason(self, robot: MobileGripperRobot, scene: Scene, state: RobotState) -> str:
+        """Touched a box; passed it on the other side than the instruction names; came to rest (its last step moved
+        it no faster than the stop speed) with the target still beyond the stop distance ahead (short) or not
+        in front of it (beside); else it was still moving when the steps ran out."""
+        if self._touched:
+            return TOUCHED_BOX
+        if self._passed is not None and self._passed != self._scenario.side:
+            return WRONG_SIDE
+        if self._last_move > self.spec.stop_speed * robot.config.step_seconds:
+            return OUT_OF_STEPS
+        front = robot.grasp_point(state.pose)[:2]
+        target = np.asarray(scene.layout.target.position)[:2]
+        ahead, _ = in_frame((float(front[0]), float(front[1]), state.pose[2]), target)
+        too_far = float(np.hypot(*(front - target))) > self.spec.stop_distance
+        return STOPPED_SHORT if ahead > 0.0 and too_far else STOPPED_BESIDE
 
     def goal_state(self, robot: MobileGripperRobot, scene: Scene) -> dict[str, Any]:
         layout: BoxNavLayout = scene.layout

@@ -146,7 +146,10 @@ class MobileVLAEnv(gymnasium.Env):
         success = self.task.is_success(self.robot, self._scene, state)
         terminated = success or self.task.is_failure(self.robot, self._scene, state)
         truncated = not terminated and self._steps >= self.robot_config.max_episode_steps
-        return self._observation(state), float(success), terminated, truncated, self._info(state, success)
+        info = self._info(state, success)
+        if (terminated or truncated) and not success:  # the task says why, once, as the episode ends
+            info["failure_reason"] = self.task.failure_reason(self.robot, self._scene, state)
+        return self._observation(state), float(success), terminated, truncated, info
 
     def render(self) -> np.ndarray | None:
         """A third-person view (for videos) when render_mode is 'rgb_array'."""
@@ -246,6 +249,11 @@ def make_task(name: str, scenario: str | None = None, scenario_file: str | Path 
     if scenario is not None or scenario_file is not None:
         raise ValueError(f"task '{name}' has no scenarios; --scenario is for the {BoxNavTask.name} task")
     return BLOCK_TASKS[name]()
+
+
+def failure_reasons(name: str) -> tuple[str, ...]:
+    """Every reason an episode of task `name` (short name or id) can fail for, in report order: the task's own."""
+    return make_task(task_name(name)).failure_reasons
 
 
 def _image_space(camera: CameraConfig) -> spaces.Box:

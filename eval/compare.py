@@ -66,6 +66,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     _, sim = read_side(args.sim, ("sim",), "--sim")
     real_paths, real = read_side(args.real, REAL_SOURCES, "--real")
+    sim_tasks, real_tasks = ({e.meta.task for e in side} for side in (sim, real))
+    if not sim_tasks & real_tasks:
+        raise ValueError(f"no task in common: --sim {args.sim} holds {', '.join(sorted(sim_tasks))}, --real "
+                         f"{args.real} holds {', '.join(sorted(real_tasks))}; nothing to compare")
     replay_with = load_robot_config(args.robot_config) if args.robot_config else None
 
     mixed = mixed_groups("sim", sim) + mixed_groups("real", real)
@@ -91,7 +95,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     policy = None
     if args.checkpoint:
         from eval.sim_real.parity import policy_parity  # torch and the model load only when asked for
-        from vla_model.checkpoint import load_policy
+        from vla_model.loading.sequence import load_policy
 
         policy = load_policy(None if args.checkpoint == "default" else args.checkpoint)
         with_frames = [read_episode(p) for p in real_paths[: args.max_parity_episodes]]

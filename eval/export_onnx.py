@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Sequence
 
 from eval.cli import CommandParser, run_command
-from vla_model.checkpoint import load_policy
-from vla_model.export_onnx import check_export, export_policy
+from vla_model.deploy.export_onnx import check_export, export_policy
+from vla_model.loading.sequence import load_policy
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:

@@ -1,7 +1,8 @@
-"""Where a pick policy's failures went: `python eval/failures.py RUN [RUN ...]` (rollout folders with logs).
+"""Why a run's episodes failed: `python eval/failures.py RUN [RUN ...]` (rollout folders with logs, any task).
 
-Per run: how many failed episodes ended at the named object without lifting it, at a distractor of the same
-colour or shape, or nowhere near an object (eval/runner/failures.py).
+Per run and task: the failures counted by the reason their task logged (boxnav: touched a box, passed on the wrong
+side, stopped short, ...; pick: wrong object, dropped, out of steps) and, for pick, navigate and place, where they
+went: the named object, a same-colour or same-shape one, another, or nowhere (eval/runner/failures.py).
 """
 from __future__ import annotations
 

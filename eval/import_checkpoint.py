@@ -1,8 +1,10 @@
 """Take a RoboVLMs / Mobile VLA run into the sim: `python eval/import_checkpoint.py RUN.ckpt --config RUN.json --out policy/`.
 
-Reads their Lightning checkpoint and training JSON, builds their head and token layout, places every tensor
-(vla_model/robovlms_import.py) and writes one checkpoint of ours (`policy.safetensors` in --out, or --out itself
-when it ends with .safetensors) that records where it came from, plus `import.json` with that record.
+Reads their Lightning checkpoint and training JSON (vla_model/robovlms/checkpoint.py), builds their head and token
+layout and places every tensor (vla_model/loading/sequence.py), and writes one checkpoint of ours
+(`policy.safetensors` in --out, or --out itself when it ends with .safetensors) that records where it came from,
+plus `import.json` with that record. An --out that exists is refused unless --force; a file that is no checkpoint
+of theirs is refused saying what it is.
 """
 from __future__ import annotations
 
@@ -31,26 +33,32 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--layout", choices=("robovlms_fork", "robovlms"), default="robovlms_fork",
                         help="token layout: robovlms_fork (what their fork runs, the default) or robovlms (upstream)")
     parser.add_argument("--pad-to", type=int_at_least(0), default=0,
-                        help="robovlms_fork: pad the prompt to this many tokens (their server: 256; default: 64)")
+                        help="have the tokenizer pad (and truncate) the prompt to this many tokens, as their server "
+                             "does (256); default 0: to the longest, as their training (one prompt: no padding)")
     parser.add_argument("--robot-config", help="the robot whose action bounds the policy uses "
                                                "(default: assets/robots/mobile_vla_omni.yaml, their robot)")
     parser.add_argument("--ignore-keys", action="append", default=[], metavar="PREFIX",
                         help="leave out the checkpoint's keys starting with PREFIX (recorded); repeatable")
     parser.add_argument("--allow-pickle", action="store_true",
                         help="load a file that weights_only loading refuses, with full unpickling (trusted files only)")
+    parser.add_argument("--force", action="store_true", help="write into an --out that exists, replacing its files")
     args = parser.parse_args(argv)
     if not args.checkpoint.is_file():
         parser.error(f"checkpoint: {args.checkpoint} not found")
     if args.config is not None and not args.config.is_file():
         parser.error(f"--config: {args.config} not found")
-    from vla_model.checkpoint import save_checkpoint
-    from vla_model.robovlms_import import import_robovlms
+    if not args.force and (args.out.is_file() or (args.out.is_dir() and any(args.out.iterdir()))):
+        parser.error(f"--out: {args.out} exists; give a new one, or --force to replace what it holds")
+    from envs.atomic_file import atomic_write
+    from vla_model.loading.sequence import import_robovlms
+    from vla_model.model.checkpoint import save_checkpoint
 
     imported = import_robovlms(args.checkpoint, args.config, args.base, args.layout, args.pad_to,
                                args.robot_config, args.allow_pickle, args.ignore_keys)
     path = save_checkpoint(imported.policy, _out_file(args.out), whole=imported.holds_backbone)
     record = imported.provenance
-    (path.parent / "import.json").write_text(json.dumps(record, indent=2) + "\n")
+    with atomic_write(path.parent / "import.json") as tmp:
+        tmp.write_text(json.dumps(record, indent=2) + "\n")
     config = imported.policy.config
     print(f"{record['their_head']} -> {config.act_head.type}: hidden {config.act_head.hidden_size}, "
           f"window {config.window_size}, chunk {config.fwd_pred_next_n}, layout {config.prompt.layout}")

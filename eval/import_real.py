@@ -29,11 +29,15 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                         help="HDF5 column map (default: minuum_vla.yaml or monavla.yaml by layout)")
     parser.add_argument("--robot-config", type=Path,
                         help="robot config for velocity -> normalized action (default: the map's)")
-    parser.add_argument("--episodes", type=Path, help="bag episode boundaries and labels (YAML/JSON sidecar)")
-    parser.add_argument("--instruction", help="instruction for recordings that hold none")
-    parser.add_argument("--labels", type=Path, help="HDF5 success labels: YAML mapping file name -> true/false")
+    parser.add_argument("--episodes", type=Path,
+                        help="bag episode boundaries and labels (YAML/JSON sidecar); a bag with none and no event "
+                             "topic is imported as one episode")
+    parser.add_argument("--instruction", help="instruction for recordings (and whole bags) that hold none")
+    parser.add_argument("--labels", type=Path,
+                        help="success labels of HDF5 recordings and whole bags: YAML mapping name -> true/false, or "
+                             "a list of {bag: NAME, success: BOOL} (or file: NAME)")
     parser.add_argument("--assume-success", action="store_true",
-                        help="label unlabelled HDF5 recordings successful (teleop demos)")
+                        help="label unlabelled recordings (and whole bags) successful (teleop demos)")
     parser.add_argument("--agent", help="who drove the robot (logged as meta.agent)")
     parser.add_argument("--checkpoint", help="checkpoint the robot ran (logged as meta.checkpoint)")
     parser.add_argument("--twin", type=Path, metavar="DIR",

@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Sequence
 
 from eval.cli import CommandParser, run_command
-from vla_model.backbone import write_model_folder
-from vla_model.config import load_model_config
+from vla_model.model.backbone import write_model_folder
+from vla_model.model.config import load_model_config
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -26,7 +26,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--architecture", default="kosmos2_small",
                         help="model folder whose config.json and tokenizer give the sizes (default kosmos2_small)")
     parser.add_argument("--init", choices=("random", "random_spatial"), default="random_spatial",
-                        help="stock Kosmos-2 init, or vla_model.spatial_init's (default)")
+                        help="stock Kosmos-2 init, or vla_model.model.spatial_init's (default)")
     parser.add_argument("--seed", type=int, default=123, help="seed of the init (default 123)")
     parser.add_argument("--out", type=Path, required=True, help="model folder to write")
     return parser.parse_args(argv)

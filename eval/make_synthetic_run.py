@@ -1,7 +1,7 @@
 """No RoboVLMs run at hand? `python eval/make_synthetic_run.py --out runs/their_run` writes one in their layout.
 
 A Lightning-style `synthetic_small.ckpt` (or `--size real`: 7 GB) with random weights, its training JSON and a
-base folder (vla_model/synthetic_robovlms.py), so that the import, the rollout and the probe can be tried.
+base folder (vla_model/robovlms/synthetic.py), so that the import, the rollout and the probe can be tried.
 The files say `synthetic`; what the policy does in the sim means nothing.
 """
 from __future__ import annotations
@@ -25,7 +25,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"--kosmos-config: {args.kosmos_config} not found")
     if args.out.exists() and not args.out.is_dir():
         parser.error(f"--out: {args.out} is a file")
-    from vla_model.synthetic_robovlms import write_synthetic_run
+    from vla_model.robovlms.synthetic import write_synthetic_run
 
     args.out.mkdir(parents=True, exist_ok=True)
     ckpt, config, _ = write_synthetic_run(args.size, args.out, args.kosmos_config)

@@ -1,6 +1,6 @@
 """Rebuild the small model's word-level tokenizer (assets/kosmos2_small/tokenizer*.json) from its word list.
 
-    python eval/make_tokenizer.py            # after changing vla_model/instruction_tokenizer.py's words
+    python eval/make_tokenizer.py            # after changing vla_model/model/instruction_tokenizer.py's words
 """
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Sequence
 
 from eval.cli import CommandParser, run_command
-from vla_model.instruction_tokenizer import SMALL_KOSMOS_DIR, save_instruction_tokenizer
+from vla_model.model.instruction_tokenizer import SMALL_KOSMOS_DIR, save_instruction_tokenizer
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -3,7 +3,7 @@
     python eval/model_summary.py --config assets/configs/kosmos2_lora.json --config assets/configs/small_lora.json
 
 Built on the meta device from the config alone (no weights, no download), so the real 1.66 B-parameter Kosmos-2
-is sized on any machine. The arithmetic lives in vla_model/summary.py.
+is sized on any machine. The arithmetic lives in vla_model/probes/summary.py.
 """
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import sys
 from typing import Sequence
 
 from eval.cli import CommandParser, run_command
-from vla_model.config import load_config
-from vla_model.summary import MEMORY_NOTE, format_table, summary_rows
+from vla_model.model.config import load_config
+from vla_model.probes.summary import MEMORY_NOTE, format_table, summary_rows
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -3,7 +3,7 @@
     python eval/probe_features.py --data data/demos_pick --episodes 80
     python eval/probe_features.py --data data/demos_pick --checkpoint runs/train_pick/policy.safetensors
 
-Prints held-out R^2 for the [LRN] feature, the image tokens and pooled pixels (see vla_model/feature_probe.py),
+Prints held-out R^2 for the [LRN] feature, the image tokens and pooled pixels (see vla_model/probes/features.py),
 and writes them as JSON with --out.
 """
 from __future__ import annotations
@@ -17,8 +17,8 @@ from typing import Sequence
 
 from episodes.log import episode_paths
 from eval.cli import CommandParser, int_at_least, run_command
-from vla_model.checkpoint import load_policy
-from vla_model.feature_probe import format_probe, probe_backbone
+from vla_model.loading.sequence import load_policy
+from vla_model.probes.features import format_probe, probe_backbone
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:

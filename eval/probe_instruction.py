@@ -1,8 +1,8 @@
 """Does a policy read its instruction? `python eval/probe_instruction.py --data LOGS [--checkpoint FILE]`.
 
 Runs the policy on the logs' frames with the logged instruction and with it swapped (left/right, the named
-target) and prints how much the executed actions change (vla_model/instruction_probe.py); a policy whose actions
-do not move under any swap is called out in one line.
+target, one word more) and prints how much the executed actions change (vla_model/probes/instruction.py); a policy
+whose actions no same-length swap moves is called out in one line, with what a length change does.
 """
 from __future__ import annotations
 
@@ -28,9 +28,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.checkpoint is not None and not Path(args.checkpoint).is_file():
         parser.error(f"--checkpoint: {args.checkpoint} not found")
     from episodes.log import episode_paths, read_episode
-    from vla_model.checkpoint import load_policy
-    from vla_model.deployment_profile import load_profile
-    from vla_model.instruction_probe import format_instruction_probe, probe_instructions
+    from vla_model.loading.sequence import load_policy
+    from vla_model.model.deployment_profile import load_profile
+    from vla_model.probes.instruction import format_instruction_probe, probe_instructions
 
     profile = load_profile(args.profile) if args.profile is not None else None
     paths = episode_paths(args.data)[: args.episodes]

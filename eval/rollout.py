@@ -1,6 +1,7 @@
 """Roll out an agent in the sim and report its success rate: `python eval/rollout.py --task pick --episodes 4`.
 
-Writes results.json, one episode log per episode and mp4 videos to --out (default runs/<task>_<agent>_<seed>/).
+Writes results.json, one episode log per episode and mp4 videos of the first ones to --out (default
+runs/<task>_<agent>_<seed>/, runs/<task>_<agent>_<checkpoint name>_<seed>/ with --checkpoint).
 With no --checkpoint the VLA agent runs the shipped default checkpoint (assets/checkpoints/default.safetensors).
 """
 from __future__ import annotations
@@ -30,9 +31,12 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[RolloutSettings, RunO
     p.add_argument("--episodes", type=int_at_least(1), default=4)
     p.add_argument("--seed", type=int_at_least(0), default=0, help="episode i runs with seed SEED + i")
     p.add_argument("--num-envs", type=int_at_least(1), default=1, help="parallel worker processes, one env each")
-    p.add_argument("--out", type=Path, help="output folder (default: runs/<task>_<agent>_<seed>/)")
+    p.add_argument("--out", type=Path, help="output folder (default: runs/<task>_<agent>_<seed>/, with the "
+                                            "checkpoint's file name before the seed when --checkpoint is given)")
     p.add_argument("--video-dir", type=Path, help="where the mp4s go (default: <out>/videos)")
-    p.add_argument("--no-video", action="store_true", help="write no videos (faster)")
+    p.add_argument("--video-episodes", type=int_at_least(0), default=RunOptions.video_episodes, metavar="N",
+                   help="film only the first N episodes (default: %(default)s; a filmed episode plays ~7x slower)")
+    p.add_argument("--no-video", action="store_true", help="write no videos (the same as --video-episodes 0)")
     p.add_argument("--batch-policy", action="store_true",
                    help="the --num-envs envs run in threads sharing one policy: each step's frames go through the "
                         "backbone in one pass (worth it on a GPU; results as without)")
@@ -65,7 +69,8 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[RolloutSettings, RunO
         knobs=settings_from_args(args.agent, args),
     )
     options = RunOptions(out=args.out or default_out_dir(settings), num_envs=args.num_envs,
-                         video_dir=args.video_dir, video=not args.no_video, resume=args.resume,
+                         video_dir=args.video_dir, video=not args.no_video, video_episodes=args.video_episodes,
+                         resume=args.resume,
                          batch_policy=args.batch_policy, backend=args.backend, ray_address=args.address)
     return settings, options
 
@@ -73,6 +78,10 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[RolloutSettings, RunO
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse, run, report; a Ctrl-C keeps the finished episodes and exits 130."""
     settings, options = parse_args(argv)
+    if settings.uses_checkpoint and settings.checkpoint is not None:
+        from vla_model.loading.sequence import check_policy_file
+
+        check_policy_file(settings.checkpoint, settings.robovlms_config)  # a wrong file: one line, no --out made
     result = run_rollout(settings, options)
     print(format_summary(result, options.out))
     return 0 if result.complete else EXIT_INTERRUPTED

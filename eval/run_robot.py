@@ -56,7 +56,7 @@ def _build_agent(args: argparse.Namespace) -> Agent:
     """The agent the flags ask for; one that reads privileged sim state cannot run on a robot."""
     policy = None
     if args.onnx is not None:
-        from vla_model.export_onnx import OnnxPolicy
+        from vla_model.deploy.export_onnx import OnnxPolicy
 
         policy = OnnxPolicy(args.onnx, args.onnx_precision)
     agent = build_agent(args.agent, settings_from_args(args.agent, args),

@@ -2,7 +2,7 @@
 
 LoRA or full fine-tuning, learning rate, weight decay, precision, batch size and gradient clipping come from the
 model config; the output folder gets Lightning checkpoints (for --resume), CSV logs and `policy.safetensors`
-(what rollout.py --checkpoint takes). The loop lives in vla_model/training.py.
+(what rollout.py --checkpoint takes). The loop lives in vla_model/training/run.py.
 """
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import sys
 from typing import Sequence
 
 from eval.cli import CommandParser, int_at_least, run_command
-from vla_model.training import TrainRun, train
+from vla_model.training.run import TrainRun, train
 
 
 def parse_args(argv: Sequence[str] | None = None) -> TrainRun:

@@ -7,11 +7,14 @@ parameter, and their heads (`rnn` LSTM, `*.mlp` stacks, `logits`), inside a Ligh
 from __future__ import annotations
 
 import argparse
+import shutil
 from pathlib import Path
 from typing import Any
 
 import torch
 from peft import LoraConfig, get_peft_model
+from tokenizers import Tokenizer
+from tokenizers.processors import TemplateProcessing
 from torch import nn
 from transformers import Kosmos2ForConditionalGeneration
 
@@ -19,6 +22,19 @@ from assets import ASSETS_DIR
 
 SMALL_BASE = ASSETS_DIR / "kosmos2_small"
 CLASS_MAP = [[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [1.0, -1.0], [0.0, 1.0], [0.0, -1.0]]
+
+
+def small_base(folder: Path, special_tokens: bool) -> Path:
+    """A copy of the small Kosmos-2 folder whose tokenizer adds <s> ... </s> (as Kosmos-2's own does) or, as the
+    shipped one, adds nothing; their configs name such a folder, and the importer takes its tokenizer."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in ("config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json"):
+        shutil.copy(SMALL_BASE / name, folder / name)
+    if special_tokens:
+        core = Tokenizer.from_file(str(folder / "tokenizer.json"))
+        core.post_processor = TemplateProcessing(single="<s> $A </s>", special_tokens=[("<s>", 0), ("</s>", 2)])
+        core.save(str(folder / "tokenizer.json"))
+    return folder
 
 
 def their_mlp(width: int, out: int, tanh: bool) -> nn.Module:

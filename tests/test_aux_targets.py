@@ -9,10 +9,10 @@ import pytest
 import torch
 
 from episodes.log import EpisodeMeta, EpisodeRecorder
-from vla_model.aux_targets import named_object_in_robot_frame
-from vla_model.config import load_config
-from vla_model.lightning_module import PolicyTrainingModule, batch_loss
-from vla_model.policy import build_policy
+from vla_model.model.config import load_config
+from vla_model.model.policy import build_policy
+from vla_model.training.aux_targets import named_object_in_robot_frame
+from vla_model.training.lightning_module import PolicyTrainingModule, batch_loss
 
 SCENE = {"target": "red cube", "objects": [{"colour": "blue", "shape": "cube", "position": [5.0, 5.0]},
                                            {"colour": "red", "shape": "cube", "position": [1.0, 0.0]}]}

@@ -11,8 +11,8 @@ from episodes.log import read_episode
 from eval.runner.rollout import run_rollout
 from eval.runner.settings import RolloutSettings, RunOptions
 from run_helpers import results_without_timing
-from vla_model.batching import BatchAborted, SessionBatcher
-from vla_model.checkpoint import load_policy
+from vla_model.deploy.batching import BatchAborted, SessionBatcher
+from vla_model.loading.sequence import load_policy
 
 
 def test_a_batched_rollout_gives_the_results_of_one_slot_at_a_time(tmp_path: Path) -> None:

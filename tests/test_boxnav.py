@@ -185,6 +185,9 @@ def test_a_run_on_the_real_logs_scenarios_plays_each_in_turn(tmp_path) -> None:
     assert {name: row["sim"]["episodes"] for name, row in paired["scenarios"].items()} == {n: 2 for n in names}
     with pytest.raises(ValueError, match="empty entry"):
         RolloutSettings(task="boxnav", scenario="1box_left,")
+    with pytest.raises(ValueError, match="--episodes 3 is not a multiple of the 2 scenarios played in turn: give "
+                                         "--episodes 2 or 4"):
+        RolloutSettings(task="boxnav", scenario=listed, episodes=3)
     with pytest.raises(ValueError, match="no scenarios"):
         RolloutSettings(task="pick", scenario="1box_left")
 

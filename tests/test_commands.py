@@ -6,20 +6,22 @@ from pathlib import Path
 
 import pytest
 
+from eval.benchmark import BENCHES
 from eval.cli import run_command
 
 REPO = Path(__file__).resolve().parents[1]
 COMMANDS = sorted(path.stem for path in (REPO / "eval").glob("*.py") if path.stem != "__init__")
 MISSING = "/nonexistent/missing_input"
-# For each command, arguments that name a file that does not exist (the rest of them valid).
+# For each command (and each bench of `benchmark NAME`), arguments that name a file that does not exist (the rest
+# of them valid).
 MISSING_FILE_ARGS = {
-    "bench_env": ["--robot-config", MISSING],
-    "bench_export": ["--checkpoint", MISSING],
-    "bench_import": ["--checkpoint", MISSING],
-    "bench_model": ["--checkpoint", MISSING],
-    "bench_batch": ["--checkpoint", MISSING],
-    "bench_serve": ["--checkpoint", MISSING],
-    "bench_train": ["--real-config", MISSING, "--config", MISSING],
+    "benchmark env": ["env", "--robot-config", MISSING],
+    "benchmark export": ["export", "--checkpoint", MISSING],
+    "benchmark import": ["import", "--checkpoint", MISSING],
+    "benchmark model": ["model", "--checkpoint", MISSING],
+    "benchmark batch": ["batch", "--checkpoint", MISSING],
+    "benchmark serve": ["serve", "--checkpoint", MISSING],
+    "benchmark train": ["train", "--real-config", MISSING, "--config", MISSING],
     "calibrate": ["--real", MISSING, "--out", "unused.yaml"],
     "collect": ["--task", "pick", "--episodes", "1", "--out", "unused", "--learner", MISSING],
     "compare_checkpoints": [MISSING, MISSING],
@@ -43,7 +45,8 @@ MISSING_FILE_ARGS = {
 }
 
 
-def _one_line(capsys: pytest.CaptureFixture, name: str, argv: list[str]) -> str:
+def _one_line(capsys: pytest.CaptureFixture, case: str, argv: list[str]) -> str:
+    name, _, bench = case.partition(" ")
     module = importlib.import_module(f"eval.{name}")
     try:
         code = run_command(f"{name}.py", module.main, argv)
@@ -51,22 +54,24 @@ def _one_line(capsys: pytest.CaptureFixture, name: str, argv: list[str]) -> str:
         code = exit_.code
     err = capsys.readouterr().err.strip()
     assert code == 2, err
-    assert len(err.splitlines()) == 1 and err.startswith(f"{name}.py: error: "), err
+    prog = (f"{name}.py", f"{name}.py {bench}") if bench else (f"{name}.py",)
+    assert len(err.splitlines()) == 1 and err.startswith(tuple(f"{p}: error: " for p in prog)), err
     return err
 
 
-def test_every_command_is_listed_here() -> None:
-    assert set(COMMANDS) == set(MISSING_FILE_ARGS)
+def test_every_command_and_bench_is_listed_here() -> None:
+    assert set(COMMANDS) == {case.split()[0] for case in MISSING_FILE_ARGS}
+    assert set(BENCHES) == {case.split()[1] for case in MISSING_FILE_ARGS if case.startswith("benchmark ")}
 
 
-@pytest.mark.parametrize("name", COMMANDS)
-def test_a_bad_flag_is_one_line_and_exit_2(name: str, capsys: pytest.CaptureFixture) -> None:
-    err = _one_line(capsys, name, [*MISSING_FILE_ARGS[name], "--no-such-flag"])
+@pytest.mark.parametrize("case", MISSING_FILE_ARGS)
+def test_a_bad_flag_is_one_line_and_exit_2(case: str, capsys: pytest.CaptureFixture) -> None:
+    err = _one_line(capsys, case, [*MISSING_FILE_ARGS[case], "--no-such-flag"])
     assert "unrecognized arguments: --no-such-flag" in err
 
 
-@pytest.mark.parametrize("name", COMMANDS)
-def test_a_missing_file_is_one_line_and_exit_2(name: str, capsys: pytest.CaptureFixture, tmp_path: Path,
+@pytest.mark.parametrize("case", MISSING_FILE_ARGS)
+def test_a_missing_file_is_one_line_and_exit_2(case: str, capsys: pytest.CaptureFixture, tmp_path: Path,
                                                monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)  # "unused" outputs land here, if any
-    assert "missing_input" in _one_line(capsys, name, MISSING_FILE_ARGS[name])
+    assert "missing_input" in _one_line(capsys, case, MISSING_FILE_ARGS[case])

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from envs.robot_config import RobotConfig
 from episodes.log import Episode, EpisodeMeta, episode_filename, write_episode
-from vla_model.dataset import (
+from vla_model.training.dataset import (
     EpisodeWindowDataset,
     ImageAugmentation,
     chunk_targets,

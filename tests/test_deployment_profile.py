@@ -9,11 +9,14 @@ import pytest
 import torch
 from hypothesis import given
 from hypothesis import strategies as st
+from PIL import Image
 
 from agents.settings import VLASettings
 from agents.vla_agent import VLAAgent
-from vla_model.checkpoint import load_policy
-from vla_model.deployment_profile import (
+from their_forward import their_pixels
+from vla_model.loading.sequence import load_policy
+from vla_model.model.config import CLIP_MEAN, CLIP_STD
+from vla_model.model.deployment_profile import (
     PROFILES_DIR,
     CmdVel,
     DeploymentProfile,
@@ -22,7 +25,7 @@ from vla_model.deployment_profile import (
     drive_command,
     load_profile,
 )
-from vla_model.policy import preprocess_frame
+from vla_model.model.policy import preprocess_frame
 
 RNG = np.random.default_rng(3)
 FRAMES = RNG.integers(0, 256, size=(6, 180, 320, 3), dtype=np.uint8)
@@ -45,6 +48,7 @@ def test_the_shipped_profiles_load_and_ours_is_the_default() -> None:
         "bgr", False, 2, "first_frame")
     assert jetson.cmd_vel.scale == (-30.0, 30.0)
     assert load_profile("their_main_server").frames.resize == "bicubic"
+    assert [load_profile(name).frames.resize_with for name in names] == ["torch", "pil", "pil", "pil"]
 
 
 def test_a_bad_profile_names_the_key_and_a_missing_one_lists_the_shipped(tmp_path: Path) -> None:
@@ -69,6 +73,15 @@ def test_frame_steps_reverse_channels_skip_normalization_and_change_the_resize()
     raw = preprocess_frame(frame, steps=FrameSteps(normalize=False))
     assert raw.min() >= 0.0 and raw.max() <= 1.0 and not torch.allclose(raw, rgb)
     assert not torch.allclose(preprocess_frame(frame, steps=FrameSteps(resize="bicubic")), rgb)
+
+
+@pytest.mark.parametrize("name, pil_filter", [("their_training", Image.BILINEAR),
+                                              ("their_main_server", Image.BICUBIC)])
+def test_their_profiles_prepare_frames_bit_for_bit_as_their_pipelines(name: str, pil_filter: int) -> None:
+    steps = load_profile(name).frames
+    for frame in (FRAMES[0], FRAMES[1, :120, :200]):
+        theirs = their_pixels(frame, 224, pil_filter, steps.normalize, CLIP_MEAN, CLIP_STD, steps.colour_order == "bgr")
+        assert torch.equal(preprocess_frame(frame, steps=steps), theirs)
 
 
 def test_our_profile_acts_exactly_as_no_profile(policy) -> None:
@@ -131,8 +144,8 @@ def test_direction_drive_moves_at_the_throttle_or_stops(x: float, y: float) -> N
     out = drive_command(cmd, np.array([x, y]))
     moving = max(abs(1.15 * x), abs(1.15 * y)) > 0.1
     assert math.isclose(float(np.hypot(*out)), 1.0 if moving else 0.0, abs_tol=1e-9)
-    if moving:
-        assert math.isclose(math.atan2(out[1], out[0]), math.atan2(y, x), abs_tol=1e-9)
+    if moving:  # along (x, y): compared as unit vectors, since the angle jumps from pi to -pi at y = -0.0
+        np.testing.assert_allclose(out, np.array([x, y]) / math.hypot(x, y), atol=1e-9)
 
 
 @given(st.floats(-1, 1), st.floats(-1, 1))

@@ -8,8 +8,8 @@ import pytest
 
 from agents.settings import VLASettings
 from agents.vla_agent import VLAAgent
-from vla_model.checkpoint import load_policy
-from vla_model.export_onnx import TOLERANCE, OnnxPolicy, check_export, export_policy
+from vla_model.deploy.export_onnx import TOLERANCE, OnnxPolicy, check_export, export_policy
+from vla_model.loading.sequence import load_policy
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ import pytest
 from eval import probe_features as probe_features_command
 from eval.cli import run_command
 from test_dataset import write_logs
-from vla_model.feature_probe import FEATURE_SETS, ridge_r2
+from vla_model.probes.features import FEATURE_SETS, ridge_r2
 
 probe_main = partial(run_command, "probe_features.py", probe_features_command.main)  # as its shell runs it
 

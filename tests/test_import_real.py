@@ -206,11 +206,40 @@ def test_missing_topic_is_an_error_naming_it(tmp_path: Path) -> None:
         _import(bag, tmp_path / "out", topic_map=write_topic_map(tmp_path / "topics.yaml"))
 
 
-def test_bag_without_boundaries_says_how_to_give_them(tmp_path: Path) -> None:
+def test_bag_without_boundaries_says_which_flags_import_it_as_one_episode(tmp_path: Path) -> None:
     bag = tmp_path / "run"
     write_test_bag(bag, StoragePlugin.SQLITE3, with_events=False)
-    with pytest.raises(RealImportError, match="no episode boundaries"):
+    with pytest.raises(RealImportError, match="no episode boundaries .* give --instruction TEXT and --labels FILE or "
+                                              "--assume-success"):
         _import(bag, tmp_path / "out")
+
+
+@pytest.mark.parametrize("labels", ["- {bag: run, success: false}\n", "run: false\n"])
+def test_bag_without_boundaries_is_one_episode_labelled_by_a_list_or_a_mapping(tmp_path: Path, labels: str) -> None:
+    bag = tmp_path / "run"
+    write_test_bag(bag, StoragePlugin.SQLITE3, with_events=False)
+    (tmp_path / "labels.yaml").write_text(labels)
+    topic_map = tmp_path / "topics.yaml"
+    topic_map.write_text("gripper: /gripper_cmd\nodometry: /odom\n")
+    lines = _import(bag, tmp_path / "out", topic_map=topic_map, instruction="pick the block",
+                    labels_file=tmp_path / "labels.yaml")
+    assert len(lines) == 1, [line.message for line in lines]
+    episode = read_episode(lines[0].written)
+    assert episode.num_steps == 10 and episode.meta.instruction == "pick the block"  # both halves of the bag
+    assert episode.meta.task == "pick" and episode.meta.success is False
+
+
+def test_a_labels_list_names_recordings_by_file_and_bad_entries_are_named(tmp_path: Path) -> None:
+    src = tmp_path / "recordings"
+    src.mkdir()
+    write_minuum_h5(src / "episode_20250101_120000_a.h5")
+    labels = tmp_path / "labels.yaml"
+    labels.write_text("- file: recordings/episode_20250101_120000_a.h5\n  success: true\n")
+    lines = _import(src, tmp_path / "out", labels_file=labels, instruction="go")
+    assert lines[0].written is not None and read_episode(lines[0].written).meta.success is True
+    labels.write_text("- {file: a.h5, success: maybe}\n")
+    with pytest.raises(RealImportError, match="a list of {bag: NAME, success: true/false}"):
+        _import(src, tmp_path / "out2", labels_file=labels, instruction="go")
 
 
 @pytest.mark.parametrize("storage", [StoragePlugin.SQLITE3, StoragePlugin.MCAP])

@@ -1,5 +1,6 @@
 """The layer order: assets <- envs <- episodes <- vla_model <- agents <- eval. No import goes up and none reaches a
-command (a file directly in eval/); modules stay short enough to read in one sitting."""
+command (a file directly in eval/); inside vla_model the rooms keep their own order (ROOMS); modules stay short
+enough to read in one sitting."""
 from __future__ import annotations
 
 import ast
@@ -11,6 +12,18 @@ REPO = Path(__file__).resolve().parents[1]
 LAYERS = ("assets", "envs", "episodes", "vla_model", "agents", "eval")
 MODULES = sorted(path for layer in LAYERS for path in (REPO / layer).rglob("*.py"))
 MAX_LINES = 400
+# vla_model's rooms and the rooms each may import. The model is the policy built from a config and its own file
+# format (RoboVLMs' heads and token layouts are parts of it, chosen by the config); robovlms/ reads their runs
+# into the model's terms; loading/ is the one sequence that loads either file; training/ trains the model and
+# starts from a file; deploy/ and probes/ take a policy as it is.
+ROOMS = {
+    "model": set(),
+    "robovlms": {"model"},
+    "loading": {"model", "robovlms"},
+    "training": {"model", "loading"},
+    "deploy": {"model"},
+    "probes": {"model"},
+}
 
 
 def imported_modules(path: Path) -> list[tuple[int, str]]:
@@ -59,6 +72,44 @@ def test_the_layer_check_sees_an_upward_import(tmp_path: Path) -> None:
 def test_no_module_is_longer_than_400_lines() -> None:
     long = {str(path.relative_to(REPO)): n for path in MODULES if (n := len(path.read_text().splitlines())) > MAX_LINES}
     assert not long, long
+
+
+def test_every_module_of_vla_model_is_in_a_room() -> None:
+    rooms = {path.parent.name for path in (REPO / "vla_model").glob("*/__init__.py")}
+    loose = [path.name for path in (REPO / "vla_model").glob("*.py") if path.name != "__init__.py"]
+    assert rooms == set(ROOMS) and not loose, (rooms, loose)
+
+
+def room(module: str) -> str | None:
+    """The vla_model room a dotted module name is in (vla_model.model.policy -> model), None outside vla_model."""
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 and parts[0] == "vla_model" else None
+
+
+def room_violations(path: Path, own: str) -> list[str]:
+    """The imports of a module of room `own` that reach a room it may not use."""
+    return [f"line {line}: {module} is in {room(module)}/, which {own}/ may not use"
+            for line, module in imported_modules(path)
+            if room(module) in ROOMS and room(module) != own and room(module) not in ROOMS[own]]
+
+
+ROOM_MODULES = sorted(path for name in ROOMS for path in (REPO / "vla_model" / name).rglob("*.py"))
+
+
+@pytest.mark.parametrize("path", ROOM_MODULES, ids=lambda path: str(path.relative_to(REPO)))
+def test_the_rooms_of_vla_model_import_only_the_rooms_they_may(path: Path) -> None:
+    wrong = room_violations(path, path.relative_to(REPO / "vla_model").parts[0])
+    assert not wrong, f"{path.relative_to(REPO)}: " + "; ".join(wrong)
+
+
+def test_the_room_check_sees_the_model_using_training_and_lets_training_use_the_model(tmp_path: Path) -> None:
+    module = tmp_path / "module.py"
+    module.write_text("def late():\n    from vla_model.training.run import train\n"
+                      "from vla_model.model.policy import x\n")
+    assert room_violations(module, "model") == [
+        "line 2: vla_model.training.run is in training/, which model/ may not use",
+        "line 2: vla_model.training.run.train is in training/, which model/ may not use"]
+    assert room_violations(module, "training") == []
 
 
 STAND_IN = "envs.photo_room"  # the photo-textured stand-in room: "the robot" during development

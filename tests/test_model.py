@@ -6,8 +6,8 @@ import pytest
 import torch
 from transformers.modeling_layers import GradientCheckpointingLayer
 
-from vla_model.config import ConfigError, load_model_config
-from vla_model.policy import build_policy, preprocess_frame
+from vla_model.model.config import ConfigError, load_model_config
+from vla_model.model.policy import build_policy, preprocess_frame
 
 INSTRUCTION = "pick up the red cube"
 
@@ -151,8 +151,8 @@ def test_lora_target_that_matches_nothing_is_a_config_error():
 
 @pytest.mark.parametrize("num_layers", [0, 2])
 def test_fc_head_predicts_each_step_from_its_own_feature(num_layers):
-    from vla_model.config import ActHead
-    from vla_model.head import build_head
+    from vla_model.model.config import ActHead
+    from vla_model.model.head import build_head
 
     head = build_head(16, 4, ActHead(type="FCDecoder", hidden_size=8, num_layers=num_layers))
     features = torch.randn(2, 3, 16)
@@ -165,7 +165,7 @@ def test_fc_head_predicts_each_step_from_its_own_feature(num_layers):
 
 
 def test_batched_sessions_predict_what_each_session_alone_predicts(policy):
-    from vla_model.policy import observe_sessions
+    from vla_model.model.policy import observe_sessions
 
     rng = np.random.default_rng(3)
     texts = ["pick up the red cube", "go to the blue ball", "Navigate around the boxes on the left to reach the bottle"]

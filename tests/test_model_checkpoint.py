@@ -11,10 +11,11 @@ from safetensors.torch import save_file
 from transformers import initialization as hf_init
 
 from envs.robot_config import RobotConfig
-from vla_model.checkpoint import DEFAULT_CHECKPOINT, CheckpointError, load_policy, read_metadata, save_checkpoint
-from vla_model.backbone import write_model_folder
-from vla_model.config import CONFIGS_DIR, load_model_config
-from vla_model.policy import build_policy
+from vla_model.loading.sequence import load_policy
+from vla_model.model.backbone import write_model_folder
+from vla_model.model.checkpoint import DEFAULT_CHECKPOINT, CheckpointError, read_metadata, save_checkpoint
+from vla_model.model.config import CONFIGS_DIR, load_model_config
+from vla_model.model.policy import build_policy
 
 INSTRUCTION = "go to the blue bowl"
 
@@ -96,8 +97,17 @@ def test_missing_extra_or_misshapen_tensors_are_refused(trained, tmp_path):
     with pytest.raises(CheckpointError, match=r"1 unexpected, e.g. \['stray'\]"):
         load_policy(extra)
     shape = _rewrite(path, tmp_path / "shape.safetensors", lambda t: t.update({"backbone.lrn": torch.zeros(3)}))
-    with pytest.raises(CheckpointError, match=r"backbone.lrn has shape \(3,\)"):
+    with pytest.raises(CheckpointError, match=r"backbone.lrn \(3,\) where the model has \(64,\)"):
         load_policy(shape)
+
+
+def test_a_partial_checkpoint_may_hold_frozen_tensors_which_replace_the_base_s(trained, tmp_path):
+    policy, path = trained
+    name, param = next((name, param) for name, param in policy.named_parameters()
+                       if name.startswith("backbone.") and not param.requires_grad)
+    value = torch.full(param.shape, 0.5)
+    held = _rewrite(path, tmp_path / "held.safetensors", lambda t: t.update({name: value}))
+    assert torch.equal(dict(load_policy(held).named_parameters())[name], value)
 
 
 def test_a_partial_checkpoint_refuses_another_base_and_says_which_it_needs(trained, tmp_path):
@@ -189,7 +199,7 @@ def test_missing_or_foreign_files_are_clear_errors(tmp_path):
         load_policy(foreign)
     garbage = tmp_path / "garbage.safetensors"
     garbage.write_bytes(b"not a safetensors file")
-    with pytest.raises(CheckpointError, match="not a readable .safetensors file"):
+    with pytest.raises(ValueError, match="a text file, not a checkpoint"):
         load_policy(garbage)
 
 

@@ -9,7 +9,7 @@ from envs.mobile_vla_env import make_task
 from envs.robot_config import load_robot_config
 from envs.task_names import TASK_IDS
 
-from vla_model.config import (
+from vla_model.model.config import (
     CONFIGS_DIR,
     ConfigError,
     TrainingConfig,
@@ -18,7 +18,7 @@ from vla_model.config import (
     load_model_config,
     model_config_from_dict,
 )
-from vla_model.instruction_tokenizer import SMALL_KOSMOS_DIR, build_instruction_tokenizer
+from vla_model.model.instruction_tokenizer import SMALL_KOSMOS_DIR, build_instruction_tokenizer
 
 
 def test_shipped_lora_config_has_the_robovlms_lora_recipe():

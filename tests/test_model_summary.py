@@ -1,7 +1,7 @@
 """The summary: the real Kosmos-2 config sized on the meta device, LoRA next to full fine-tuning."""
-from vla_model.config import CONFIGS_DIR, load_config, load_model_config
-from vla_model.policy import build_on_meta
-from vla_model.summary import estimate_memory, mode_variant, summary_rows
+from vla_model.model.config import CONFIGS_DIR, load_config, load_model_config
+from vla_model.model.policy import build_on_meta
+from vla_model.probes.summary import estimate_memory, mode_variant, summary_rows
 
 KOSMOS2_BASE_PARAMETERS = 1_664_485_376  # microsoft/kosmos-2-patch14-224 without the (tied) LM head
 

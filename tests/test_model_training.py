@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 import torch
 
-from vla_model.config import TrainingConfig, load_model_config
-from vla_model.head import action_loss
-from vla_model.policy import build_policy
+from vla_model.model.config import TrainingConfig, load_model_config
+from vla_model.model.head import action_loss
+from vla_model.model.policy import build_policy
 
 WINDOW = 2  # the training path takes any window length; 2 keeps the test fast
 

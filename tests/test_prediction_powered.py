@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from eval.runner.stats import wilson_interval
 from eval.sim_real.prediction_powered import prediction_powered_rate
 
 
@@ -39,7 +40,17 @@ def test_a_sim_that_predicts_the_outcomes_saves_real_trials() -> None:
     width = result["ci"][1] - result["ci"][0]
     alone = result["real_only"]["ci"][1] - result["real_only"]["ci"][0]
     assert width < alone and result["real_trials_saved"] > 0
-    assert result["real_trials_equivalent"] == pytest.approx(40 * (alone / width) ** 2, rel=1e-6)
+    # that many real trials alone, at the same rate, give about the estimate's width (Wilson)
+    equivalent = round(result["real_trials_equivalent"])
+    low, high = wilson_interval(round(result["real_only"]["rate"] * equivalent), equivalent)
+    assert high - low == pytest.approx(width, rel=0.05)
+
+
+def test_real_alone_at_a_small_n_gets_the_wilson_interval_not_a_zero_width_one() -> None:
+    result = prediction_powered_rate([1.0, 1.0, 0.0, 1.0], [0.75] * 5, [1.0] * 5)
+    assert result["real_only"]["rate"] == 1.0
+    assert result["real_only"]["ci"] == pytest.approx(list(wilson_interval(5, 5)))
+    assert result["real_only"]["ci"][0] == pytest.approx(0.566, abs=1e-3)
 
 
 def test_too_few_real_episodes_is_an_error_in_words() -> None:

@@ -10,8 +10,9 @@ import torch
 from transformers import Kosmos2Model
 
 from robovlms_fixtures import CLASS_MAP, SMALL_BASE, their_config, their_model, write_pickled_checkpoint, write_their_checkpoint
-from vla_model.checkpoint import load_policy, save_checkpoint
-from vla_model.robovlms_import import RoboVLMsImportError, import_robovlms
+from vla_model.loading.sequence import import_robovlms, load_policy
+from vla_model.model.checkpoint import CheckpointError, save_checkpoint
+from vla_model.robovlms.checkpoint import RoboVLMsImportError
 
 FRAME = np.random.default_rng(0).integers(0, 256, size=(180, 320, 3), dtype=np.uint8)
 INSTRUCTION = "navigate around the box on the left to reach the bottle"
@@ -132,13 +133,13 @@ def _write(tmp_path: Path, kind: str = "MobileVLALSTMDecoder", **changes) -> tup
 
 def test_a_missing_head_key_is_named(tmp_path: Path) -> None:
     path, _, _ = _write(tmp_path, **{"model.act_head.velocities.mlp.6.weight": None})
-    with pytest.raises(RoboVLMsImportError, match=r"head\.velocities\.mlp\.6\.weight"):
+    with pytest.raises(CheckpointError, match=r"head\.velocities\.mlp\.6\.weight"):
         import_robovlms(path)
 
 
 def test_an_extra_key_is_named(tmp_path: Path) -> None:
     path, _, _ = _write(tmp_path, **{"model.act_head.gripper.mlp.0.weight": torch.zeros(1024, 32)})
-    with pytest.raises(RoboVLMsImportError, match=r"model\.act_head\.gripper\.mlp\.0\.weight"):
+    with pytest.raises(CheckpointError, match=r"model\.act_head\.gripper\.mlp\.0\.weight"):
         import_robovlms(path)
 
 
@@ -150,10 +151,19 @@ def test_a_key_with_no_place_is_named_and_can_be_left_out_on_request(tmp_path: P
     assert "model.vision_resampler.weight" in result.provenance["ignored"]
 
 
+def test_a_lean_run_must_hold_every_tensor_its_config_trains(tmp_path: Path) -> None:
+    config = their_config("MobileVLALSTMDecoder", lora=True, freeze=True)
+    config["train_setup"]["train_vision"] = True  # the vision tower trains, but a lean file holds only the adapters
+    path = tmp_path / "run.ckpt"
+    write_their_checkpoint(their_model(config), path, config, trained_only=True)
+    with pytest.raises(CheckpointError, match=r"missing, e\.g\. \['backbone\.kosmos\.vision_model\."):
+        import_robovlms(path)
+
+
 def test_a_shape_that_differs_is_named(tmp_path: Path) -> None:
     path, config, _ = _write(tmp_path)
     config["act_head"]["hidden_size"] = 48
-    with pytest.raises(RoboVLMsImportError, match=r"model\.act_head\.rnn\.weight_ih_l0 \(128, 64\).*\(192, 64\)"):
+    with pytest.raises(CheckpointError, match=r"model\.act_head\.rnn\.weight_ih_l0 \(128, 64\).*\(192, 64\)"):
         import_robovlms(path, config)
 
 

@@ -13,9 +13,10 @@ from envs.robot_config import load_robot_config
 from episodes.log import episode_filename, read_episode
 from eval.cli import run_command
 from eval.rollout import main
+from eval.runner.progress import EpisodeProgress
 from eval.runner.results import results_dict
 from eval.runner.rollout import run_rollout
-from eval.runner.settings import RolloutSettings, RunOptions
+from eval.runner.settings import RolloutSettings, RunOptions, default_out_dir
 
 BLIND_ROBOT = "name: blind-test-robot\ncamera:\n  enabled: false\n"
 
@@ -91,6 +92,22 @@ def test_interrupt_keeps_finished_episodes_and_resume_finishes_the_run(tmp_path:
     assert without_timing(resumed) == without_timing(fresh)
 
 
+def test_ctrl_c_with_worker_processes_lists_exactly_the_logs_on_disk(tmp_path: Path, blind_robot: str) -> None:
+    settings = RolloutSettings(task="pick", agent="expert", episodes=12, seed=2, max_steps=8, robot_config=blind_robot)
+
+    def ctrl_c_at_first_row(row) -> None:
+        raise KeyboardInterrupt
+
+    run_rollout(settings, RunOptions(out=tmp_path, num_envs=2, video=False, progress=False),
+                on_episode=ctrl_c_at_first_row)
+    saved = json.loads((tmp_path / "results.json").read_text())
+    logged = sorted(int(path.stem.split("_")[1]) for path in tmp_path.glob("episode_*.h5"))
+    assert not saved["complete"] and [row["index"] for row in saved["episodes"]] == logged and logged
+    assert not list(tmp_path.glob(".*")), "a stopped worker left a temp file"
+    resumed = results_dict(run_rollout(settings, RunOptions(out=tmp_path, resume=True, video=False, progress=False)))
+    assert resumed["complete"] and [row["index"] for row in resumed["episodes"]] == list(range(12))
+
+
 def test_episode_log_records_the_run(tmp_path: Path, blind_robot: str) -> None:
     results = run(tmp_path, agent="expert", episodes=1, seed=3, max_steps=5, robot_config=blind_robot)
     episode = read_episode(tmp_path / results["episodes"][0]["log"])
@@ -120,11 +137,21 @@ def test_unknown_task_lists_the_known_ones(capsys: pytest.CaptureFixture, tmp_pa
     assert "unknown task 'fly'" in err and "known tasks: boxnav, navigate, pick, place" in err
 
 
-def test_missing_checkpoint_is_named(capsys: pytest.CaptureFixture, tmp_path: Path, blind_robot: str) -> None:
+def test_missing_checkpoint_is_named_and_leaves_no_folder(capsys: pytest.CaptureFixture, tmp_path: Path,
+                                                          blind_robot: str) -> None:
     missing = tmp_path / "nope.safetensors"
     err = one_line_error(capsys, ["--task", "pick", "--checkpoint", str(missing), "--robot-config", blind_robot,
-                                  "--out", str(tmp_path / "out"), "--no-video"])
+                                  "--out", str(tmp_path / "runs" / "out"), "--no-video"])
     assert str(missing) in err
+    assert not (tmp_path / "runs").exists(), "a rollout whose policy did not load left a folder behind"
+
+
+def test_default_output_folder_names_the_checkpoint() -> None:
+    assert default_out_dir(RolloutSettings(task="pick")) == Path("runs/pick_vla_0")
+    trained = RolloutSettings(task="pick", checkpoint="runs/train_pick/policy.safetensors", seed=5)
+    assert default_out_dir(trained) == Path("runs/pick_vla_policy_5")
+    assert default_out_dir(RolloutSettings(task="pick", agent="expert", checkpoint="a.safetensors")) == Path(
+        "runs/pick_expert_0")  # the expert runs no checkpoint
 
 
 def test_a_file_that_is_not_a_checkpoint_is_refused(capsys: pytest.CaptureFixture, tmp_path: Path,
@@ -165,3 +192,15 @@ def test_an_existing_run_needs_resume(capsys: pytest.CaptureFixture, tmp_path: P
     (tmp_path / "results.json").write_text("{}")
     err = one_line_error(capsys, ["--task", "pick", "--agent", "random", "--out", str(tmp_path)])
     assert "pass --resume" in err
+
+
+def test_the_progress_bar_moves_with_every_env_step_and_counts_an_ended_episode_whole() -> None:
+    progress = EpisodeProgress(total=4, done=1, successes=1, max_steps=10, desc="pick/vla", enabled=True)
+    progress.step(1, 5)
+    assert progress._bar.n == pytest.approx(1.5)
+    progress.step(2, 12)  # past the limit (the step limit is per episode): counts as one whole episode at most
+    assert progress._bar.n == pytest.approx(2.5)
+    progress.episode(1, 7, success=False)  # ended after 7 of 10 steps: the rest of it is added
+    assert progress._bar.n == pytest.approx(3.0)
+    assert "success 1/2" in str(progress._bar)
+    progress.close()

@@ -11,11 +11,13 @@ import time
 from pathlib import Path
 
 import imageio.v2 as imageio
+import numpy as np
 import pytest
 
 from episodes.log import read_episode
 from eval.rollout import main
 from eval.runner.settings import GENERAL_DEFAULT
+from eval.runner.video import OUTCOME_COLOURS, RUNNING_COLOUR
 
 ROLLOUT = Path(__file__).resolve().parents[1] / "eval" / "rollout.py"
 ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
@@ -47,7 +49,11 @@ def test_rollout_command_writes_results_logs_and_videos(tmp_path: Path, blind_ro
         assert read_episode(out / row["log"]).num_steps == row["length"] == 6
         reader = imageio.get_reader(out / row["video"])
         frames = [frame for frame in reader]
-        assert len(frames) == 6 and frames[0].shape == (352, 592, 3)
+        # a frame per step, then the final state held a second (10 Hz); the banner gives the outcome only there
+        assert len(frames) == 6 + 10 and frames[0].shape == (352, 592, 3)
+        banner = [frame[-8, 300].astype(int) for frame in frames]  # a pixel of the footer, clear of its text
+        assert all(np.abs(colour - RUNNING_COLOUR).max() < 25 for colour in banner[:6])
+        assert all(np.abs(colour - OUTCOME_COLOURS[row["success"]]).max() < 25 for colour in banner[6:])
 
 
 def test_one_ctrl_c_keeps_finished_episodes_and_resume_completes(tmp_path: Path, blind_robot: str) -> None:
@@ -64,8 +70,11 @@ def test_one_ctrl_c_keeps_finished_episodes_and_resume_completes(tmp_path: Path,
     stdout, stderr = process.communicate(timeout=120)
     assert process.returncode == 130, stderr[-2000:]
     results = json.loads((out / "results.json").read_text())
-    assert not results["complete"] and 1 <= len(results["episodes"]) < episodes
-    assert "INCOMPLETE" in stdout
+    # the log seen before the signal is listed, and so is every other whole log the stopped workers left
+    logged = sorted(int(path.stem.split("_")[1]) for path in out.glob("episode_*.h5"))
+    assert [row["index"] for row in results["episodes"]] == logged and len(logged) >= 1
+    assert not results["complete"] and "INCOMPLETE" in stdout
+    assert not list(out.glob(".*")), "a stopped worker left a temp file"
     assert main([*flags, "--resume"]) == 0
     resumed = json.loads((out / "results.json").read_text())
     assert resumed["complete"] and [row["index"] for row in resumed["episodes"]] == list(range(episodes))

@@ -10,18 +10,17 @@ import pytest
 
 from agents.predict_api import decode_image, encode_image
 from agents.remote_agent import RemoteAgent, RemoteAgentError
-from agents.serving import BackgroundServer, make_app
+from agents.serving import BackgroundServer
 from agents.settings import RemoteSettings
 from episodes.log import read_episode
 from eval.runner.rollout import run_rollout
 from eval.runner.settings import RolloutSettings, RunOptions
-from vla_model.checkpoint import load_policy
-
-KEY = "test-key"
+from serve_helpers import KEY, predict_body, robot, start_server
+from vla_model.loading.sequence import load_policy
 
 
 def _running() -> BackgroundServer:
-    return BackgroundServer(make_app(load_policy(None), KEY, model_name="shipped default"))
+    return start_server(load_policy(None))
 
 
 @pytest.fixture(scope="module")
@@ -43,21 +42,25 @@ def test_images_travel_losslessly_as_png_and_close_as_jpeg() -> None:
 
 
 def test_health_predict_and_reset_speak_their_api(server: BackgroundServer) -> None:
-    with httpx.Client(base_url=server.url, timeout=10) as client:
-        health = client.get("/health").json()
-        assert health["status"] == "ok" and health["model_loaded"] and health["device"] == "cpu"
-        body = {"image": encode_image(_frame()), "instruction": "go to the red cube", "strategy": "chunk_reuse"}
-        answers = [client.post("/predict", json=body, headers={"X-API-Key": KEY}).json() for _ in range(3)]
+    with robot(server, "127.0.0.10") as client:
+        health = httpx.get(f"{server.url}/health").json()
+        assert health == {"status": "ok", "model_loaded": True, "model_name": "shipped default", "device": "cpu",
+                          "gpu_memory": None}
+        body = predict_body(0, strategy="chunk_reuse")
+        answers = [client.post("/predict", json=body).json() for _ in range(3)]
         assert all(len(a["action"]) == 2 and all(abs(v) <= 1.15 + 1e-6 for v in a["action"]) for a in answers)
         assert [a["buffer_status"]["model_queries"] for a in answers] == [1, 1, 1]  # one chunk, reused
+        assert [a["buffer_status"]["steps"] for a in answers] == [1, 2, 3]
         assert {a["strategy"] for a in answers} == {"chunk_reuse"} and answers[0]["latency_ms"] > 0
-        assert client.post("/reset", json={}, headers={"X-API-Key": KEY}).json()["status"] == "reset"
-        again = client.post("/predict", json=body, headers={"X-API-Key": KEY}).json()
-        assert again["buffer_status"]["steps"] == 1 and again["action"] == answers[0]["action"]
+        assert client.post("/reset").json() == {"status": "reset", "sessions": ["address 127.0.0.10"], "known": True}
+        again = client.post("/predict", json=body).json()
+        assert again["buffer_status"] == {"session": "address 127.0.0.10", "episode": 2, "steps": 1,
+                                          "model_queries": 1}
+        assert again["action"] == answers[0]["action"]
         assert client.post("/predict", json=body, headers={"X-API-Key": "wrong"}).status_code == 403
-        assert client.post("/reset", headers={}).status_code == 403
-        broken = client.post("/predict", json={**body, "image": "not an image"}, headers={"X-API-Key": KEY})
-        assert broken.status_code == 400 and "base64" in broken.json()["detail"]
+        assert httpx.post(f"{server.url}/reset").status_code == 403
+        broken = client.post("/predict", json={**body, "image": "not an image"})
+        assert broken.status_code == 400 and broken.json()["detail"] == "image: not base64"
 
 
 def test_a_wrong_key_and_a_missing_key_variable_are_clear_errors(server: BackgroundServer, monkeypatch) -> None:

@@ -57,7 +57,7 @@ def _write_side(directory: Path, source: str, successes: dict[str, int], dy: flo
 
 @pytest.fixture(scope="module")
 def policy():
-    from vla_model.checkpoint import load_policy
+    from vla_model.loading.sequence import load_policy
 
     return load_policy(None)
 
@@ -99,6 +99,31 @@ def test_compare_refuses_sim_logs_on_the_real_side(tmp_path: Path, capsys: pytes
     _write_side(tmp_path / "sim", "sim", {"ckpt_a.safetensors": 1}, dy=0.0)
     code = compare_main(["--sim", str(tmp_path / "sim"), "--real", str(tmp_path / "sim"), "--out", str(tmp_path / "r")])
     assert code == 2 and "source is 'sim', expected real or synthetic" in capsys.readouterr().err
+
+
+def test_compare_with_no_task_in_common_is_one_line_and_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    _write_side(tmp_path / "sim", "sim", {"ckpt_a.safetensors": 1}, dy=0.0)
+    real = _straight_episode("real", "ckpt_a.safetensors", True, 0.0)
+    real.meta.task = "boxnav"
+    write_episode(tmp_path / "real" / episode_filename(0), real)
+    code = compare_main(["--sim", str(tmp_path / "sim"), "--real", str(tmp_path / "real"), "--out", str(tmp_path / "r")])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1
+    assert "no task in common" in err and "holds pick" in err and "holds boxnav" in err
+    assert not (tmp_path / "r").exists()
+
+
+def test_the_synthetic_banner_quotes_what_the_logs_say_of_their_origin(tmp_path: Path) -> None:
+    _write_side(tmp_path / "sim", "sim", {"ckpt_a.safetensors": 2}, dy=0.0)
+    made_here, unexplained = (_straight_episode("synthetic", "ckpt_a.safetensors", True, 0.0) for _ in range(2))
+    made_here.meta.extra["note"] = "drawn by hand for a test"
+    write_episode(tmp_path / "real" / episode_filename(0), made_here)
+    write_episode(tmp_path / "real" / episode_filename(1), unexplained)
+    assert compare_main(["--sim", str(tmp_path / "sim"), "--real", str(tmp_path / "real"), "--out",
+                         str(tmp_path / "r"), "--no-replay"]) == 0
+    banner = next(line for line in (tmp_path / "r" / "report.md").read_text().splitlines() if line.startswith(">"))
+    assert "holds 2 synthetic logs" in banner and '1: "drawn by hand for a test"' in banner
+    assert "1: no note of where it was made" in banner and "make_synthetic_real" not in banner
 
 
 def test_policy_parity_matches_the_agent_that_made_the_log_and_sees_a_changed_one(policy, tmp_path: Path) -> None:

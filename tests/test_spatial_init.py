@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 import torch
 
-from vla_model.backbone import KosmosBackbone, build_kosmos
-from vla_model.config import ConfigError, load_model_config
-from vla_model.policy import preprocess_frame
-from vla_model.spatial_init import apply_spatial_init
+from vla_model.model.backbone import KosmosBackbone, build_kosmos
+from vla_model.model.config import ConfigError, load_model_config
+from vla_model.model.policy import preprocess_frame
+from vla_model.model.spatial_init import apply_spatial_init
 
 SHIPPED = load_model_config(None)  # assets/kosmos2_small/, read from its model.safetensors
 SPATIAL = SHIPPED.replace(init_weights="random_spatial")

@@ -9,46 +9,91 @@ import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from transformers import AutoTokenizer
 
-from robovlms_fixtures import their_config, their_model, write_their_checkpoint
+from robovlms_fixtures import small_base, their_config, their_model, write_their_checkpoint
 from run_helpers import frames_episode
-from vla_model.backbone import load_tokenizer
-from vla_model.checkpoint import load_policy
-from vla_model.config import ModelConfig, Prompt
-from vla_model.instruction_probe import probe_instructions
-from vla_model.policy import build_on_meta
-from vla_model.robovlms_config import HUB_KOSMOS, model_config_from_robovlms
-from vla_model.robovlms_import import import_robovlms
-from vla_model.token_layout import token_rows
+from vla_model.loading.sequence import load_policy
+from vla_model.loading.sequence import import_robovlms
+from vla_model.model.backbone import load_tokenizer
+from vla_model.model.config import ConfigError, ModelConfig, Prompt, model_config_from_dict
+from vla_model.model.policy import build_on_meta
+from vla_model.model.token_layout import image_start_index, token_rows
+from vla_model.probes.instruction import format_change, probe_instructions
+from vla_model.robovlms.config import HUB_KOSMOS, model_config_from_robovlms
 
 SHORT = "navigate around the box on the left to reach the bottle"
-TOKENIZER = load_tokenizer(ModelConfig(model_path="kosmos2_small"))
+THEIR_TEMPLATE = "<grounding>An image of a robot {instruction}"
+TOKENIZER = load_tokenizer(ModelConfig(model_path="kosmos2_small"))  # adds no special token
 WORDS = ["go", "to", "the", "red", "cube", "left", "right", "box", "bottle", "around", "pick", "up"]
 
 
-def test_our_layout_is_unchanged() -> None:
-    rows = token_rows(TOKENIZER, Prompt(), 64, ["pick up the red cube"])
+@pytest.fixture(scope="module")
+def with_specials(tmp_path_factory: pytest.TempPathFactory):
+    """The shipped tokenizer made to add <s> ... </s>, as Kosmos-2's own tokenizer does."""
+    return AutoTokenizer.from_pretrained(str(small_base(tmp_path_factory.mktemp("base"), special_tokens=True)))
+
+
+def test_our_layout_is_unchanged_whatever_the_tokenizer_adds(with_specials) -> None:
     words = TOKENIZER("pick up the red cube", add_special_tokens=False)["input_ids"]
-    image_start, image_end = TOKENIZER.convert_tokens_to_ids(["<image>", "</image>"])
+    assert words == [6, 7, 37, 71, 85]  # the ids the shipped checkpoints were trained on
     pad = TOKENIZER.pad_token_id
-    assert rows.input_ids[0].tolist() == [0, image_start, *[pad] * 64, image_end, *words, pad]
-    assert rows.lrn_index.tolist() == [67 + len(words)] and rows.attention_mask is None and rows.image_start == 2
+    for tokenizer in (TOKENIZER, with_specials):
+        rows = token_rows(tokenizer, Prompt(), 64, ["pick up the red cube"])
+        assert rows.input_ids[0].tolist() == [0, 4, *[pad] * 64, 5, *words, pad]
+        assert rows.lrn_index.tolist() == [72] and rows.attention_mask is None and rows.image_start == 2
 
 
-def test_upstream_puts_the_action_token_before_the_last_token() -> None:
-    rows = token_rows(TOKENIZER, Prompt(layout="robovlms"), 64, ["pick up the red cube"])
-    ids = rows.input_ids[0].tolist()
-    assert ids[0] == TOKENIZER.bos_token_id and ids[-1] == TOKENIZER.eos_token_id
-    assert rows.lrn_index[0] == len(ids) - 2 and rows.image_start == 1
+def test_upstream_follows_the_tokenizer_bos_first_and_the_action_token_before_the_last(with_specials) -> None:
+    prompt = Prompt(layout="robovlms", template=THEIR_TEMPLATE)
+    for tokenizer in (TOKENIZER, with_specials):
+        tokens = tokenizer(THEIR_TEMPLATE.format(instruction=SHORT))["input_ids"]
+        rows = token_rows(tokenizer, prompt, 64, [f"  {SHORT} "])  # their text function strips the instruction
+        pad = tokenizer.pad_token_id
+        # after the first token (it has a bos_token), before the last one (it has an eos_token), added or not
+        assert rows.input_ids[0].tolist() == [tokens[0], *[pad] * 64, *tokens[1:-1], pad, tokens[-1]]
+        assert rows.lrn_index.tolist() == [64 + len(tokens) - 1] and rows.image_start == 1
+        assert rows.attention_mask is None
+    assert with_specials(SHORT)["input_ids"][0] == 0 and TOKENIZER(SHORT)["input_ids"][0] != 0
 
 
-def test_the_fork_layout_writes_the_image_over_a_short_prompt_and_pads_as_asked() -> None:
-    prompt = Prompt(layout="robovlms_fork", template="<grounding>An image of a robot {instruction}")
-    rows = token_rows(TOKENIZER, prompt, 64, [SHORT])
-    assert rows.input_ids.shape == (1, 65) and rows.lrn_index.tolist() == [64] and rows.attention_mask.all()
-    padded = token_rows(TOKENIZER, Prompt(layout="robovlms_fork", pad_to=256), 64, [SHORT])
-    assert padded.lrn_index.tolist() == [256]
-    assert padded.attention_mask[0, :64].all() and not padded.attention_mask[0, 64:256].any()
+def test_upstream_padded_to_256_masks_the_padding_and_puts_the_action_token_before_the_last_pad(with_specials) -> None:
+    tokens = with_specials(THEIR_TEMPLATE.format(instruction=SHORT))["input_ids"]
+    rows = token_rows(with_specials, Prompt(layout="robovlms", template=THEIR_TEMPLATE, pad_to=256), 64, [SHORT])
+    assert rows.input_ids.shape == (1, 256 + 64 + 1) and rows.lrn_index.tolist() == [319]
+    mask = rows.attention_mask[0]
+    assert mask[: 64 + len(tokens)].all() and not mask[64 + len(tokens): 319].any() and mask[319] == 1
+    assert rows.input_ids[0, 64 + len(tokens):].tolist() == [with_specials.pad_token_id] * (257 - len(tokens))
+
+
+def test_the_fork_attends_as_many_image_tokens_as_the_prompt_has_tokens(with_specials) -> None:
+    prompt = Prompt(layout="robovlms_fork", template=THEIR_TEMPLATE)
+    for tokenizer in (TOKENIZER, with_specials):
+        tokens = tokenizer(THEIR_TEMPLATE.format(instruction=SHORT))["input_ids"]
+        rows = token_rows(tokenizer, prompt, 64, [SHORT])
+        assert rows.input_ids[0].tolist() == [*tokens, *[0] * (64 - len(tokens)), tokenizer.pad_token_id]
+        assert rows.attention_mask[0].tolist() == [1] * len(tokens) + [0] * (64 - len(tokens)) + [1]
+        assert rows.lrn_index.tolist() == [64] and rows.image_start == 0
+    assert len(with_specials(SHORT)["input_ids"]) == len(TOKENIZER(SHORT)["input_ids"]) + 2
+
+
+def test_the_fork_padded_to_256_keeps_the_tokenizer_padding_and_mask(with_specials) -> None:
+    encoded = with_specials(THEIR_TEMPLATE.format(instruction=SHORT), padding="max_length", max_length=256)
+    rows = token_rows(with_specials, Prompt(layout="robovlms_fork", template=THEIR_TEMPLATE, pad_to=256), 64, [SHORT])
+    assert rows.input_ids[0].tolist() == [*encoded["input_ids"], with_specials.pad_token_id]
+    assert rows.attention_mask[0].tolist() == [*encoded["attention_mask"], 1] and rows.lrn_index.tolist() == [256]
+
+
+def test_the_fork_reads_the_words_of_a_prompt_over_64_tokens() -> None:
+    long = " ".join([SHORT] * 6)
+    rows = token_rows(TOKENIZER, Prompt(layout="robovlms_fork", template=THEIR_TEMPLATE), 64, [long])
+    length = len(TOKENIZER(THEIR_TEMPLATE.format(instruction=long))["input_ids"])
+    assert length > 64 and rows.lrn_index.tolist() == [length] and rows.attention_mask is None
+
+
+def test_mobile_vla_refuses_padding_it_would_ignore() -> None:
+    with pytest.raises(ConfigError, match="prompt.pad_to"):
+        model_config_from_dict(ModelConfig(prompt=Prompt(pad_to=256)).to_dict())
 
 
 @settings(max_examples=40, deadline=None)
@@ -68,8 +113,8 @@ def test_every_row_is_laid_out_as_if_alone(texts: list[str], layout: str, pad_to
 @pytest.mark.parametrize("layout", ["mobile_vla", "robovlms", "robovlms_fork"])
 def test_a_batch_gives_each_frame_the_feature_it_gets_alone(layout: str) -> None:
     policy = load_policy(None)
-    policy.backbone.prompt, policy.backbone.image_start = Prompt(layout=layout), {"mobile_vla": 2, "robovlms": 1,
-                                                                                  "robovlms_fork": 0}[layout]
+    policy.backbone.prompt = Prompt(layout=layout)
+    policy.backbone.image_start = image_start_index(layout, policy.backbone.tokenizer)
     texts = ["pick up the red cube", " ".join(["go to the box"] * 20)]
     pixels = torch.stack([policy.preprocess(np.full((64, 64, 3), v, np.uint8)) for v in (30, 200)])
     together = policy.encode(pixels, texts)
@@ -101,15 +146,21 @@ def test_their_real_shapes_build_on_the_meta_device(kind: str, hidden: int, chun
     assert {name: shapes[name] for name in _head_shapes(kind, hidden, chunk)} == _head_shapes(kind, hidden, chunk)
 
 
-def test_the_probe_finds_no_dependence_on_the_fork_layout_and_some_on_upstream_and_ours(tmp_path: Path) -> None:
+def test_the_probe_finds_the_fork_reads_the_length_not_the_words_and_upstream_and_ours_read_words(
+        tmp_path: Path) -> None:
     config = their_config("MobileVLALSTMDecoder", lora=True, freeze=True)
     path = tmp_path / "run.ckpt"
     write_their_checkpoint(their_model(config), path, config)
     (tmp_path / "run.json").write_text(json.dumps(config))
     episodes = [frames_episode(SHORT, 5)]
     fork = probe_instructions(import_robovlms(path, layout="robovlms_fork").policy, episodes)
-    assert fork["verdict"] == "the actions do not depend on the instruction: no swap moves them"
-    assert max(fork["left/right"]["mean_abs_change"].values()) == 0.0
+    assert fork["left/right"]["same_length"] and max(fork["left/right"]["mean_abs_change"].values()) == 0.0
+    assert not fork["one word more"]["same_length"]
+    moved = max(fork["one word more"]["mean_abs_change"].values())
+    assert moved > 1e-6
+    assert fork["verdict"] == ("the actions do not depend on the instruction's words: no same-length swap moves "
+                               f"them; its length does (a different-length instruction moves them by "
+                               f"{format_change(moved)})")
     upstream = probe_instructions(import_robovlms(path, layout="robovlms").policy, episodes)
     assert max(upstream["left/right"]["mean_abs_change"].values()) > 0.0
     ours = probe_instructions(load_policy(None), episodes)

@@ -12,14 +12,15 @@ from safetensors.torch import save_file
 from torch.utils.data import default_collate
 
 from test_dataset import write_logs
-from vla_model.checkpoint import load_policy, read_metadata
-from vla_model.config import TrainingConfig, load_config, load_model_config
-from vla_model.dataset import EpisodeWindowDataset
-from vla_model.feature_cache import encode_episodes
-from vla_model.lightning_module import batch_loss, window_predictions
-from vla_model.policy import build_policy
+from vla_model.loading.sequence import load_policy
+from vla_model.model.checkpoint import read_metadata
+from vla_model.model.config import TrainingConfig, load_config, load_model_config
+from vla_model.model.policy import build_policy
+from vla_model.training.dataset import EpisodeWindowDataset
+from vla_model.training.feature_cache import encode_episodes
+from vla_model.training.lightning_module import batch_loss, window_predictions
 from eval.train import parse_args
-from vla_model.training import train
+from vla_model.training.run import train
 
 REPO = Path(__file__).resolve().parents[1]
 SMALL_CONFIG = REPO / "assets" / "configs" / "small_lora.json"
@@ -88,6 +89,17 @@ def test_resume_continues_from_the_lightning_checkpoint(trained: Path, tmp_path:
     assert torch.load(out / "checkpoints" / "last.ckpt", weights_only=False)["global_step"] == 3
 
 
+def test_a_resume_at_its_own_step_writes_the_policy_without_training(trained: Path, tmp_path: Path) -> None:
+    """What the message about train.py's last.ckpt tells a user to run (vla_model.robovlms.checkpoint)."""
+    out = tmp_path / "exported"
+    train_main(["--config", str(SMALL_CONFIG), "--data", str(trained.parent / "logs"), "--out", str(out),
+                "--max-steps", "2", "--resume", str(trained / "checkpoints" / "last.ckpt")])
+    with safe_open(str(trained / "policy.safetensors"), "pt") as a, \
+            safe_open(str(out / "policy.safetensors"), "pt") as b:
+        assert set(a.keys()) == set(b.keys())
+        assert all(torch.equal(a.get_tensor(name), b.get_tensor(name)) for name in a.keys())
+
+
 def test_rollout_runs_the_trained_checkpoint(trained: Path, tmp_path: Path) -> None:
     robot = tmp_path / "blind.yaml"
     robot.write_text(BLIND_ROBOT)
@@ -102,7 +114,8 @@ def test_rollout_runs_the_trained_checkpoint(trained: Path, tmp_path: Path) -> N
     assert len(results["episodes"]) == 1
 
 
-def test_without_max_steps_training_runs_the_configs_max_epochs(tmp_path: Path) -> None:
+def test_without_max_steps_training_runs_the_configs_max_epochs_and_shows_the_whole_runs_progress(
+        tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     write_logs(tmp_path / "logs", [6, 9], size=224)
     config = json.loads(SMALL_CONFIG.read_text()) | {"max_epochs": 2}
     (tmp_path / "two_epochs.json").write_text(json.dumps(config))
@@ -111,6 +124,9 @@ def test_without_max_steps_training_runs_the_configs_max_epochs(tmp_path: Path) 
                 "--batch-size", "1", "--val-fraction", "0"])
     batches_per_epoch = len(EpisodeWindowDataset(sorted((tmp_path / "logs").glob("*.h5")), window_size=8))
     assert torch.load(out / "checkpoints" / "last.ckpt", weights_only=False)["global_step"] == 2 * batches_per_epoch
+    bar = capsys.readouterr().err.splitlines()[-1].split("\r")[-1]  # the bar's last state: the run's total, rate
+    total = 2 * batches_per_epoch
+    assert bar.startswith("training: 100%") and f"{total}/{total}" in bar and ("step/s" in bar or "s/step" in bar)
 
 
 def test_bad_val_fraction_is_refused(tmp_path: Path) -> None:

@@ -248,9 +248,14 @@ def _nearest(stamps: np.ndarray, at_ns: np.ndarray) -> np.ndarray:
 
 
 def read_bag(
-    path: Path, topic_map: TopicMap, config: RobotConfig, episodes_file: Path | None = None
+    path: Path, topic_map: TopicMap, config: RobotConfig, episodes_file: Path | None = None,
+    whole_bag: dict[str, Any] | None = None,
 ) -> Iterator[tuple[RealRun | None, list[str]]]:
-    """Each episode of a bag as (RealRun, notes), or (None, [why it was skipped]); errors name the bag and topic."""
+    """Each episode of a bag as (RealRun, notes), or (None, [why it was skipped]); errors name the bag and topic.
+
+    A bag without episode boundaries (no sidecar, no event topic) is one episode, first message to last, whose
+    task, instruction and success `whole_bag` gives (values None where the command line gave none).
+    """
     contents = BagContents(path, topic_map)
     try:
         sidecar = episodes_file or (path / SIDECAR_NAME if (path / SIDECAR_NAME).is_file() else None)
@@ -259,10 +264,14 @@ def read_bag(
         elif "episode_events" in contents.connections:
             spans = contents.event_spans()
         else:
-            raise RealImportError(
-                f"{path}: no episode boundaries: give --episodes FILE, put {SIDECAR_NAME} in the bag folder, "
-                "or set episode_events in the topic map"
-            )
+            missing = [flag for key, flag in (("instruction", "--instruction TEXT"),
+                                              ("success", "--labels FILE or --assume-success"))
+                       if (whole_bag or {}).get(key) is None]
+            if missing:
+                raise RealImportError(
+                    f"{path}: no episode boundaries (no --episodes FILE, {SIDECAR_NAME} or episode_events topic): "
+                    f"to import it as one episode, give {' and '.join(missing)}")
+            spans = [_span(contents.reader.start_time, contents.reader.end_time, whole_bag, f"{path}")]
         cmd_ns, cmd_values = contents.commands()
         gripper = contents.gripper()
         odometry = contents.odometry()

@@ -69,23 +69,40 @@ def default_column_map(path: Path) -> ColumnMap:
     return load_column_map(MONAVLA_MAP if monavla else MINUUM_VLA_MAP)
 
 
+LABELS_FORMS = "a mapping of recording name -> true/false, or a list of {bag: NAME, success: true/false} (or file:)"
+
+
 def _labels(path: Path | None) -> dict[str, bool]:
+    """Success labels by recording name (a file, a file's stem or a bag folder), from either form of LABELS_FORMS."""
     if path is None:
         return {}
     try:
         data = yaml.safe_load(path.read_text()) or {}
     except (OSError, yaml.YAMLError) as err:
         raise RealImportError(f"{path}: cannot read success labels ({err})") from None
+    if isinstance(data, list):
+        entries = [entry for entry in data if isinstance(entry, dict) and len({"bag", "file"} & set(entry)) == 1]
+        if len(entries) != len(data) or not all(isinstance(e.get("success"), bool) for e in entries):
+            raise RealImportError(f"{path}: expected {LABELS_FORMS}")
+        data = {Path(str(entry.get("bag", entry.get("file")))).name: entry["success"] for entry in entries}
     if not isinstance(data, dict) or not all(isinstance(v, bool) for v in data.values()):
-        raise RealImportError(f"{path}: expected a mapping of recording name -> true/false")
+        raise RealImportError(f"{path}: expected {LABELS_FORMS}")
     return {str(k): v for k, v in data.items()}
+
+
+def _label(source: Path, labels: dict[str, bool], assume_success: bool) -> bool | None:
+    """A recording's success: its label, else True with --assume-success, else None (unknown)."""
+    label = labels.get(source.name, labels.get(source.stem))
+    return label if label is not None else (True if assume_success else None)
 
 
 def _runs(source: Path, options: ImportOptions, labels: dict[str, bool]) -> Iterator[tuple[RealRun | None, list[str], RobotConfig]]:
     if source.is_dir():
         topic_map = load_topic_map(options.topic_map or DEFAULT_TOPIC_MAP)
         config = resolve_robot_config(options.robot_config or topic_map.robot_config)
-        for run, notes in read_bag(source, topic_map, config, options.episodes_file):
+        whole_bag = {"task": topic_map.task, "instruction": options.instruction,
+                     "success": _label(source, labels, options.assume_success)}
+        for run, notes in read_bag(source, topic_map, config, options.episodes_file, whole_bag):
             yield run, notes, config
         return
     column_map = load_column_map(options.column_map) if options.column_map else default_column_map(source)

@@ -66,6 +66,7 @@ class TopicMap:
     command_pairing: CommandPairing = "first_after_frame"
     scale: CommandScale = CommandScale()
     robot_config: str = "default.yaml"
+    task: str = "pick"  # the task of a bag imported as one episode (no episode boundaries in it)
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:

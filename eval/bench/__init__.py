@@ -1,1 +1,1 @@
-"""Benchmarks: env speed, training speed and memory, the snapshot pictures."""
+"""Benchmarks: env speed, training speed and memory, the policy server under load, the snapshot pictures."""

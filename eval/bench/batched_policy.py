@@ -1,16 +1,19 @@
 """Policy frames per second for N robots (env slots) on one model: one batched backbone pass vs one pass each.
 
-The command is `python eval/bench_batch.py`. Each step, every one of N sessions gets a new frame and predicts a
+The command is `python eval/benchmark.py batch`. Each step, every one of N sessions gets a new frame and predicts a
 chunk; "one at a time" encodes the N frames in N backbone calls, "batched" in one (observe_sessions), the head
 per session either way.
 """
 from __future__ import annotations
 
+import argparse
 import time
+from pathlib import Path
 
 import numpy as np
 
-from vla_model.policy import MobileVLAPolicy, observe_sessions
+from eval.cli import CommandParser, int_at_least
+from vla_model.model.policy import MobileVLAPolicy, observe_sessions
 
 INSTRUCTIONS = ("pick up the red cube", "go to the blue ball", "put the green can in the yellow zone",
                 "Navigate around the box on the left to reach the bottle")
@@ -55,3 +58,24 @@ def format_batched_table(rows: list[tuple[int, float, float]], device: str) -> s
     return "\n".join(lines)
 
 
+def add_arguments(parser: CommandParser) -> None:
+    """The flags of `benchmark.py batch`."""
+    parser.add_argument("--checkpoint", help="policy checkpoint (default: the shipped one)")
+    parser.add_argument("--steps", type=int_at_least(1), default=12, help="timed steps per case")
+    parser.add_argument("--warmup", type=int_at_least(0), default=2)
+    parser.add_argument("--slots", type=int_at_least(1), nargs="+", default=[1, 2, 4, 8])
+    parser.add_argument("--device", default="cpu")
+
+
+def run(parser: CommandParser, args: argparse.Namespace) -> int:
+    """Load the policy, time both ways on the same frames, print the table."""
+    if args.checkpoint is not None and not Path(args.checkpoint).is_file():
+        parser.error(f"--checkpoint: {args.checkpoint} not found")
+    from vla_model.loading.sequence import load_policy
+
+    policy = load_policy(args.checkpoint, device=args.device)
+    size = policy.config.image_size
+    frames = np.random.default_rng(0).integers(0, 256, (args.steps + args.warmup, size, size, 3), dtype=np.uint8)
+    rows = batched_policy_rows(policy, frames, tuple(args.slots), args.warmup)
+    print(format_batched_table(rows, str(policy.device)))
+    return 0

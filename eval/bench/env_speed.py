@@ -5,6 +5,7 @@ each is kept, so other work on a shared machine distorts neither the speeds nor 
 """
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import time
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ import pybullet as p
 from envs.mobile_vla_env import MobileVLAEnv
 from envs.robot_config import RobotConfig, load_robot_config
 from envs.sim import CameraView, Lighting
+from eval.cli import CommandParser, int_at_least
 
 BENCH_ACTION = np.array([0.3, 0.1, -1.0], dtype=np.float32)  # slow drive, gripper open: never ends the episode
 
@@ -110,3 +112,30 @@ def format_table(rows: list[BenchRow]) -> str:
     lines.append(f"(steps per CPU second of this process; bare = {rows[0].substeps} physics substeps"
                  " + one getCameraImage per step, same scene, same client)")
     return "\n".join(lines)
+
+
+def add_arguments(parser: CommandParser) -> None:
+    """The flags of `benchmark.py env`."""
+    parser.add_argument("--robot-config", default=None, help="robot config YAML/JSON (default: the shipped one)")
+    parser.add_argument("--task", default="pick", help="task whose scene is measured")
+    parser.add_argument("--steps", type=int_at_least(1), default=50, help="env steps per timed block")
+    parser.add_argument("--repeats", type=int_at_least(1), default=5,
+                        help="timed blocks of each kind; the fastest counts")
+    parser.add_argument("--save-images", default=None, metavar="DIR",
+                        help="also save pictures into DIR: front_camera.png and third_person.png of a pick "
+                             "episode, or with --task boxnav boxnav_<scenario>.png")
+
+
+def run(parser: CommandParser, args: argparse.Namespace) -> int:
+    """Time the env and bare PyBullet side by side, print the table (and save the pictures)."""
+    from eval.bench.snapshots import save_boxnav_snapshot, save_snapshots
+
+    print(format_table(run_benchmark(args.robot_config, args.task, args.steps, args.repeats)))
+    if args.save_images:
+        if args.task == "boxnav":
+            paths = [save_boxnav_snapshot(args.save_images, robot_config=args.robot_config)]
+        else:
+            paths = save_snapshots(args.save_images, robot_config=args.robot_config)
+        for path in paths:
+            print(f"wrote {path}")
+    return 0

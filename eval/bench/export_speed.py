@@ -1,6 +1,14 @@
-"""Latency of one frame through each exported graph, torch eager next to onnxruntime (`python eval/bench_export.py`)."""
+"""Latency of one frame through each exported graph, torch eager next to onnxruntime, batch 1, on this machine.
+
+    python eval/benchmark.py export                       # the shipped default, 1 thread, 20 repeats
+    python eval/benchmark.py export --checkpoint ckpt.safetensors --threads 4 --repeats 50
+
+Exports to a temporary folder (or uses --onnx FOLDER from eval/export_onnx.py) and prints a markdown table of
+the median and 90th percentile milliseconds per call.
+"""
 from __future__ import annotations
 
+import argparse
 import tempfile
 import time
 import warnings
@@ -11,8 +19,9 @@ from typing import Callable
 import numpy as np
 import torch
 
-from vla_model.export_onnx import ExportedFiles, HeadStep, OnnxPolicy, export_policy, sample_inputs
-from vla_model.policy import MobileVLAPolicy
+from eval.cli import CommandParser, int_at_least
+from vla_model.deploy.export_onnx import ExportedFiles, HeadStep, OnnxPolicy, export_policy, sample_inputs
+from vla_model.model.policy import MobileVLAPolicy
 
 
 def time_ms(call: Callable[[], object], repeats: int, warmup: int) -> tuple[float, float]:
@@ -61,3 +70,30 @@ def export_speed_rows(policy: MobileVLAPolicy, onnx: Path | None, threads: int, 
         with torch.no_grad():
             rows = [(graph, runtime, time_ms(call, repeats, warmup)) for graph, runtime, call in calls]
     return rows
+
+
+def add_arguments(parser: CommandParser) -> None:
+    """The flags of `benchmark.py export`."""
+    parser.add_argument("--checkpoint", type=Path, default=None, help="default: the shipped default checkpoint")
+    parser.add_argument("--onnx", type=Path, default=None, help="an exported folder (default: export now)")
+    parser.add_argument("--threads", type=int_at_least(1), default=1,
+                        help="intra-op threads for torch and onnxruntime")
+    parser.add_argument("--repeats", type=int_at_least(1), default=20)
+    parser.add_argument("--warmup", type=int_at_least(0), default=3)
+
+
+def run(parser: CommandParser, args: argparse.Namespace) -> int:
+    """Load, export if needed, time each graph both ways, print the table."""
+    from vla_model.loading.sequence import load_policy
+
+    torch.set_num_threads(args.threads)
+    policy = load_policy(args.checkpoint)
+    rows = export_speed_rows(policy, args.onnx, args.threads, args.repeats, args.warmup)
+    params = policy.parameter_counts()["total"]
+    print(f"model: {policy.config.name} ({params:,} parameters), batch 1, {args.threads} thread(s), "
+          f"{args.repeats} repeats, torch {torch.__version__}")
+    print("| graph | runtime | median ms | p90 ms |")
+    print("| --- | --- | ---: | ---: |")
+    for graph, runtime, (median, p90) in rows:
+        print(f"| {graph} | {runtime} | {median:.2f} | {p90:.2f} |")
+    return 0

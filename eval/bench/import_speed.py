@@ -4,13 +4,17 @@ Each phase runs in a fresh process, so that its peak resident memory is its own.
 """
 from __future__ import annotations
 
+import argparse
 import multiprocessing
 import resource
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from eval.cli import CommandParser, int_at_least
 
 
 def _peak_gb() -> float:
@@ -18,8 +22,8 @@ def _peak_gb() -> float:
 
 
 def _import_phase(ckpt: str, config: str, base: str | None, out: str) -> dict[str, float]:
-    from vla_model.checkpoint import save_checkpoint
-    from vla_model.robovlms_import import import_robovlms
+    from vla_model.loading.sequence import import_robovlms
+    from vla_model.model.checkpoint import save_checkpoint
 
     start = time.perf_counter()
     imported = import_robovlms(ckpt, config, base)
@@ -31,7 +35,7 @@ def _import_phase(ckpt: str, config: str, base: str | None, out: str) -> dict[st
 
 
 def _load_phase(out: str, steps: int) -> dict[str, float]:
-    from vla_model.checkpoint import load_policy
+    from vla_model.loading.sequence import load_policy
 
     start = time.perf_counter()
     policy = load_policy(out)
@@ -67,3 +71,35 @@ def format_import_table(rows: dict[str, dict[str, Any]]) -> str:
                      f"{r['save_s']:>8.2f}{r['out_gb']:>8.2f}{r['load_s']:>8.2f}{r['load_peak_gb']:>9.1f}"
                      f"{r['step_ms']:>9.1f}")
     return "\n".join(lines)
+
+
+def add_arguments(parser: CommandParser) -> None:
+    """The flags of `benchmark.py import`."""
+    parser.add_argument("--sizes", nargs="+", choices=("small", "real"), default=["small", "real"],
+                        help="synthetic runs to measure (default: both; the real size needs about 8 GB of disk "
+                             "per file and 14 GB of memory)")
+    parser.add_argument("--checkpoint", type=Path, help="measure this run of theirs instead")
+    parser.add_argument("--config", type=Path, help="--checkpoint's training JSON (default: its stored copy)")
+    parser.add_argument("--base", help="--checkpoint's base Kosmos-2 (hub id or folder), if it lacks tensors")
+    parser.add_argument("--steps", type=int_at_least(1), default=3, help="timed policy steps after loading")
+    parser.add_argument("--workdir", type=Path, help="where the files go (default: a temporary folder, removed)")
+
+
+def run(parser: CommandParser, args: argparse.Namespace) -> int:
+    """Write (or take) the runs, measure each in fresh processes, print the table."""
+    if args.checkpoint is not None and not args.checkpoint.is_file():
+        parser.error(f"--checkpoint: {args.checkpoint} not found")
+    from vla_model.robovlms.synthetic import write_synthetic_run
+
+    with tempfile.TemporaryDirectory(dir=args.workdir) as tmp:
+        folder, rows = Path(tmp), {}
+        if args.checkpoint is not None:
+            rows[args.checkpoint.stem[:10]] = measure_import(args.checkpoint, args.config, args.base,
+                                                             folder / "policy.safetensors", args.steps)
+        else:
+            for size in args.sizes:
+                ckpt, config, base = write_synthetic_run(size, folder)
+                rows[size] = measure_import(ckpt, config, base, folder / f"{size}.safetensors", args.steps)
+                ckpt.unlink()
+        print(format_import_table(rows))
+    return 0

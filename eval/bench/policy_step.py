@@ -1,16 +1,18 @@
 """Milliseconds per policy step: the backbone once per new frame (the policy's way) vs re-encoding the window.
 
-The command is `python eval/bench_model.py`.
+The command is `python eval/benchmark.py model`.
 """
 from __future__ import annotations
 
+import argparse
 import time
 from collections import deque
 
 import numpy as np
 import torch
 
-from vla_model.policy import MobileVLAPolicy
+from eval.cli import CommandParser, int_at_least
+from vla_model.model.policy import MobileVLAPolicy
 
 INSTRUCTION = "pick up the red cube"
 
@@ -59,3 +61,31 @@ def policy_step_table(policy: MobileVLAPolicy, frames: np.ndarray, warmup: int) 
                      f"{np.percentile(ms, 90):>8.1f}")
     lines.append(f"max |difference| between the two methods' chunks: {max_diff:.2e}")
     return "\n".join(lines)
+
+
+def add_arguments(parser: CommandParser) -> None:
+    """The flags of `benchmark.py model`."""
+    parser.add_argument("--config", default=None, help="model config JSON (default: the small shipped model)")
+    parser.add_argument("--checkpoint", default=None, help="load this checkpoint instead of building from --config")
+    parser.add_argument("--steps", type=int_at_least(1), default=40)
+    parser.add_argument("--warmup", type=int_at_least(0), default=3)
+    parser.add_argument("--threads", type=int_at_least(1), default=1, help="torch CPU threads")
+    parser.add_argument("--device", default="cpu")
+
+
+def run(parser: CommandParser, args: argparse.Namespace) -> int:
+    """Build or load the policy, time both ways, print one table."""
+    from vla_model.loading.sequence import load_policy
+    from vla_model.model.config import load_model_config
+    from vla_model.model.policy import build_policy
+
+    torch.set_num_threads(args.threads)
+    if args.checkpoint:
+        policy = load_policy(args.checkpoint, device=args.device)
+    else:
+        policy = build_policy(load_model_config(args.config), device=args.device).eval()
+    frames = np.random.default_rng(0).integers(0, 256, (args.steps + args.warmup, 224, 224, 3), dtype=np.uint8)
+    print(f"model {policy.config.name}, device {args.device}, {args.threads} CPU thread(s), {args.steps} steps, "
+          f"window {policy.config.window_size}, chunk {policy.config.fwd_pred_next_n}")
+    print(policy_step_table(policy, frames, args.warmup))
+    return 0

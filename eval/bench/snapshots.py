@@ -38,7 +38,7 @@ def save_snapshots(out_dir: str | Path, robot_config: str | Path | None = None, 
 def save_boxnav_snapshot(out_dir: str | Path, robot_config: str | Path | None = None,
                          scenario: str = BOXNAV_SNAPSHOT_SCENARIO, seed: int = 1) -> Path:
     """The expert's episode of `scenario`: its video's first and middle frames, one above the other, as
-    boxnav_<scenario>.png (front camera next to third person, with the instruction and the outcome)."""
+    boxnav_<scenario>.png (front camera next to third person, with the instruction and the action)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     env = MobileVLAEnv(task="boxnav", robot_config=robot_config, render_mode="rgb_array", scenario=scenario)

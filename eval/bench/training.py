@@ -6,7 +6,9 @@ does not see torch's allocator); on a GPU it is torch.cuda.max_memory_allocated.
 """
 from __future__ import annotations
 
+import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -15,10 +17,11 @@ from dataclasses import dataclass
 
 import torch
 
-from vla_model.config import load_config
-from vla_model.lightning_module import batch_loss
-from vla_model.policy import build_policy
-from vla_model.summary import mode_variant
+from eval.cli import CommandParser, int_at_least
+from vla_model.model.config import CONFIGS_DIR, SMALL_CONFIG, load_config
+from vla_model.model.policy import build_policy
+from vla_model.probes.summary import format_table, mode_variant, summary_rows
+from vla_model.training.lightning_module import batch_loss
 
 MODES = ("lora", "full")
 
@@ -112,3 +115,26 @@ def format_costs(costs: list[StepCost], frames_per_step: int, windows_per_step: 
     lines.append(f"(one step = {frames_per_step} frames through the backbone, {windows_per_step} windows, AdamW)")
     return "\n".join(lines)
 
+
+def add_arguments(parser: CommandParser) -> None:
+    """The flags of `benchmark.py train`."""
+    parser.add_argument("--config", default=str(SMALL_CONFIG), help="the config measured (default: the small one)")
+    parser.add_argument("--real-config", default=str(CONFIGS_DIR / "kosmos2_lora.json"), help="the config estimated")
+    parser.add_argument("--steps", type=int_at_least(1), default=3,
+                        help="timed steps per mode, after one warm-up (default 3)")
+    parser.add_argument("--batch-size", type=int_at_least(1), default=2, help="samples per step (default 2)")
+    parser.add_argument("--windows-per-sample", type=int_at_least(1), default=8, help="windows per sample (default 8)")
+
+
+def run(parser: CommandParser, args: argparse.Namespace) -> int:
+    """Measure both modes of the small config, then print the real config's parameter counts and memory estimate
+    (measuring it needs the real weights and a GPU)."""
+    config = load_config(args.config).model
+    print(f"measuring {args.config} on this machine (OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')})")
+    costs = [measure_in_subprocess(args.config, mode, args.steps, args.batch_size, args.windows_per_sample)
+             for mode in MODES]
+    frames = args.batch_size * (config.window_size + args.windows_per_sample - 1)
+    print(format_costs(costs, frames, args.batch_size * args.windows_per_sample))
+    print(f"\n{args.real_config}: parameter counts and memory estimate (not measured: no weights, no GPU here)")
+    print(format_table(summary_rows(load_config(args.real_config))))
+    return 0

@@ -1,9 +1,10 @@
-"""What a twin built from the photo-textured stand-in room is worth, measured where only the stand-in's generator
-can measure it: estimated poses against the true ones (truth/ beside the recordings), the cost of rendering the
-twin in a rollout against the flat sim, and the stand-in, twin and flat side by side at poses no recording
-visited. Development figures: synthetic, never a claim about a real robot."""
+"""`benchmark.py twin`: what a twin built from the photo-textured stand-in room is worth, measured where only the
+stand-in's generator can measure it: estimated poses against the true ones (truth/ beside the recordings), the
+cost of rendering the twin in a rollout against the flat sim, and the stand-in, twin and flat side by side at
+poses no recording visited. Development figures: synthetic, never a claim about a real robot."""
 from __future__ import annotations
 
+import argparse
 import json
 import time
 from pathlib import Path
@@ -16,13 +17,18 @@ from PIL import Image
 import envs  # noqa: F401  (registers the tasks)
 from agents.scripted_expert import ScriptedExpert
 from envs.photo_room.standin import photo_room_env
-from envs.robot_config import RobotConfig
+from envs.robot_config import RobotConfig, load_robot_config
 from envs.task_names import task_id
 from envs.twin.look import TwinAppearance
 from envs.twin.spec import SCENES_FILE
 from envs.wrappers import PrivilegedObservation
 from episodes.log import iter_episodes
+from eval.cli import CommandParser, int_at_least
 from eval.runner.scenes import TWIN_ESTIMATE
+
+OMNI_ROBOT = Path(__file__).resolve().parents[2] / "assets" / "robots" / "mobile_vla_omni.yaml"
+KINDS = ("1box_left", "1box_right", "2box_left", "2box_right")
+NOVEL_MOVES = ((0.35, 0.45, 0.0), (0.2, -0.5, 0.35), (0.9, 0.0, -0.5))  # sideways and turned: never recorded
 
 
 def pose_errors(estimates: dict[str, np.ndarray], truth_dir: Path) -> np.ndarray:
@@ -123,3 +129,40 @@ def as_dict(errors: np.ndarray) -> dict[str, Any]:
     """JSON-able pose error summary."""
     return {"frames": int(len(errors)), "median_cm": float(np.median(errors) * 100),
             "p95_cm": float(np.percentile(errors, 95) * 100)}
+
+
+def add_arguments(parser: CommandParser) -> None:
+    """The flags of `benchmark.py twin`."""
+    parser.add_argument("--twin", type=Path, required=True, help="the twin folder (eval/build_twin.py)")
+    parser.add_argument("--recordings", type=Path, required=True,
+                        help="the stand-in recordings the twin was built from (their truth/ beside them)")
+    parser.add_argument("--placed", type=Path, help="real logs placed in the twin (import_real.py --twin) ...")
+    parser.add_argument("--placed-truth", type=Path, help="... and the truth/ folder of their recordings")
+    parser.add_argument("--robot-config", type=Path, default=OMNI_ROBOT)
+    parser.add_argument("--episodes", type=int_at_least(1), default=6, help="rollout episodes per look")
+    parser.add_argument("--out", type=Path, required=True, help="folder for figures.json and the panels")
+
+
+def run(parser: CommandParser, args: argparse.Namespace) -> int:
+    """Measure, print the tables, write figures.json and the panels."""
+    config = load_robot_config(args.robot_config)
+    args.out.mkdir(parents=True, exist_ok=True)
+    figures = {}
+    print(figures_header())
+    built = pose_errors(built_estimates(args.twin), args.recordings / "truth")
+    print(error_row("built from (in the twin)", built))
+    figures["poses_built_from"] = as_dict(built)
+    if args.placed is not None:
+        truth = args.placed_truth or args.recordings / "truth"
+        held_out = pose_errors(placed_estimates(args.placed), truth)
+        print(error_row("held out (placed after)", held_out))
+        figures["poses_held_out"] = as_dict(held_out)
+    flat = rollout_speed(config, None, args.episodes, seed=0)
+    twin = rollout_speed(config, args.twin, args.episodes, seed=0)
+    print("\n".join(["", *speed_table(flat, twin)]))
+    figures["rollout_env_steps_per_s"] = {"flat": flat, "twin": twin}
+    for kind, panel in novel_pose_panels(config, args.twin, KINDS, seed=7, moves=NOVEL_MOVES).items():
+        Image.fromarray(panel).save(args.out / f"novel_pose_{kind}.png")
+    (args.out / "figures.json").write_text(json.dumps(figures, indent=2))
+    print(f"\nwrote {args.out}/figures.json and novel_pose_*.png (rows: stand-in | twin | flat)")
+    return 0

@@ -11,7 +11,7 @@ import dataclasses
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import gymnasium as gym
 import numpy as np
@@ -21,7 +21,7 @@ from envs.action_convention import validate_action
 from envs.provenance import sim_provenance
 from envs.wrappers import PrivilegedObservation
 from episodes.log import Episode, EpisodeMeta, EpisodeRecorder
-from eval.runner.video import compose_frame, write_video
+from eval.runner.video import compose_frame, outcome_text, write_video
 
 
 @dataclass(frozen=True)
@@ -41,6 +41,7 @@ def play_episode(
     options: dict[str, Any] | None = None,
     steps: int | None = None,
     video: Path | None = None,
+    on_step: Callable[[int], None] | None = None,
 ) -> PlayedEpisode:
     """Play one episode of `env` (seeded `seed`) with `agent`, recorded into a log whose facts start from `meta`.
 
@@ -48,6 +49,7 @@ def play_episode(
     of logged commands, whatever the env says). `meta` gives the facts the caller knows (task, agent name,
     source, checkpoint, robot config, extra); the instruction, seed, scene and agent settings come from the
     episode itself. With `video`, the front camera and the env's third-person render go to that mp4.
+    `on_step` is told the number of steps played after each one (a progress bar).
     """
     sim = env.unwrapped
     step_seconds = sim.robot_config.step_seconds
@@ -72,13 +74,21 @@ def play_episode(
         if video is not None:
             views.append((obs["rgb_static"], third_person, action))
         obs, _, terminated, truncated, info = played.step(action)
+        if on_step is not None:
+            on_step(len(recorder))
     success = bool(info["success"])
     ended = "success" if success else ("terminated" if terminated else "truncated")
-    # what the task kept about the episode (boxnav: the side passed on) goes into the log with the outcome
-    episode = recorder.build(success, model_queries=int(agent.model_queries), ended=ended,
+    # the task's reason for a failure, and what it kept about the episode (boxnav: the side passed on), go into
+    # the log with the outcome
+    reason = {"failure_reason": info["failure_reason"]} if "failure_reason" in info else {}
+    episode = recorder.build(success, model_queries=int(agent.model_queries), ended=ended, **reason,
                              **info.get("episode_facts", {}))
     if video is not None:
-        frames = [compose_frame(front, third, instruction, action, step, success)
-                  for step, (front, third, action) in enumerate(views)]
-        write_video(video, frames, fps=sim.robot_config.control_rate_hz)
+        rate = sim.robot_config.control_rate_hz
+        frames = [compose_frame(front, third, instruction, step, action) for step, (front, third, action)
+                  in enumerate(views)]
+        # the state the last action led to, with the outcome, held for a second
+        final = compose_frame(obs["rgb_static"], sim.render(), instruction, len(views),
+                              outcome=outcome_text(success, info.get("failure_reason")))
+        write_video(video, frames + [final] * max(1, round(rate)), fps=rate)
     return PlayedEpisode(episode, obs, terminated)

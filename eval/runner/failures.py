@@ -1,68 +1,80 @@
-"""Where a failed pick went: to the named object, to a distractor (same colour or same shape), or nowhere.
+"""Why a run's episodes failed, as their task decided it (envs/tasks.py, envs/boxnav.py): counts per failure reason,
+for every task, and for the block tasks where the failed episodes went (the object the task logged as reached).
 
-For each failed episode of a pick run, the grasp point (between the fingers) is followed through the logged
-robot poses; the object it came closest to, from the scene's start positions, is where the episode went, unless
-none came within REACH_M ("nowhere"). The named object counts as reached-but-not-lifted.
+Nothing is judged again here: the reason and the object reached are read from each log's `meta.extra`.
 """
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any, Iterable
 
-import numpy as np
+from envs.mobile_vla_env import failure_reasons
+from episodes.log import Episode, iter_episodes
 
-from envs.frames import to_world
-from envs.robot import GRASP_POINT
-from episodes.log import Episode, episode_paths, read_episode
-from vla_model.aux_targets import named_object_position
-
-REACH_M = 0.12
-KINDS = ("at the named object, not lifted", "at a same-colour distractor", "at a same-shape distractor",
-         "at another distractor", "nowhere")
+NOT_RECORDED = "not recorded in the log (a real run's, or one older than failure reasons)"
+WENT = ("at the named object", "at a same-colour object", "at a same-shape object", "at another object",
+        "nowhere near an object")
 
 
-def where_it_went(episode: Episode) -> str:
-    """One of KINDS for a pick episode (meant for failed ones)."""
-    scene = episode.meta.scene
-    objects = scene.get("objects") or []
-    if not objects or episode.robot_pose is None:
-        return "nowhere"
-    grasp = np.array([to_world(pose, GRASP_POINT[0], GRASP_POINT[1]) for pose in episode.robot_pose])
-    closest = [float(np.min(np.linalg.norm(grasp - np.asarray(o["position"][:2]), axis=1))) for o in objects]
-    nearest = int(np.argmin(closest))
-    if closest[nearest] > REACH_M:
-        return "nowhere"
-    named = named_object_position(scene)
-    reached = objects[nearest]
-    if named is not None and np.allclose(reached["position"][:2], named):
-        return KINDS[0]
+def where_it_went(episode: Episode) -> str | None:
+    """One of WENT for a block-task episode, from the object its task logged as reached; None for other tasks."""
+    extra, scene = episode.meta.extra, episode.meta.scene
+    if "reached" not in extra:
+        return None
+    reached = extra["reached"]
+    if reached is None:
+        return WENT[4]
+    if reached == scene.get("target"):
+        return WENT[0]
     colour, shape = str(scene.get("target", " ")).split(" ", 1)
-    if reached.get("colour") == colour:
-        return KINDS[1]
-    return KINDS[2] if reached.get("shape") == shape else KINDS[3]
+    reached_colour, reached_shape = str(reached).split(" ", 1)
+    return WENT[1] if reached_colour == colour else WENT[2] if reached_shape == shape else WENT[3]
 
 
-def failure_breakdown(episodes: Iterable[Episode]) -> dict[str, Any]:
-    """Counts of KINDS over the failed episodes, with the episode and success totals."""
-    counts: Counter[str] = Counter()
-    total = successes = 0
+def _known_reasons(task: str) -> tuple[str, ...]:
+    try:
+        return failure_reasons(task)
+    except ValueError:  # a task this tool does not run (an imported log's own name): only the reasons logged
+        return ()
+
+
+def failure_breakdown(episodes: Iterable[Episode]) -> dict[str, dict[str, Any]]:
+    """Per task: episodes, successes, the failures counted by reason (every reason the task has, then any other
+    logged) and, for the block tasks, by where they went."""
+    by_task: dict[str, list[Episode]] = defaultdict(list)
     for episode in episodes:
-        total += 1
-        if episode.meta.success:
-            successes += 1
-        else:
-            counts[where_it_went(episode)] += 1
-    return {"episodes": total, "successes": successes, "failures": {kind: counts[kind] for kind in KINDS}}
+        by_task[episode.meta.task].append(episode)
+    report = {}
+    for task, task_episodes in sorted(by_task.items()):
+        failed = [e for e in task_episodes if not e.meta.success]
+        reasons = Counter(e.meta.extra.get("failure_reason") or NOT_RECORDED for e in failed)
+        went = Counter(where_it_went(e) for e in failed)
+        known = _known_reasons(task)
+        report[task] = {
+            "episodes": len(task_episodes),
+            "successes": len(task_episodes) - len(failed),
+            "failures": {reason: reasons[reason] for reason in (*known, *sorted(set(reasons) - set(known)))},
+        }
+        if went.keys() - {None}:
+            report[task]["went"] = {kind: went[kind] for kind in WENT}
+    return report
 
 
-def run_breakdown(folder: Path) -> dict[str, Any]:
-    """failure_breakdown over every episode log of a run folder."""
-    return failure_breakdown(read_episode(path) for path in episode_paths(folder))
+def run_breakdown(folder: Path) -> dict[str, dict[str, Any]]:
+    """failure_breakdown over every episode log of a run folder (frames left on disk)."""
+    return failure_breakdown(episode for _, episode in iter_episodes(folder, load_frames=False))
 
 
-def format_breakdown(name: str, report: dict[str, Any]) -> str:
-    """One line per kind."""
-    lines = [f"{name}: {report['successes']}/{report['episodes']} succeeded; the failures went"]
-    lines += [f"  {count:>4}  {kind}" for kind, count in report["failures"].items()]
+def format_breakdown(name: str, report: dict[str, dict[str, Any]]) -> str:
+    """A line per reason, per task; then where the failures went, for the block tasks."""
+    lines = []
+    for task, counts in report.items():
+        failures = counts["episodes"] - counts["successes"]
+        lines.append(f"{name} ({task}): {counts['successes']}/{counts['episodes']} succeeded; why the {failures} "
+                     "failed:")
+        lines += [f"  {count:>4}  {reason}" for reason, count in counts["failures"].items()]
+        if "went" in counts:
+            lines.append("  where they went (the object the grasp point reached):")
+            lines += [f"  {count:>4}  {kind}" for kind, count in counts["went"].items()]
     return "\n".join(lines)

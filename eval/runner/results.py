@@ -1,19 +1,22 @@
 """A rollout's results: one row per episode, the aggregate, results.json, and the summary printed at the end.
 
 Everything in results.json but "timing" is a function of the settings alone; an interrupted run is resumed from
-the episode logs it already wrote (`finished_rows`).
+the episode logs it wrote, the one record of which episodes finished (`logged_rows`).
 """
 from __future__ import annotations
 
 import json
 import tempfile
+from collections import Counter
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 
 from envs.atomic_file import atomic_write
+from envs.mobile_vla_env import failure_reasons
 from episodes.log import Episode, EpisodeLogError, episode_filename, read_episode
 from eval.runner.settings import RolloutSettings, settings_dict
 from eval.runner.stats import wilson_interval
@@ -36,12 +39,14 @@ class EpisodeRow:
     model_queries: int
     log: str
     video: str | None
+    failure_reason: str | None = None  # a failed episode: why, as its task says (envs/tasks.py, envs/boxnav.py)
     scenario: str | None = None       # boxnav only: the scenario played, ...
     passed_side: str | None = None    # ... the side of the boxes the robot passed on ("none": it did not) ...
     side_followed: bool | None = None  # ... and whether that is the side the instruction names
 
     def to_dict(self) -> dict[str, Any]:
-        """The row as results.json holds it; the boxnav fields only where the task has them."""
+        """The row as results.json holds it; the failure reason only for a failure, the boxnav fields only where
+        the task has them."""
         return {key: value for key, value in asdict(self).items() if value is not None or key == "video"}
 
 
@@ -57,8 +62,11 @@ class RolloutResult:
     provenance: dict[str, Any] = field(default_factory=dict)  # renderer, robot config hash, package versions
 
 
-def prepare_out_dir(out: Path, resume: bool) -> None:
-    """Create the output folder and prove it writable; refuse to mix a new run into an old one."""
+@contextmanager
+def run_folder(out: Path, resume: bool) -> Iterator[None]:
+    """Create the output folder and prove it writable, refusing to mix a new run into an old one; when the block
+    fails (a policy that does not load, a Ctrl-C while setting up), remove the folders created here."""
+    created = [folder for folder in (out, *out.parents) if not folder.exists()]  # out first, then its parents
     try:
         out.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=out, prefix=".write_check"):
@@ -68,20 +76,35 @@ def prepare_out_dir(out: Path, resume: bool) -> None:
     has_run = (out / RESULTS_FILE).exists() or any(out.glob("episode_*.h5"))
     if has_run and not resume:
         raise ValueError(f"{out}: already holds a run; pass --resume to continue it or choose another --out")
+    try:
+        yield
+    except BaseException:
+        for folder in created:  # innermost first; one that something else wrote into stays
+            try:
+                folder.rmdir()
+            except OSError:
+                break
+        raise
 
 
-def finished_rows(out: Path, settings: RolloutSettings, video_dir: Path | None) -> list[EpisodeRow]:
-    """The episodes a previous run of these settings already logged in `out` (for --resume)."""
+def check_resumable(out: Path, settings: RolloutSettings) -> None:
+    """Refuse to resume a run in `out` whose settings (other than RESUMABLE_SETTINGS) differ from these."""
     results_path = out / RESULTS_FILE
-    if results_path.exists():
-        try:
-            previous = json.loads(results_path.read_text())["settings"]
-        except (json.JSONDecodeError, KeyError, TypeError):
-            raise ValueError(f"{results_path}: not a results file this tool wrote; cannot resume from it") from None
-        current = settings_dict(settings)
-        changed = sorted(k for k in current if k not in RESUMABLE_SETTINGS and previous.get(k) != current[k])
-        if changed:
-            raise ValueError(f"{out}: cannot resume, settings differ from that run: {', '.join(changed)}")
+    if not results_path.exists():
+        return
+    try:
+        previous = json.loads(results_path.read_text())["settings"]
+    except (json.JSONDecodeError, KeyError, TypeError):
+        raise ValueError(f"{results_path}: not a results file this tool wrote; cannot resume from it") from None
+    current = settings_dict(settings)
+    changed = sorted(k for k in current if k not in RESUMABLE_SETTINGS and previous.get(k) != current[k])
+    if changed:
+        raise ValueError(f"{out}: cannot resume, settings differ from that run: {', '.join(changed)}")
+
+
+def logged_rows(out: Path, settings: RolloutSettings, video_dir: Path | None) -> list[EpisodeRow]:
+    """The rows of the episodes of this run whose complete log is in `out`: what results.json lists, and what
+    --resume skips (the logs are the one record of what finished; a half-written one never exists)."""
     rows = []
     for index in range(settings.episodes):
         path = out / episode_filename(index)
@@ -90,7 +113,7 @@ def finished_rows(out: Path, settings: RolloutSettings, video_dir: Path | None) 
         try:
             episode = read_episode(path, load_frames=False)
         except EpisodeLogError:
-            continue  # an unreadable log is redone, not trusted
+            continue  # not one of ours (atomic writes leave none half-written): redone, not trusted
         if (episode.meta.task, episode.meta.agent) != (settings.task, settings.agent):
             raise ValueError(f"{path}: logged by a '{episode.meta.agent}' run of '{episode.meta.task}'; cannot resume "
                              f"a '{settings.agent}' run of '{settings.task}' here")
@@ -110,6 +133,7 @@ def episode_row(out: Path, video_dir: Path | None, index: int, episode: Episode,
         model_queries=int(episode.meta.extra.get("model_queries", 0)),
         log=episode_filename(index),
         video=_relative(video, out) if video is not None and video.exists() else None,
+        failure_reason=episode.meta.extra.get("failure_reason"),
         scenario=episode.meta.extra.get("scenario"),
         passed_side=episode.meta.extra.get("passed_side"),
         side_followed=episode.meta.extra.get("side_followed"),
@@ -128,11 +152,13 @@ def _relative(path: Path, out: Path) -> str:
         return str(path.resolve())
 
 
-def aggregate(rows: list[EpisodeRow]) -> dict[str, Any]:
-    """Success rate with its Wilson 95% interval, mean episode length, model queries per episode; for boxnav also
-    how often the robot passed on the side the instruction names, with its interval."""
+def aggregate(rows: list[EpisodeRow], task: str) -> dict[str, Any]:
+    """Success rate with its Wilson 95% interval, mean episode length, model queries per episode, the failures
+    counted by the task's reasons; for boxnav also how often the robot passed on the side the instruction names,
+    with its interval."""
     successes = sum(row.success for row in rows)
     low, high = wilson_interval(successes, len(rows))
+    reasons = Counter(row.failure_reason for row in rows if not row.success)
     data = {
         "episodes": len(rows),
         "successes": successes,
@@ -140,6 +166,7 @@ def aggregate(rows: list[EpisodeRow]) -> dict[str, Any]:
         "success_rate_wilson95": [low, high],
         "mean_length": float(np.mean([row.length for row in rows])) if rows else 0.0,
         "model_queries_per_episode": float(np.mean([row.model_queries for row in rows])) if rows else 0.0,
+        "failure_reasons": {reason: reasons[reason] for reason in failure_reasons(task)},
     }
     sided = [row for row in rows if row.side_followed is not None]
     if sided:
@@ -159,7 +186,7 @@ def results_dict(result: RolloutResult) -> dict[str, Any]:
         "agent_settings": result.agent_settings,
         "provenance": result.provenance,
         "episodes": [row.to_dict() for row in result.rows],
-        "aggregate": aggregate(result.rows),
+        "aggregate": aggregate(result.rows, result.settings.task),
         "timing": result.timing,
     }
 
@@ -174,7 +201,7 @@ def write_results(out: Path, result: RolloutResult) -> Path:
 
 def format_summary(result: RolloutResult, out: Path) -> str:
     """The lines printed at the end of a run."""
-    agg = aggregate(result.rows)
+    agg = aggregate(result.rows, result.settings.task)
     low, high = agg["success_rate_wilson95"]
     settings = result.settings
     model = f" on {settings.checkpoint or settings.shipped_default.note}" if settings.agent == "vla" else ""
@@ -188,6 +215,9 @@ def format_summary(result: RolloutResult, out: Path) -> str:
         f"wrote {out / RESULTS_FILE} and {len(result.rows)} episode logs"
         + (f" and videos in {out}" if any(row.video for row in result.rows) else ""),
     ]
+    failed = [f"{count} {reason}" for reason, count in agg["failure_reasons"].items() if count]
+    if failed:
+        lines.insert(2, f"failures: {', '.join(failed)}")
     if "side_followed" in agg:
         side_low, side_high = agg["side_followed_wilson95"]
         lines.insert(2, f"passed the boxes on the side the instruction names in {agg['side_followed']}/{agg['episodes']}"

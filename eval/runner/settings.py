@@ -99,6 +99,11 @@ class RolloutSettings:
         if self.scenario is not None or self.scenario_file is not None:
             # a bad scenario (split_scenarios parses each) or file, or a task without scenarios, fails here
             make_task(self.task, self.scenarios[0] if self.scenarios else None, self.scenario_file)
+        played = len(self.scenarios)
+        if played > 1 and self.episodes % played:  # each scenario as often as the others, or the mix is skewed
+            lower = played * max(1, self.episodes // played)
+            raise ValueError(f"--episodes {self.episodes} is not a multiple of the {played} scenarios played in turn: "
+                             f"give --episodes {lower} or {lower + played}")
 
     @cached_property
     def scenarios(self) -> tuple[str, ...]:
@@ -157,6 +162,7 @@ class RunOptions:
     num_envs: int = 1
     video_dir: Path | None = None
     video: bool = True
+    video_episodes: int = 2     # with video: only the first this many episodes are filmed (a video costs ~7x)
     resume: bool = False
     progress: bool = True
     batch_policy: bool = False  # num_envs slots in threads sharing one policy, one backbone pass per step
@@ -166,6 +172,8 @@ class RunOptions:
     def __post_init__(self) -> None:
         if self.backend not in ("local", "ray"):
             raise ValueError(f"--backend must be local or ray, got {self.backend!r}")
+        if self.video_episodes < 0:
+            raise ValueError(f"--video-episodes must be >= 0, got {self.video_episodes}")
         if self.backend == "ray" and self.batch_policy:
             raise ValueError("--batch-policy runs in one process; it does not combine with --backend ray")
 
@@ -181,8 +189,10 @@ def settings_dict(settings: RolloutSettings) -> dict[str, Any]:
 
 
 def default_out_dir(settings: RolloutSettings) -> Path:
-    """runs/<task>_<agent>_<seed>/."""
-    return Path("runs") / f"{settings.task}_{settings.agent}_{settings.seed}"
+    """runs/<task>_<agent>_<seed>/, with the checkpoint's file name before the seed when one is given
+    (runs/pick_vla_policy_0/), so that runs of two checkpoints never share a folder by default."""
+    checkpoint = f"_{Path(settings.checkpoint).stem}" if settings.uses_checkpoint and settings.checkpoint else ""
+    return Path("runs") / f"{settings.task}_{settings.agent}{checkpoint}_{settings.seed}"
 
 
 def load_run_robot_config(settings: RolloutSettings) -> RobotConfig:

@@ -1,6 +1,7 @@
 """Rollout videos: the robot's front camera and a third-person view side by side, with what happened drawn on.
 
-Frames are composed once the episode's outcome is known, so every frame can say how the episode ended.
+While the episode runs the banner says so; the last frame, the state the last action led to (held a second),
+shows the outcome and, for a failure, the task's reason ("FAILURE: touched a box").
 """
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ FOOTER = 32
 TEXT = (235, 235, 235)
 BACKGROUND = (24, 24, 24)
 OUTCOME_COLOURS = {True: (40, 150, 60), False: (170, 40, 40)}
+RUNNING_COLOUR = (70, 70, 70)
 
 
 def _font(size: int) -> ImageFont.ImageFont:
@@ -51,15 +53,23 @@ def action_text(action: np.ndarray) -> str:
     return f"dx {action[DX]:+.2f}  dy {action[DY]:+.2f}  gripper {grip}"
 
 
+def outcome_text(success: bool, failure_reason: str | None) -> str:
+    """The banner of an ended episode: 'SUCCESS', or 'FAILURE: <the task's reason>'."""
+    if success:
+        return "SUCCESS"
+    return f"FAILURE: {failure_reason}" if failure_reason else "FAILURE"
+
+
 def compose_frame(
     front: np.ndarray,
     third_person: np.ndarray | None,
     instruction: str,
-    action: np.ndarray,
     step: int,
-    success: bool,
+    action: np.ndarray | None = None,
+    outcome: str | None = None,
 ) -> np.ndarray:
-    """One video frame (HEADER + PANEL + FOOTER high) uint8: both views, instruction, action, outcome."""
+    """One video frame (HEADER + PANEL + FOOTER high) uint8: both views, the instruction, the step's action (None:
+    the state after the last step), and the banner: running, or the `outcome` (outcome_text) once it ended."""
     left, right = _panel(front, "front camera"), _panel(third_person, "third person")
     width = left.width + right.width
     canvas = Image.new("RGB", (width, HEADER + PANEL + FOOTER), BACKGROUND)
@@ -67,10 +77,13 @@ def compose_frame(
     canvas.paste(right, (left.width, HEADER))
     draw = ImageDraw.Draw(canvas)
     draw.text((8, 6), _fit(f'"{instruction}"', width // 9), fill=TEXT, font=_font(15))
-    draw.text((8, 34), f"step {step:3d}   {action_text(action)}", fill=TEXT, font=_font(15))
+    doing = action_text(action) if action is not None else "episode over"
+    draw.text((8, 34), f"step {step:3d}   {doing}", fill=TEXT, font=_font(15))
     footer_top = HEADER + PANEL
-    draw.rectangle((0, footer_top, width, footer_top + FOOTER), fill=OUTCOME_COLOURS[success])
-    draw.text((8, footer_top + 7), "outcome: SUCCESS" if success else "outcome: FAILURE", fill=TEXT, font=_font(15))
+    colour = RUNNING_COLOUR if outcome is None else OUTCOME_COLOURS[outcome == "SUCCESS"]
+    draw.rectangle((0, footer_top, width, footer_top + FOOTER), fill=colour)
+    banner = "running ..." if outcome is None else f"outcome: {outcome}"
+    draw.text((8, footer_top + 7), _fit(banner, width // 9), fill=TEXT, font=_font(15))
     return np.asarray(canvas)
 
 

@@ -2,7 +2,8 @@
 
 Episode i always runs with seed `seed + i` on a freshly reset agent, so its log does not depend on which worker
 played it or how many there were. One worker plays in this process; several are spawned processes that ignore
-Ctrl-C (the main process stops them), each writing its episodes' logs and videos itself (both atomically).
+Ctrl-C (the main process stops them), each writing its episodes' logs and videos itself (both atomically). Each
+worker reports every env step it plays (`on_step(index, steps)`), for the progress bar.
 """
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import signal
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import gymnasium as gym
 
@@ -34,6 +35,14 @@ class EpisodeJob:
     robot_config: RobotConfig
     out: Path
     video_dir: Path | None
+    video_episodes: int = 0  # the first this many episodes are filmed (when video_dir is set)
+
+    def films(self, index: int) -> bool:
+        """Whether episode `index` gets a video."""
+        return self.video_dir is not None and index < self.video_episodes
+
+
+StepReport = Callable[[int, int], None]  # (episode index, steps it has played so far)
 
 
 @dataclass(frozen=True)
@@ -64,14 +73,15 @@ class EpisodeWorker:
             self.env.close()
             raise
 
-    def play(self, index: int) -> PlayedRow:
+    def play(self, index: int, on_step: StepReport | None = None) -> PlayedRow:
         """Play episode `index` (seed + index), write its log (and video), return its row."""
         job, settings = self.job, self.job.settings
         meta = EpisodeMeta(task=settings.task, instruction="", success=False, agent=settings.agent, source="sim",
                            checkpoint=settings.checkpoint_label or "", robot_config=job.robot_config.to_dict())
-        video = video_path(job.out, job.video_dir, index)
-        played = play_episode(self.env, self.agent, meta, settings.seed + index, options=settings.reset_options(index),
-                              video=video)
+        video = video_path(job.out, job.video_dir, index) if job.films(index) else None
+        report = None if on_step is None else (lambda steps: on_step(index, steps))
+        played = play_episode(self.env, self.agent, meta, settings.seed + index, options=settings.reset_options(index), video=video,
+                              on_step=report)
         episode = played.episode
         episode.meta.extra["index"] = index
         write_episode(job.out / episode_filename(index), episode)
@@ -85,14 +95,16 @@ class EpisodeWorker:
 
 _WORKER: EpisodeWorker | None = None
 _JOB: EpisodeJob | None = None
+_STEPS: Any = None  # a shared array: steps played so far, by episode index
+PROGRESS_POLL_S = 0.25  # how often the main process reads the workers' step counts
 
 
-def _start_worker(job: EpisodeJob, threads: int) -> None:
+def _start_worker(job: EpisodeJob, threads: int, steps: Any) -> None:
     """In a spawned worker: deaf to Ctrl-C, a fair share of the cores, the job kept for the first episode."""
-    global _JOB
+    global _JOB, _STEPS
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     os.environ.setdefault("OMP_NUM_THREADS", str(threads))  # read by torch when the agent first imports it
-    _JOB = job
+    _JOB, _STEPS = job, steps
 
 
 def _play_in_worker(index: int) -> PlayedRow:
@@ -100,32 +112,47 @@ def _play_in_worker(index: int) -> PlayedRow:
     global _WORKER
     if _WORKER is None:
         _WORKER = EpisodeWorker(_JOB)
-    return _WORKER.play(index)
+    return _WORKER.play(index, _STEPS.__setitem__)
 
 
-def play_episodes(job: EpisodeJob, indices: Sequence[int], workers: int, local: EpisodeWorker) -> Iterator[PlayedRow]:
+def play_episodes(job: EpisodeJob, indices: Sequence[int], workers: int, local: EpisodeWorker,
+                  on_step: StepReport | None = None) -> Iterator[PlayedRow]:
     """Play the episodes `indices` on `workers` workers, yielding each as it finishes (not in index order).
 
     `local` is a worker already built in this process (so bad input fails before any episode); it plays them all
-    when `workers` is 1.
+    when `workers` is 1. Closing the iterator stops the workers and waits for them (a log a stopped worker was
+    writing stays a temp file: envs.atomic_file.remove_abandoned).
     """
     if workers <= 1:
         for index in indices:
-            yield local.play(index)
+            yield local.play(index, on_step)
         return
     threads = max(1, (os.cpu_count() or 1) // workers)
     context = multiprocessing.get_context("spawn")  # no fork of a process that may hold torch threads
-    with context.Pool(workers, initializer=_start_worker, initargs=(job, threads)) as pool:
-        yield from pool.imap_unordered(_play_in_worker, indices)
+    steps = context.Array("i", max(indices) + 1, lock=False)  # one writer per index: no lock needed
+    with context.Pool(workers, initializer=_start_worker, initargs=(job, threads, steps)) as pool:
+        rows, ended = pool.imap_unordered(_play_in_worker, indices), set()
+        while len(ended) < len(indices):
+            try:
+                played = rows.next(timeout=PROGRESS_POLL_S)
+            except multiprocessing.TimeoutError:
+                if on_step is not None:
+                    for index in indices:
+                        if steps[index] and index not in ended:
+                            on_step(index, steps[index])
+                continue
+            ended.add(played.row.index)
+            yield played
 
 
-def play_episodes_batched(job: EpisodeJob, indices: Sequence[int], slots: int, policy: Any) -> Iterator[PlayedRow]:
+def play_episodes_batched(job: EpisodeJob, indices: Sequence[int], slots: int, policy: Any,
+                          on_step: StepReport | None = None) -> Iterator[PlayedRow]:
     """Play the episodes on `slots` envs in threads of this process whose VLA agents share `policy`: each step's
-    frames of all slots go through the backbone in one pass (vla_model/batching.py). Yields rows as they finish.
+    frames of all slots go through the backbone in one pass (vla_model/deploy/batching.py). Yields rows as they finish.
     """
-    from vla_model.batching import BatchAborted, SessionBatcher
+    from vla_model.deploy.batching import BatchAborted, SessionBatcher
 
-    from vla_model.deployment_profile import load_profile
+    from vla_model.model.deployment_profile import load_profile
 
     profile = getattr(job.settings.knobs, "profile", None)
     batcher = SessionBatcher(policy, load_profile(profile) if profile is not None else None)
@@ -149,7 +176,7 @@ def play_episodes_batched(job: EpisodeJob, indices: Sequence[int], slots: int, p
                     index = todo.get_nowait()
                 except queue.Empty:
                     break
-                finished.put(worker.play(index))
+                finished.put(worker.play(index, on_step))
         except BaseException as err:  # handed to the main thread, which raises it
             batcher.abort()
             finished.put(err)
@@ -193,14 +220,17 @@ def play_episodes_ray(job: EpisodeJob, indices: Sequence[int], workers: int,
     import ray
     from ray.util import ActorPool
 
+    actors = []
     try:
         gpus = 1 if ray.cluster_resources().get("GPU", 0) >= workers else 0
         actor = ray.remote(num_cpus=1, num_gpus=gpus)(RayEpisodeWorker)
-        pool = ActorPool([actor.remote(job, gpus > 0) for _ in range(workers)])
-        yield from pool.map_unordered(lambda worker, index: worker.play.remote(index), list(indices))
+        actors = [actor.remote(job, gpus > 0) for _ in range(workers)]
+        yield from ActorPool(actors).map_unordered(lambda worker, index: worker.play.remote(index), list(indices))
     finally:
+        for worker in actors:  # an interrupted run: on a cluster of its own too, no actor plays on
+            ray.kill(worker)
         if started_here:
-            ray.shutdown()  # also what stops the actors when the run is interrupted
+            ray.shutdown()
 
 
 def start_ray(address: str | None, cpus: int) -> bool:

@@ -5,7 +5,9 @@ paired with the sim's prediction for the same situation (the mean success of the
 of its scenario, else the sim rate). The estimate is the sim rate plus the mean of (real - predicted) over the
 pairs (the rectifier, which removes the sim's bias), with the normal interval of that sum. It is worth it when the
 sim predicts the real outcomes well: the rectifier then varies little, and the interval is narrower than the
-real trials alone give; "real trials saved" is how many more real trials alone would need for that width.
+real trials alone give. The real trials alone get their Wilson interval (the success table's: never of zero width
+at a small n); "real trials saved" is how many more of them would give the PPI's width, with the spread per trial
+of that interval's centre (Agresti-Coull).
 """
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ import numpy as np
 from scipy.stats import norm
 
 from episodes.log import Episode
+from eval.runner.stats import wilson_interval
 from eval.sim_real.metrics import group_by_task_and_policy
 from eval.sim_real.scenarios import scenario_of
 
@@ -25,7 +28,7 @@ MIN_REAL = 2
 
 def prediction_powered_rate(sim_outcomes: Sequence[float], predicted: Sequence[float], real: Sequence[float],
                             confidence: float = 0.95) -> dict[str, Any]:
-    """The PPI estimate of the real rate and its interval, next to the real-only normal interval of the same n."""
+    """The PPI estimate of the real rate and its interval, next to the real-only Wilson interval of the same n."""
     sim_values, predictions, reals = (np.asarray(v, dtype=np.float64) for v in (sim_outcomes, predicted, real))
     if len(predictions) != len(reals) or len(reals) < MIN_REAL or len(sim_values) < 2:
         raise ValueError(f"prediction-powered rate: need >= 2 sim episodes and >= {MIN_REAL} paired real ones, got "
@@ -34,15 +37,16 @@ def prediction_powered_rate(sim_outcomes: Sequence[float], predicted: Sequence[f
     rectifier = reals - predictions
     estimate = float(sim_values.mean() + rectifier.mean())
     half = z * math.sqrt(sim_values.var(ddof=1) / len(sim_values) + rectifier.var(ddof=1) / len(reals))
-    real_half = z * math.sqrt(reals.var(ddof=1) / len(reals))
-    # real trials alone need n * (real_half / half)^2 for the PPI width: the interval shrinks as 1 / sqrt(n)
-    # (no spread on either side, as with all outcomes equal, says nothing: counted as no saving)
-    equivalent = len(reals) * (real_half / half) ** 2 if half > 0 else float(len(reals))
+    successes = int(round(reals.sum()))  # real outcomes are 0 or 1
+    low, high = wilson_interval(successes, len(reals), confidence)
+    # real trials alone need z^2 p~(1 - p~) / half^2 for the PPI half-width, p~ the Wilson interval's centre
+    # (no spread on the PPI side, as with all outcomes equal, says nothing: counted as no saving)
+    centre = (successes + z ** 2 / 2) / (len(reals) + z ** 2)
+    equivalent = z ** 2 * centre * (1 - centre) / half ** 2 if half > 0 else float(len(reals))
     return {
         "estimate": min(max(estimate, 0.0), 1.0),
         "ci": [max(estimate - half, 0.0), min(estimate + half, 1.0)],
-        "real_only": {"rate": float(reals.mean()), "ci": [max(float(reals.mean()) - real_half, 0.0),
-                                                          min(float(reals.mean()) + real_half, 1.0)]},
+        "real_only": {"rate": float(reals.mean()), "ci": [low, high], "interval": "wilson"},
         "sim_episodes": int(len(sim_values)),
         "real_episodes": int(len(reals)),
         "real_trials_equivalent": float(equivalent),

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections import Counter
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -186,8 +187,9 @@ def _prediction_powered_table(table: dict[str, Any]) -> list[str]:
                      f"{_interval(row['ci'])} | {alone['rate']:.2f} {_interval(alone['ci'])} | "
                      f"{row['real_trials_saved']:.0f} |")
     lines += ["", "Estimate: the sim's rate corrected by the mean real-minus-predicted outcome of the real episodes "
-              "(each predicted by the sim episodes of its seed or scenario); saved: the extra real trials real "
-              "alone would need for the same interval width (docs/sim_vs_real.md)."]
+              "(each predicted by the sim episodes of its seed or scenario), with its normal interval; real alone: "
+              "the Wilson interval of the real episodes (as in the success table); saved: the extra real trials real "
+              "alone would need for the estimate's interval width (docs/sim_vs_real.md)."]
     return lines
 
 
@@ -253,6 +255,13 @@ def _parity_lines(parity: dict[str, Any] | None) -> list[str]:
     ]
 
 
+def synthetic_note(episode: Episode) -> str:
+    """What a synthetic log says of its origin: its own note, or its recording's (an imported one), quoted."""
+    extra = episode.meta.extra
+    note = extra.get("note") or extra.get("recording_attrs", {}).get("note")
+    return f'"{note}"' if note else "no note of where it was made"
+
+
 def write_report(
     out: Path,
     metrics: dict[str, Any],
@@ -281,9 +290,11 @@ def write_report(
         "",
     ]
     if sources["real"]["by_source"].get("synthetic"):
+        said = Counter(synthetic_note(e) for e in real if e.meta.source == "synthetic")
         lines += [
-            "> **The real side holds synthetic logs**: made in the simulator with a perturbed robot config "
-            "(eval/make_synthetic_real.py). They test this tool; they say nothing about a real robot.",
+            f"> **The real side holds {sum(said.values())} synthetic logs**, not data from a real robot: they test "
+            "this tool and say nothing about one. What they say of where they come from: "
+            + "; ".join(f"{count}: {note}" for note, count in said.most_common()) + ".",
             "",
         ]
     lines += ["## Success", "", *_success_table(metrics["success"]), "", f"![success]({PLOTS['success']})", ""]
