@@ -52,8 +52,9 @@ def test_the_stand_in_records_in_their_layout_and_keeps_the_truth_apart(workspac
     with h5py.File(recordings[0]) as f:
         assert f["images"].shape[1:] == (216, 384, 3) and f["images"].dtype == np.uint8  # 4x the camera, BGR
         assert f["actions"].shape[1] == 3 and f.attrs["synthetic"]
+        frames = f["images"].shape[0]
     truth = json.loads((workspace / "build" / "truth" / f"{recordings[0].stem}.json").read_text())
-    assert len(truth["robot_pose"]) == 18 and truth["scene"]["scenario"].startswith("1box")
+    assert len(truth["robot_pose"]) == frames and truth["scene"]["scenario"].startswith("1box")
     assert set(yaml.safe_load((workspace / "build" / "room.yaml").read_text())) == {"walls_from_start_mark_m",
                                                                                     "wall_height_m"}
 
@@ -65,7 +66,8 @@ def test_the_built_twin_names_its_parts_and_its_recordings(workspace: Path) -> N
     assert len(twin.built_from) == 4
     scenes = json.loads((workspace / "twin" / "scenes.json").read_text())
     first = next(iter(scenes.values()))
-    assert len(first["poses"]) == 18 and len(first["objects"]) == 2 and len(first["residual"]) == 18
+    assert 10 <= len(first["poses"]) <= 18 and len(first["objects"]) == 2
+    assert len(first["residual"]) == len(first["poses"])
 
 
 def test_imported_logs_carry_the_scene_the_twin_estimated(workspace: Path) -> None:
@@ -100,7 +102,8 @@ def test_compare_reports_the_visual_gap_flat_against_twin(workspace: Path) -> No
     run("eval/compare.py", "--sim", str(workspace / "flat"), "--real", str(workspace / "real"), "--twin",
         str(workspace / "twin"), "--no-replay", "--allow-mixed", "--out", str(report))
     gap = json.loads((report / "metrics.json").read_text())["visual_gap"]
-    assert gap["all"]["frames"] == 36 and 0.0 <= gap["all"]["uncovered"] <= 1.0
+    real_frames = sum(episode.num_steps for _, episode in iter_episodes(workspace / "real", load_frames=False))
+    assert gap["all"]["frames"] == real_frames and 0.0 <= gap["all"]["uncovered"] <= 1.0
     assert gap["all"]["twin"]["psnr"] > gap["all"]["flat"]["psnr"]
     assert "Visual gap" in (report / "report.md").read_text()
     assert any(report.glob("visual_gap_*.png"))
@@ -113,8 +116,12 @@ def test_scenes_from_logs_without_estimates_is_one_line(workspace: Path) -> None
 
 
 def test_a_folder_without_recordings_or_twin_is_one_line(workspace: Path) -> None:
-    done = run("eval/build_twin.py", str(workspace / "real"), "--out", str(workspace / "t2"), check=False)
+    (workspace / "empty").mkdir(exist_ok=True)
+    done = run("eval/build_twin.py", str(workspace / "empty"), "--out", str(workspace / "t2"), check=False)
     assert done.returncode == 2 and "no .h5 recordings" in done.stderr
+    done = run("eval/build_twin.py", str(workspace / "real"), "--out", str(workspace / "t2"), check=False)
+    assert done.returncode == 2 and "room.yaml" in done.stderr and "Traceback" not in done.stderr
+    assert not (workspace / "t2").exists()
     done = run("eval/rollout.py", "--task", "boxnav", "--twin", str(workspace / "build"), "--episodes", "1",
                "--no-video", "--out", str(workspace / "y"), check=False)
     assert done.returncode == 2 and "not a twin folder" in done.stderr and "Traceback" not in done.stderr
