@@ -13,6 +13,8 @@ from typing import Sequence
 
 from agents.registry import PolicySource, build_agent
 from envs.robot_config import load_robot_config
+from envs.task_names import task_name
+from eval.runner.settings import TASK_ROBOTS
 from eval.cli import CommandParser, int_at_least, run_command
 from eval.sim_real.synthetic import LOOKS, SYNTHETIC_NOTE, Perturbation, make_synthetic_episodes
 
@@ -25,7 +27,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--episodes", type=int_at_least(1), default=4)
     parser.add_argument("--out", type=Path, required=True, help="folder for the synthetic logs")
     parser.add_argument("--robot-config", type=Path,
-                        help="the robot config the team believes in (default: assets/robots/default.yaml)")
+                        help="the robot config the team believes in (default: the task's robot, as in rollout.py: "
+                             "mobile_vla_omni.yaml for boxnav, else default.yaml)")
     parser.add_argument("--speed-scale-factor", type=float, default=0.8, help="achieved speed / configured speed")
     parser.add_argument("--added-latency", type=int, default=1, help="extra latency in env steps")
     parser.add_argument("--accel-limit-factor", type=float, default=1.0)
@@ -52,7 +55,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     """Generate, then say what was made and that it is synthetic."""
     args = parse_args(argv)
-    base = load_robot_config(args.robot_config)
+    base = load_robot_config(args.robot_config or TASK_ROBOTS.get(task_name(args.task)))
     perturbation = Perturbation(
         speed_scale_factor=args.speed_scale_factor,
         added_latency_steps=args.added_latency,
