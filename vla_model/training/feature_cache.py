@@ -15,9 +15,9 @@ import torch
 from tqdm import tqdm
 
 from episodes.log import read_frames
-from vla_model.model.policy import MobileVLAPolicy
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # types only: the dataset imports this module, and needs no model to read stored features
+    from vla_model.model.policy import MobileVLAPolicy
     from vla_model.training.dataset import LoggedEpisode
 
 FEATURE_DTYPE = np.dtype(np.float32)
