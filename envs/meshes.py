@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Sequence, TypeVar
 
 import numpy as np
 import pybullet as p
+from PIL import Image
 
 Cell = TypeVar("Cell")
 # A box's faces in its own frame (x along, y across, z up), in the order their atlas cells are laid out.
@@ -36,6 +38,12 @@ def _uv(rows: np.ndarray, cols: np.ndarray, image_hw: tuple[int, int]) -> np.nda
 def _mesh(vertices: np.ndarray, indices: Sequence[int], uvs: np.ndarray, normals: np.ndarray) -> dict[str, object]:
     return {"shapeType": p.GEOM_MESH, "vertices": vertices.tolist(), "indices": [int(i) for i in indices],
             "uvs": uvs.tolist(), "normals": normals.tolist()}
+
+
+def image_hw(path: Path) -> tuple[int, int]:
+    """(height, width) of an image file, read from its header: what texture coordinates are measured in."""
+    with Image.open(path) as image:
+        return image.height, image.width
 
 
 def quad(corners: np.ndarray, image_hw: tuple[int, int], cell: AtlasCell | None = None) -> dict[str, object]:

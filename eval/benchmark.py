@@ -6,7 +6,7 @@
     export  latency of one frame: torch eager vs onnxruntime, backbone and head
     import  taking a RoboVLMs run in: import, save and load seconds and peak memory
     serve   the policy server under load: robots at 10 Hz, with and without an abusive client, and its memory
-    train   seconds per training step and peak memory, LoRA next to full fine-tuning
+    train   training: seconds per step and peak memory, LoRA next to full fine-tuning, and at 1k, 3k and 6k episodes
     twin    a twin of the photo-textured stand-in room: poses against the truth, rollout cost, novel poses
 
 `python eval/benchmark.py NAME --help` lists a bench's flags; each bench lives in eval/bench/.

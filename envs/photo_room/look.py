@@ -6,10 +6,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PIL import Image
 
 from envs.appearance import FrameEffect, RoomBounds, room_faces
-from envs.meshes import box_face_cells, quad, slab_behind, textured_box, textured_cylinder
+from envs.meshes import box_face_cells, image_hw, quad, slab_behind, textured_box, textured_cylinder
 from envs.photo_room.camera import StandInCamera
 from envs.photo_room.shadows import shadowed_floor
 from envs.photo_room.textures import (
@@ -50,7 +49,7 @@ class PhotoRoom:
         for name, length in lengths.items():
             image = wall(length, ROOM.wall_height, PICTURES[name], **extras[name])
             self._surfaces[name] = save_png(image, folder / f"wall_{name}.png")
-        self._image_hw = {name: _png_hw(path) for name, path in self._surfaces.items()}
+        self._image_hw = {name: image_hw(path) for name, path in self._surfaces.items()}
         self._image_hw["floor"] = self._carpet.shape[:2]
         self._objects: dict[str, tuple[Path, Any]] = {}
         box, box_cells = box_atlas((0.28, 0.20, 0.25))
@@ -80,7 +79,7 @@ class PhotoRoom:
 
     def solid_visual(self, sim: Simulation, solid: Any) -> tuple[dict[str, object], int]:
         path, cells = self._objects[solid.name]
-        hw = _png_hw(path)
+        hw = image_hw(path)
         if solid.kind == "cylinder":
             side, top = cells
             visual = textured_cylinder(solid.size[0] / 2, solid.size[2], hw, side, top)
@@ -96,8 +95,3 @@ class PhotoRoom:
 
     def describe(self) -> dict[str, Any]:
         return {"name": self.name, "synthetic": True, "camera": self.camera.describe()}
-
-
-def _png_hw(path: Path) -> tuple[int, int]:
-    with Image.open(path) as image:
-        return image.height, image.width

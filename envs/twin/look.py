@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from envs.appearance import FrameEffect, flat_solid_visual, room_faces
-from envs.meshes import box_face_cells, quad, slab_behind, textured_box, textured_cylinder
+from envs.meshes import box_face_cells, image_hw, quad, slab_behind, textured_box, textured_cylinder
 from envs.sim import Lighting, Simulation
 from envs.twin.response import camera_effect
 from envs.twin.spec import TwinSpec, load_twin
@@ -28,7 +28,7 @@ class TwinAppearance:
         self.name = f"twin:{self.twin.name}"
         self.room = self.twin.room
         self._fingerprint = self.twin.fingerprint
-        self._image_hw = {name: _png_hw(path) for name, path in self.twin.surfaces.items()}
+        self._image_hw = {name: image_hw(path) for name, path in self.twin.surfaces.items()}
         self.exposure: float | np.ndarray | None = None  # None: each episode draws one from the fitted spread
 
     def build_room(self, sim: Simulation, layout: Any) -> int:
@@ -45,7 +45,7 @@ class TwinAppearance:
         skin = self.twin.objects.get(solid.name)
         if skin is None:
             return flat_solid_visual(solid), -1
-        hw = _png_hw(skin.texture)
+        hw = image_hw(skin.texture)
         if solid.kind == "cylinder":
             visual = textured_cylinder(solid.size[0] / 2, solid.size[2], hw, skin.cells["side"], skin.cells["top"])
         else:
@@ -63,9 +63,3 @@ class TwinAppearance:
     def describe(self) -> dict[str, Any]:
         return {"name": "twin", "twin": self.twin.name, "folder": str(self.twin.folder),
                 "fingerprint": self._fingerprint, "synthetic": self.twin.synthetic}
-
-
-def _png_hw(path: Any) -> tuple[int, int]:
-    from PIL import Image
-    with Image.open(path) as image:
-        return image.height, image.width

@@ -20,7 +20,7 @@ from envs.photo_room.standin import photo_room_env
 from envs.robot_config import RobotConfig, load_robot_config
 from envs.task_names import task_id
 from envs.twin.look import TwinAppearance
-from envs.twin.spec import SCENES_FILE
+from envs.twin.spec import SCENES_FILE, load_twin
 from envs.wrappers import PrivilegedObservation
 from episodes.log import iter_episodes
 from eval.cli import CommandParser, int_at_least
@@ -145,6 +145,7 @@ def add_arguments(parser: CommandParser) -> None:
 
 def run(parser: CommandParser, args: argparse.Namespace) -> int:
     """Measure, print the tables, write figures.json and the panels."""
+    load_twin(args.twin)  # a folder that is no twin is one line, before anything is measured
     config = load_robot_config(args.robot_config)
     args.out.mkdir(parents=True, exist_ok=True)
     figures = {}

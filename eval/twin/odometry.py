@@ -3,7 +3,7 @@
 The floor is a plane at a known height below the camera, so each frame, once placed, paints a metric top-down
 mosaic of the floor around the start; the next frame is placed by aligning it to that mosaic (the walls, whose
 distance is not known yet, stay out). What it gives: a trajectory in a frame where the recording starts at the
-mark, and the floor mosaic in that frame, to be matched with the other recordings'.
+mark, and the floor mosaic in that frame.
 """
 from __future__ import annotations
 

@@ -16,7 +16,7 @@ import numpy as np
 
 from envs.boxnav import Solid, nominal_boxnav_layout
 from envs.robot_config import RobotConfig
-from envs.scenario import BoxNavSpec, Scenario, load_boxnav_spec, scenario_from_recording_name
+from envs.scenario import BoxNavSpec, Scenario, scenario_from_recording_name
 from episodes.real_import import RealImportError
 from episodes.real_import.h5 import read_h5_episode
 from episodes.real_import.mapping import load_column_map
@@ -99,16 +99,7 @@ def jitter_bounds(scenario: Scenario, spec: BoxNavSpec, count: int) -> np.ndarra
     return bounds + np.array([0.01, 0.01, math.radians(2.0)])  # a little slack: the start pose is estimated too
 
 
-def placed(solids: list[Solid], offsets: np.ndarray, grow: float = 0.0) -> list[PlacedSolid]:
-    """The solids moved by their offsets; `grow` widens each (metres on every side) to mask uncertain edges."""
-    out = []
-    for solid, (dx, dy, dyaw) in zip(solids, offsets):
-        size = (solid.size[0] + 2 * grow, solid.size[1] + 2 * grow, solid.size[2] + grow)
-        out.append(PlacedSolid(solid.name, solid.kind, size, (solid.position[0] + dx, solid.position[1] + dy),
-                               solid.yaw + dyaw))
-    return out
-
-
-def scenario_spec(spec_file: Path | None) -> BoxNavSpec:
-    """The scenario file (object sizes, distances, jitter): the user's own, or the shipped one."""
-    return load_boxnav_spec(spec_file)
+def placed(solids: list[Solid], offsets: np.ndarray) -> list[PlacedSolid]:
+    """The solids moved by their (dx, dy, dyaw) offsets, as the builder's ray caster takes them."""
+    return [PlacedSolid(solid.name, solid.kind, solid.size, (solid.position[0] + dx, solid.position[1] + dy),
+                        solid.yaw + dyaw) for solid, (dx, dy, dyaw) in zip(solids, offsets)]
