@@ -4,7 +4,7 @@ of its own real episodes (placed in a twin by import_real.py --twin), paired one
     python eval/predictivity.py --checkpoint a.safetensors --real runs/real/a --checkpoint b.safetensors \\
         --real runs/real/b --twin twins/room --conditions flat twin calibrated --out reports/predictivity
 
-Writes report.md, metrics.json and predictivity.png (Pearson r and MMRV with bootstrap intervals, success with
+Writes report.md, metrics.json and scatter.png (Pearson r and MMRV with bootstrap intervals, success with
 Wilson intervals, paired agreement per condition) to --out, and every sim run to --out/sim/<condition>/<checkpoint>.
 """
 from __future__ import annotations
@@ -30,6 +30,7 @@ from eval.sim_real.predictivity import (
     run_sim,
     sim_conditions,
     sim_runs,
+    sources_record,
 )
 from eval.sim_real.predictivity_report import predictivity_metrics, summary_lines, write_predictivity_report
 
@@ -87,7 +88,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     if "calibrated" in args.conditions and not args.calibrated_config:
         fitted = args.out / CALIBRATED_CONFIG
         if not (args.resume and fitted.is_file()):
-            args.out.mkdir(parents=True, exist_ok=True)
             print(f"fitting speed and latency to {args.calibration_episodes} real episodes' twin-placed paths ...")
             fit_calibrated_config(real, base_robot_config(args.robot_config), fitted, args.calibration_episodes)
         conditions = sim_conditions(args.conditions, args.twin, args.robot_config, str(fitted))
@@ -101,15 +101,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not complete:
         print(f"INCOMPLETE: rerun with --resume to finish the runs in {args.out / 'sim'}")
         return EXIT_INTERRUPTED
-    sources = {"checkpoints": {r.label: {"checkpoint": r.checkpoint, "real": str(r.folder), "episodes": len(r.outcomes)}
-                               for r in real},
-               "real_episodes": sum(len(r.outcomes) for r in real),
-               "synthetic_real_episodes": sum(r.synthetic for r in real), "sim_runs": str(args.out / "sim")}
     metrics = predictivity_metrics(outcomes, {r.label: r.outcomes for r in real},
-                                   {c.name: condition_record(c) for c in conditions}, sources)
+                                   {c.name: condition_record(c) for c in conditions},
+                                   sources_record(real, args.out / "sim"))
     write_predictivity_report(args.out, metrics)
     print("\n".join(summary_lines(metrics)))
-    print(f"wrote {args.out / 'report.md'}, metrics.json and predictivity.png")
+    print(f"wrote {args.out / 'report.md'}, metrics.json and scatter.png")
     return 0
 
 

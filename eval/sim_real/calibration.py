@@ -12,9 +12,9 @@ import numpy as np
 from scipy.optimize import minimize, minimize_scalar
 
 from envs.robot_config import RobotConfig
-from eval.sim_real.dynamics_gap import replay_error
 from episodes.log import Episode
 from eval.runner.scenes import TWIN_ESTIMATE
+from eval.sim_real.dynamics_gap import replay_error
 from eval.sim_real.metrics import has_trajectory
 
 SPEED_RANGE = (0.2, 2.0)  # search speed_scale within these multiples of the base value

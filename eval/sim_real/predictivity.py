@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
+from envs.atomic_file import atomic_write
 from envs.robot_config import RobotConfig, load_robot_config
 from envs.twin.spec import load_twin
 from episodes.log import Episode, EpisodeLogError, iter_episodes
@@ -64,10 +65,10 @@ def read_real_episodes(label: str, checkpoint: str, folder: Path, twin_fingerpri
     """A checkpoint's real episodes, refused in the user's words unless each is a boxnav log placed in the twin
     (when one is used), with an estimated scene, and run by this checkpoint when it names one."""
     where = f"checkpoint {label}"
-    try:
+    try:  # a missing or empty folder, or a log that is no log, in the user's words
         logs = list(iter_episodes(folder, load_frames=False))
     except EpisodeLogError as err:
-        raise ValueError(f"{where}: no real episodes to start from ({err})") from None
+        raise ValueError(f"{where}: --real {err}") from None
     for path, episode in logs:
         if episode.meta.task != TASK:
             raise ValueError(f"{where}: {path.name} is a '{episode.meta.task}' episode; real scenes are {TASK}'s")
@@ -106,7 +107,8 @@ def fit_calibrated_config(real: Sequence[RealEpisodes], base: RobotConfig, out: 
     for turn in range(max(len(f) for f in folders)):
         chosen += [f[turn] for f in folders if turn < len(f)]
     fitted = calibrate([with_twin_odometry(e) for e in chosen[:episodes]], base).config
-    fitted.replace(name=f"{base.name}-calibrated-on-twin-poses").save(out)
+    with atomic_write(out, suffix=out.suffix) as tmp:  # a rerun with --resume trusts a config that is there
+        fitted.replace(name=f"{base.name}-calibrated-on-twin-poses").save(tmp)
     return out
 
 
@@ -145,3 +147,12 @@ def condition_record(condition: Condition) -> dict[str, Any]:
     """What metrics.json says of a condition."""
     return {**dataclasses.asdict(condition), "title": CONDITION_TITLES[condition.name],
             **({"twin_fingerprint": load_twin(condition.twin).fingerprint} if condition.twin else {})}
+
+
+def sources_record(real: Sequence[RealEpisodes], sim_runs_folder: Path) -> dict[str, Any]:
+    """What metrics.json says was compared: each checkpoint with its real folder, and how many real episodes
+    there were and how many of them are synthetic."""
+    return {"checkpoints": {r.label: {"checkpoint": r.checkpoint, "real": str(r.folder), "episodes": len(r.outcomes)}
+                            for r in real},
+            "real_episodes": sum(len(r.outcomes) for r in real),
+            "synthetic_real_episodes": sum(r.synthetic for r in real), "sim_runs": str(sim_runs_folder)}

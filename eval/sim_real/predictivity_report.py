@@ -13,12 +13,14 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first)
 import numpy as np  # noqa: E402
 
+from envs.atomic_file import atomic_write  # noqa: E402
+from eval.runner.paired import paired_outcomes  # noqa: E402
 from eval.runner.stats import wilson_interval  # noqa: E402
 from eval.sim_real.agreement_uncertainty import RESAMPLES, bootstrap_agreement  # noqa: E402
 from eval.sim_real.metrics import rank_agreement, success_rate  # noqa: E402
-from eval.sim_real.report import json_ready  # noqa: E402
+from eval.sim_real.report import fmt_interval, fmt_value, json_ready  # noqa: E402
 
-SCATTER = "predictivity.png"
+SCATTER = "scatter.png"
 
 
 def paired_agreement(sim: Sequence[bool], real: Sequence[bool]) -> dict[str, Any]:
@@ -26,14 +28,13 @@ def paired_agreement(sim: Sequence[bool], real: Sequence[bool]) -> dict[str, Any
     cells, and the agreement two sides with these success rates would reach by chance, scene for scene unrelated."""
     if len(sim) != len(real):
         raise ValueError(f"paired agreement needs one sim episode per real one, got {len(sim)} and {len(real)}")
-    sim_, real_ = np.asarray(sim, bool), np.asarray(real, bool)
-    agree = int(np.sum(sim_ == real_))
-    low, high = wilson_interval(agree, len(sim_))
-    p_sim, p_real = (float(side.mean()) if len(side) else 0.0 for side in (sim_, real_))
-    return {"episodes": len(sim_), "agree": agree, "rate": agree / len(sim_) if len(sim_) else 0.0,
-            "ci95": [low, high], "both_succeed": int(np.sum(sim_ & real_)), "only_sim": int(np.sum(sim_ & ~real_)),
-            "only_real": int(np.sum(~sim_ & real_)), "both_fail": int(np.sum(~sim_ & ~real_)),
-            "chance": p_sim * p_real + (1 - p_sim) * (1 - p_real)}
+    table = paired_outcomes([bool(o) for o in sim], [bool(o) for o in real])
+    agree = table.both + table.neither
+    low, high = wilson_interval(agree, table.pairs)
+    return {"episodes": table.pairs, "agree": agree, "rate": agree / table.pairs if table.pairs else 0.0,
+            "ci95": [low, high], "both_succeed": table.both, "only_sim": table.only_a, "only_real": table.only_b,
+            "both_fail": table.neither,
+            "chance": table.rate_a * table.rate_b + (1 - table.rate_a) * (1 - table.rate_b)}
 
 
 def condition_metrics(sim: Mapping[str, Sequence[bool]], real: Mapping[str, Sequence[bool]]) -> dict[str, Any]:
@@ -65,23 +66,16 @@ def _rate(row: Mapping[str, Any]) -> str:
     return f"{row['successes']}/{row['trials']} = {row['rate']:.2f} [{low:.2f}, {high:.2f}]"
 
 
-def _interval(bounds: Sequence[float] | None) -> str:
-    return "n/a" if bounds is None else f"[{bounds[0]:.2f}, {bounds[1]:.2f}]"
-
-
-def _number(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.3f}"
-
-
 def summary_lines(metrics: Mapping[str, Any]) -> list[str]:
     """The table of the conditions side by side: r, MMRV, paired agreement, each with its interval."""
     lines = ["| sim condition | Pearson r | 95% CI | MMRV | 95% CI | paired agreement | 95% CI | by chance |",
              "|---|---|---|---|---|---|---|---|"]
     for row in metrics["conditions"].values():
         boot, paired = row["bootstrap"], row["paired_agreement"]
-        lines.append(f"| {row['title']} | {_number(row['pearson_r'])} | {_interval(boot['pearson_r_ci'])} | "
-                     f"{_number(row['mmrv'])} | {_interval(boot['mmrv_ci'])} | {paired['agree']}/{paired['episodes']} "
-                     f"= {paired['rate']:.2f} | {_interval(paired['ci95'])} | {paired['chance']:.2f} |")
+        lines.append(f"| {row['title']} | {fmt_value(row['pearson_r'])} | {fmt_interval(boot['pearson_r_ci'])} | "
+                     f"{fmt_value(row['mmrv'])} | {fmt_interval(boot['mmrv_ci'])} | "
+                     f"{paired['agree']}/{paired['episodes']} = {paired['rate']:.2f} | "
+                     f"{fmt_interval(paired['ci95'])} | {paired['chance']:.2f} |")
     return lines
 
 
@@ -115,10 +109,12 @@ def plot_scatter(metrics: Mapping[str, Any], path: Path) -> None:
             ax.annotate(label, (real["rate"], sim["rate"]), textcoords="offset points", xytext=(4, 4), fontsize=7)
         ax.plot([0, 1], [0, 1], color="grey", linewidth=0.8, linestyle="--")
         ax.set(xlim=(-0.03, 1.03), ylim=(-0.03, 1.03), xlabel="real success", ylabel="sim success",
-               title=f"{condition['title']}\nr {_number(condition['pearson_r'])}, MMRV {_number(condition['mmrv'])}")
+               title=f"{condition['title']}\nr {fmt_value(condition['pearson_r'])}, "
+                     f"MMRV {fmt_value(condition['mmrv'])}")
         ax.set_aspect("equal")
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    with atomic_write(path, suffix=".png") as tmp:
+        fig.savefig(tmp, dpi=100)
     plt.close(fig)
 
 
@@ -126,7 +122,8 @@ def write_predictivity_report(out: Path, metrics: Mapping[str, Any]) -> list[Pat
     """report.md, metrics.json and the scatter plot in `out`; returns the files written."""
     out.mkdir(parents=True, exist_ok=True)
     plot_scatter(metrics, out / SCATTER)
-    (out / "metrics.json").write_text(json.dumps(json_ready(metrics), indent=2, sort_keys=True) + "\n")
+    with atomic_write(out / "metrics.json", suffix=".json") as tmp:
+        tmp.write_text(json.dumps(json_ready(metrics), indent=2, sort_keys=True) + "\n")
     sources = metrics["sources"]
     lines = ["# Does the sim rank the checkpoints as the robot does?", "",
              f"{len(sources['checkpoints'])} checkpoints, each run in every sim condition from the scenes of its own "
@@ -151,5 +148,6 @@ def write_predictivity_report(out: Path, metrics: Mapping[str, Any]) -> list[Pat
                      f"`{condition['robot_config'] or 'the task robot'}`, runs in `{sources['sim_runs']}/"
                      f"{condition['name']}/`")
     lines.append("")
-    (out / "report.md").write_text("\n".join(lines))
+    with atomic_write(out / "report.md", suffix=".md") as tmp:
+        tmp.write_text("\n".join(lines))
     return [out / "report.md", out / "metrics.json", out / SCATTER]
