@@ -208,9 +208,16 @@ class BoxNavTask(Task):
         scene = options.get("scene")
         if scene is not None:  # a real episode's scene: its scenario, start and objects; the look still drawn
             drawn = sample_boxnav_layout(rng, config, parse_scenario(scene["scenario"]), start_pose, self.spec_file)
-            return layout_from_scene(drawn, scene)
-        query = parse_scenario(options["scenario"]) if options.get("scenario") else self.query
-        return sample_boxnav_layout(rng, config, query, start_pose, self.spec_file)
+            layout = layout_from_scene(drawn, scene)
+        else:
+            query = parse_scenario(options["scenario"]) if options.get("scenario") else self.query
+            layout = sample_boxnav_layout(rng, config, query, start_pose, self.spec_file)
+        template = options.get("template_index")
+        if template is None:
+            return layout
+        if template not in range(len(TEMPLATES)):  # chosen after the draw: the seed still decides the same scene
+            raise ValueError(f"options['template_index']: one of 0..{len(TEMPLATES) - 1}, got {template!r}")
+        return dataclasses.replace(layout, template_index=template)
 
     def build(self, sim: Simulation, robot: MobileGripperRobot, layout: BoxNavLayout,
               appearance: Appearance) -> Scene:

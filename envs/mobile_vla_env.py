@@ -40,6 +40,15 @@ def resolve_robot_config(robot_config: RobotConfig | str | Path | None) -> Robot
     raise ValueError(f"robot_config: expected None, a file path or a RobotConfig, got {type(robot_config).__name__}")
 
 
+def _instruction_option(options: dict[str, Any] | None) -> str | None:
+    if not options or options.get("instruction") is None:
+        return None
+    text = options["instruction"]
+    if not isinstance(text, str) or not text.strip():
+        raise ValueError(f"options['instruction']: expected the words the robot hears, got {text!r}")
+    return text
+
+
 def _robot_pose_option(options: dict[str, Any] | None, room: RoomBounds) -> tuple[float, float, float] | None:
     if not options or options.get("robot_pose") is None:
         return None
@@ -105,7 +114,8 @@ class MobileVLAEnv(gymnasium.Env):
     # ---- gymnasium API ---------------------------------------------------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[dict, dict]:
         """New episode: layout and look from the seed; options={'robot_pose': (x, y, yaw)} sets the start pose
-        (the objects are then placed ahead of it, as the seed decides)."""
+        (the objects are then placed ahead of it, as the seed decides); options={'instruction': TEXT} gives the
+        words the robot hears instead of the task's (a real episode's, replayed in the sim)."""
         super().reset(seed=seed)
         task, config = self.task, self.robot_config
         layout = task.sample_layout(self.np_random, config, _robot_pose_option(options, self.appearance.room),
@@ -118,7 +128,7 @@ class MobileVLAEnv(gymnasium.Env):
         self._run_substeps(round(SETTLE_S * config.physics_hz))
         for body in self._scene.resting:  # objects on the floor cost nothing until touched
             self.sim.allow_sleep(body, asleep=True)
-        self._instruction = task.instruction(layout)
+        self._instruction = _instruction_option(options) or task.instruction(layout)
         start_gripper = GRIPPER_CLOSED if task.starts_holding else GRIPPER_OPEN
         self._pending = deque(np.array([0.0, 0.0, start_gripper], dtype=np.float32)
                               for _ in range(config.latency_steps))

@@ -37,6 +37,8 @@ MISSING_FILE_ARGS = {
     "make_synthetic_run": ["--out", "unused", "--kosmos-config", MISSING],
     "make_tokenizer": ["--out", MISSING],
     "model_summary": ["--config", MISSING],
+    "predictivity": ["--checkpoint", MISSING, "--real", "unused", "--checkpoint", MISSING, "--real", "unused",
+                     "--out", "unused"],
     "probe_instruction": ["--data", MISSING],
     "probe_features": ["--data", MISSING],
     "rollout": ["--task", "pick", "--checkpoint", MISSING, "--out", "unused"],

@@ -3,47 +3,25 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import h5py
 import numpy as np
 import pytest
 import yaml
+from twin_helpers import run
 
 from envs.robot_config import load_robot_config
 from envs.twin.spec import load_twin
 from episodes.log import iter_episodes, read_episode
 
-REPO = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.e2e
 
 
-def run(*args: str, check: bool = True) -> subprocess.CompletedProcess:
-    """A command of eval/ as a user runs it."""
-    done = subprocess.run([sys.executable, *args], cwd=REPO, capture_output=True, text=True, timeout=900)
-    if check and done.returncode != 0:
-        raise AssertionError(f"{args[0]} exited {done.returncode}:\n{done.stdout}\n{done.stderr}")
-    return done
-
-
 @pytest.fixture(scope="module")
-def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Tiny stand-in recordings (their robot, a small camera), a twin built from some, the others imported."""
-    root = tmp_path_factory.mktemp("twin")
-    robot = yaml.safe_load((REPO / "assets/robots/mobile_vla_omni.yaml").read_text())
-    robot["camera"].update(width=96, height=54)
-    (root / "robot.yaml").write_text(yaml.safe_dump(robot))
-    for folder, seed, episodes in (("build", 1000, 4), ("check", 3000, 2)):
-        run("eval/make_synthetic_real.py", "--task", "boxnav", "--look", "photo", "--recordings", "--episodes",
-            str(episodes), "--scenario", "1box_left,2box_right", "--robot-config", str(root / "robot.yaml"),
-            "--seed", str(seed), "--out", str(root / folder))
-    run("eval/build_twin.py", str(root / "build"), "--robot-config", str(root / "robot.yaml"), "--rounds", "1",
-        "--out", str(root / "twin"))
-    run("eval/import_real.py", str(root / "check"), "--out", str(root / "real"), "--robot-config",
-        str(root / "robot.yaml"), "--labels", str(root / "check" / "labels.yaml"), "--twin", str(root / "twin"))
-    return root
+def workspace(twin_room: Path) -> Path:
+    """The tiny stand-in room, its twin and the logs placed in it (conftest.py, shared with test_predictivity)."""
+    return twin_room
 
 
 def test_the_stand_in_records_in_their_layout_and_keeps_the_truth_apart(workspace: Path) -> None:

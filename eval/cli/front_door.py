@@ -26,6 +26,7 @@ JOBS: dict[str, dict[str, tuple[str, str]]] = {
         "build-twin": ("build_twin", "a visual twin of your room from your recordings: skins, camera, poses"),
         "compare": ("compare", "sim against real: success, rank agreement, actions, trajectories; a report"),
         "calibrate": ("calibrate", "fit the sim's robot config to real logs"),
+        "predictivity": ("predictivity", "does the sim rank checkpoints as the robot does: r, MMRV, paired agreement"),
         "make-synthetic-real": ("make_synthetic_real", "real-like logs from the sim, labelled synthetic"),
         "run-robot": ("run_robot", "an agent on the real robot (ROS 2), or dry-run on a video"),
     },

@@ -120,9 +120,11 @@ class RolloutSettings:
         return scenes_of_logs(self.scenes_from) if self.scenes_from is not None else ()
 
     def reset_options(self, index: int) -> dict[str, Any] | None:
-        """What episode `index`'s reset is given: its real scene, or its scenario (None: the seed draws all)."""
-        if self.scenes:
-            return {"scene": self.scenes[index % len(self.scenes)]}
+        """What episode `index`'s reset is given: its real scene and instruction, or its scenario (None: the seed
+        draws all)."""
+        if self.scenes:  # the real episode's scene, and the words its robot heard
+            scene = self.scenes[index % len(self.scenes)]
+            return {"scene": scene, "instruction": scene.get("instruction") or None}
         scenario = self.scenario_for(index)
         return None if scenario is None else {"scenario": scenario}
 

@@ -41,18 +41,23 @@ def sweep_runs(out: Path, checkpoints: Sequence[str | None], tasks: Sequence[str
 def run_sweep(runs: Sequence[SweepRun], episodes: int, options: RunOptions, agent: str = "vla",
               robot_config: str | None = None, max_steps: int | None = None) -> list[RolloutResult]:
     """Play every run of the sweep (skipping finished ones when options.resume); returns their results."""
+    return run_series([(RolloutSettings(task=run.task, agent=agent, episodes=episodes, seed=run.seed,
+                                        checkpoint=run.checkpoint, robot_config=robot_config, max_steps=max_steps),
+                        run.out) for run in runs], options)
+
+
+def run_series(runs: Sequence[tuple[RolloutSettings, Path]], options: RunOptions) -> list[RolloutResult]:
+    """Play rollouts one after another, each in its own folder (with its videos), one Ray cluster for all of them;
+    stops after an interrupted one, leaving the rest for --resume."""
     results = []
     started_ray = False
     if options.backend == "ray":
         started_ray = start_ray(options.ray_address, options.num_envs)
     try:
-        for run in runs:
-            settings = RolloutSettings(task=run.task, agent=agent, episodes=episodes, seed=run.seed,
-                                       checkpoint=run.checkpoint, robot_config=robot_config, max_steps=max_steps)
-            # each run its own folder, its videos in it
-            results.append(run_rollout(settings, dataclasses.replace(options, out=run.out, video_dir=None)))
+        for settings, out in runs:
+            results.append(run_rollout(settings, dataclasses.replace(options, out=out, video_dir=None)))
             if not results[-1].complete:
-                break  # interrupted: the rest is left for --resume
+                break
     finally:
         if started_ray:
             import ray

@@ -3,6 +3,7 @@ the replay error (eval/sim_real/dynamics_gap.py). Latency is an integer, so it i
 bounded 1-D search finds speed_scale, then Nelder-Mead refines (speed_scale, accel_limit) at the best latency."""
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
@@ -11,8 +12,9 @@ import numpy as np
 from scipy.optimize import minimize, minimize_scalar
 
 from envs.robot_config import RobotConfig
-from eval.sim_real.dynamics_gap import replay_error
 from episodes.log import Episode
+from eval.runner.scenes import TWIN_ESTIMATE
+from eval.sim_real.dynamics_gap import replay_error
 from eval.sim_real.metrics import has_trajectory
 
 SPEED_RANGE = (0.2, 2.0)  # search speed_scale within these multiples of the base value
@@ -36,6 +38,21 @@ class CalibrationResult:
             "latency_steps": self.config.latency_steps,
             "accel_limit": self.config.accel_limit,
         }
+
+
+def with_twin_odometry(episode: Episode) -> Episode:
+    """A log placed in a twin (import_real.py --twin) with the twin's estimate of its frames' poses as its path:
+    odometry to calibrate on, where the recordings hold none. A log without an estimate is returned as it is."""
+    estimate = episode.meta.extra.get(TWIN_ESTIMATE)
+    if not estimate:
+        return episode
+    poses = np.asarray(estimate["poses"], dtype=np.float32)
+    if poses.shape != (episode.num_steps, 3):
+        raise ValueError(f"{estimate.get('recording', 'a placed log')}: the twin estimated {len(poses)} poses for "
+                         f"{episode.num_steps} steps; place it again with `import_real.py --twin`")
+    meta = dataclasses.replace(episode.meta, extra={**episode.meta.extra, "has_odometry": True,
+                                                    "odometry": "twin pose estimate"})
+    return dataclasses.replace(episode, meta=meta, robot_pose=poses)
 
 
 def calibrate(

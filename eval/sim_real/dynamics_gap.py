@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Any, Sequence
 
 import gymnasium
 import numpy as np
@@ -16,6 +16,7 @@ from envs.robot_config import RobotConfig, robot_config_from_dict
 from envs.task_names import task_id
 from episodes.log import Episode, EpisodeMeta
 from eval.runner.episode import play_episode
+from eval.runner.scenes import TWIN_ESTIMATE, estimated_scene
 from eval.sim_real.metrics import episode_pose, has_trajectory, path_in_start_frame, start_frame_path
 
 START_MARGIN = 0.2  # the env refuses start poses closer than this to the walls
@@ -49,6 +50,13 @@ def sim_start_pose(episode: Episode) -> tuple[float, float, float]:
     return x, y, yaw
 
 
+def replay_start(episode: Episode) -> dict[str, Any]:
+    """Where a replay starts: the scene a twin estimated for the log (its boxes where the robot met them), else
+    the logged start pose in a scene the seed draws."""
+    estimate = episode.meta.extra.get(TWIN_ESTIMATE)
+    return {"scene": estimated_scene(estimate)} if estimate else {"robot_pose": sim_start_pose(episode)}
+
+
 def replay_episode(episode: Episode, config: RobotConfig | None = None) -> Replay:
     """Step the logged actions in the sim (the scene from the log's seed, the start pose from the log)."""
     if not has_trajectory(episode):
@@ -58,7 +66,7 @@ def replay_episode(episode: Episode, config: RobotConfig | None = None) -> Repla
     meta = EpisodeMeta(task=episode.meta.task, instruction="", success=False, agent=ReplayAgent.name)
     try:
         replayed = play_episode(env, ReplayAgent(episode.action, log="the real episode"), meta,
-                                seed=episode.meta.seed or 0, options={"robot_pose": sim_start_pose(episode)},
+                                seed=episode.meta.seed or 0, options=replay_start(episode),
                                 steps=episode.num_steps).episode
     finally:
         env.close()

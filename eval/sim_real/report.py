@@ -44,7 +44,8 @@ def json_ready(value: Any) -> Any:
     return value
 
 
-def _fmt(value: Any, digits: int = 3) -> str:
+def fmt_value(value: Any, digits: int = 3) -> str:
+    """A figure for a report table: `digits` decimals for a float, n/a for a missing or non-finite one."""
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return "n/a"
     if isinstance(value, float):
@@ -159,7 +160,8 @@ def _success_table(success: dict[str, Any]) -> list[str]:
     return lines
 
 
-def _interval(bounds: list[float] | None) -> str:
+def fmt_interval(bounds: Sequence[float] | None) -> str:
+    """An interval for a report table, [low, high] to 2 decimals; n/a when there is none."""
     return "n/a" if bounds is None else f"[{bounds[0]:.2f}, {bounds[1]:.2f}]"
 
 
@@ -168,8 +170,8 @@ def _agreement_table(agreement: dict[str, Any]) -> list[str]:
     for task, row in agreement.items():
         shared = ", ".join(row["checkpoints"]) or "none"
         boot = row.get("bootstrap", {})
-        lines.append(f"| {task} | {shared} | {_fmt(row['pearson_r'])} | {_interval(boot.get('pearson_r_ci'))} | "
-                     f"{_fmt(row['mmrv'])} | {_interval(boot.get('mmrv_ci'))} {row['note']} |")
+        lines.append(f"| {task} | {shared} | {fmt_value(row['pearson_r'])} | {fmt_interval(boot.get('pearson_r_ci'))} | "
+                     f"{fmt_value(row['mmrv'])} | {fmt_interval(boot.get('mmrv_ci'))} {row['note']} |")
     lines += ["", f"Intervals: bootstrap percentiles ({RESAMPLES} resamples of the episodes within each checkpoint and "
               "of the checkpoints; draws of a single checkpoint left out), resting only on the checkpoints listed."]
     return lines
@@ -184,7 +186,7 @@ def _prediction_powered_table(table: dict[str, Any]) -> list[str]:
             continue
         alone = row["real_only"]
         lines.append(f"| {name} | {row['sim_episodes']} | {row['real_episodes']} | {row['estimate']:.2f} "
-                     f"{_interval(row['ci'])} | {alone['rate']:.2f} {_interval(alone['ci'])} | "
+                     f"{fmt_interval(row['ci'])} | {alone['rate']:.2f} {fmt_interval(alone['ci'])} | "
                      f"{row['real_trials_saved']:.0f} |")
     lines += ["", "Estimate: the sim's rate corrected by the mean real-minus-predicted outcome of the real episodes "
               "(each predicted by the sim episodes of its seed or scenario), with its normal interval; real alone: "
@@ -199,20 +201,20 @@ def _behaviour_tables(behaviour: dict[str, Any]) -> list[str]:
         lines += [f"### {task}", "", "| action | Wasserstein-1 | sim mean | sim std | real mean | real std |", "|---|---|---|---|---|---|"]
         for name, a in row["actions"].items():
             lines.append(
-                f"| {name} | {_fmt(a['wasserstein1'])} | {_fmt(a['sim_mean'])} | {_fmt(a['sim_std'])} | "
-                f"{_fmt(a['real_mean'])} | {_fmt(a['real_std'])} |"
+                f"| {name} | {fmt_value(a['wasserstein1'])} | {fmt_value(a['sim_mean'])} | {fmt_value(a['sim_std'])} | "
+                f"{fmt_value(a['real_mean'])} | {fmt_value(a['real_std'])} |"
             )
         lines += ["", "| | episodes | length (steps) | path length (m) | gripper close step | episodes closing |", "|---|---|---|---|---|---|"]
         for side in ("sim", "real"):
             b = row[side]
             lines.append(
-                f"| {side} | {b['episodes']} | {_fmt(b['episode_length'], 1)} | {_fmt(b['path_length_m'])} | "
-                f"{_fmt(b['gripper_close_step'], 1)} | {_fmt(b['gripper_close_fraction'], 2)} |"
+                f"| {side} | {b['episodes']} | {fmt_value(b['episode_length'], 1)} | {fmt_value(b['path_length_m'])} | "
+                f"{fmt_value(b['gripper_close_step'], 1)} | {fmt_value(b['gripper_close_fraction'], 2)} |"
             )
         lines += [
             "",
-            f"DTW over (x, y) per matched step, mean over sim x real pairs: **{_fmt(row['dtw_sim_vs_real_m'])} m** "
-            f"(between real runs, the noise floor: {_fmt(row['dtw_within_real_m'])} m).",
+            f"DTW over (x, y) per matched step, mean over sim x real pairs: **{fmt_value(row['dtw_sim_vs_real_m'])} m** "
+            f"(between real runs, the noise floor: {fmt_value(row['dtw_within_real_m'])} m).",
             "",
         ]
     return lines
@@ -247,11 +249,11 @@ def _parity_lines(parity: dict[str, Any] | None) -> list[str]:
         f"| action | mean abs diff | max abs diff | steps within +-{parity['tolerance']} |",
         "|---|---|---|---|",
         *(
-            f"| {n} | {_fmt(dims[n]['mean_abs_diff'])} | {_fmt(dims[n]['max_abs_diff'])} | {_fmt(dims[n]['within_tolerance'], 2)} |"
+            f"| {n} | {fmt_value(dims[n]['mean_abs_diff'])} | {fmt_value(dims[n]['max_abs_diff'])} | {fmt_value(dims[n]['within_tolerance'], 2)} |"
             for n in ("dx", "dy")
         ),
         "",
-        f"Gripper open/closed agreement: {_fmt(dims['gripper']['agreement'], 2)} of the steps.",
+        f"Gripper open/closed agreement: {fmt_value(dims['gripper']['agreement'], 2)} of the steps.",
     ]
 
 

@@ -114,7 +114,8 @@ def make_synthetic_episodes(
     meta.robot_config is the base config (what the team believes the robot is); the truth is in
     meta.extra['perturbation'] and meta.extra['true_robot_config']. `scenario` is the boxnav scenario (or part), or a comma-separated list played in turn.
     With `recordings` the episodes are written as the users' own HDF5 recordings, named by scenario
-    (eval/sim_real/recordings.py), with a labels.yaml of their outcomes for `import_real.py --labels`.
+    (eval/sim_real/recordings.py), with a labels.yaml of their outcomes for `import_real.py --labels`; a boxnav
+    robot then hears its scenario's first instruction, the one an import reads from the file name.
     `look` "photo" runs the photo-textured stand-in room (envs/photo_room, boxnav only): its recordings hold
     1280x720 frames, and what a real team could not know (each frame's true pose, the scene) goes apart, in
     truth/<recording>.json, with the room as measured by hand in room.yaml. `twin` (a twin folder, boxnav) renders
@@ -151,6 +152,8 @@ def make_synthetic_episodes(
             options: dict[str, Any] = {"scenario": scenarios[index % len(scenarios)]} if scenarios else {}
             if look == "photo":  # the stand-in's team puts its robot on the start mark by hand
                 options["robot_pose"] = placed_by_hand(np.random.default_rng(seed + index))
+            if recordings and task_name(task) == "boxnav":  # their recordings hold no instruction: the robot hears
+                options["template_index"] = 0                 # the words an import reads from the file name
             episode = play_episode(env, agent, meta, seed + index, options=options or None).episode
             if recordings:
                 name = recording_name(index, episode.meta.scene.get("scenario", task_name(task)))

@@ -20,7 +20,7 @@ from envs.task_names import task_id
 from envs.twin.look import TwinAppearance
 from envs.twin.spec import load_twin
 from episodes.log import Episode, read_episode
-from eval.runner.scenes import TWIN_ESTIMATE
+from eval.runner.scenes import TWIN_ESTIMATE, estimated_scene
 from eval.twin.files import model_from_twin
 from eval.twin.geometry import PlacedSolid
 from eval.twin.render import render
@@ -43,10 +43,6 @@ class FrameGap:
 def policy_view(frame: np.ndarray) -> np.ndarray:
     """A frame as the policy's input size sees it (bilinear, as their training read resizes)."""
     return np.asarray(Image.fromarray(frame).resize((POLICY_SIZE, POLICY_SIZE), Image.Resampling.BILINEAR))
-
-
-def _scene(estimate: dict[str, Any]) -> dict[str, Any]:
-    return {"scenario": estimate["scenario"], "robot_pose": estimate["poses"][0], "objects": estimate["objects"]}
 
 
 def _cosine_distances(policy: Any, frames: dict[str, list[np.ndarray]], instruction: str) -> dict[str, np.ndarray]:
@@ -81,7 +77,7 @@ def episode_gap(episode: Episode, twin_dir: Path, policy: Any = None,
     for side, appearance in (("flat", None), ("twin", twin)):
         env = gymnasium.make(task_id("boxnav"), robot_config=config, appearance=appearance).unwrapped
         try:
-            env.reset(seed=int(episode.meta.seed or 0), options={"scene": _scene(estimate)})
+            env.reset(seed=int(episode.meta.seed or 0), options={"scene": estimated_scene(estimate)})
             for t in range(0, episode.num_steps, every):
                 shown[side].append(env.camera_frame_at(tuple(estimate["poses"][t])))
         finally:
