@@ -25,6 +25,16 @@ THEIR_RUN = {"synthetic": True, "window_size": 8, "fwd_pred_next_n": 10,
              "train_setup": {"freeze_backbone": True, "lora_enable": False}}
 
 
+def _drawn(name: str, shape: torch.Size, generator: torch.Generator) -> torch.Tensor:
+    """One backbone tensor as Kosmos-2 initializes itself: weights N(0, 0.02), biases 0, layer norms' scales 1,
+    so that activations have a real model's scale (what an int8 or bf16 path's error is measured against)."""
+    if name.endswith(".bias"):
+        return torch.zeros(shape)
+    if "norm" in name.rsplit(".", 2)[-2] and name.endswith(".weight"):
+        return torch.ones(shape)
+    return torch.randn(shape, generator=generator) * 0.02
+
+
 def write_synthetic_run(size: str, folder: Path, kosmos_config: Path | None = None) -> tuple[Path, Path, Path]:
     """(RUN.ckpt, RUN.json, base folder) of a synthetic run of `size` ("small" or "real") in `folder`.
 
@@ -44,7 +54,7 @@ def write_synthetic_run(size: str, folder: Path, kosmos_config: Path | None = No
     width = config.text_config.embed_dim
     head = MobileVLALSTMDecoder(width, 10, ActHead(type="MobileVLALSTMDecoder", hidden_size=512, num_layers=4))
     generator = torch.Generator().manual_seed(0)
-    state = {f"model.backbone.{k}": torch.randn(shape, generator=generator) * 0.02 for k, shape in shapes.items()}
+    state = {f"model.backbone.{k}": _drawn(k, shape, generator) for k, shape in shapes.items()}
     state |= {f"model.act_head.{k}": v.detach().clone() for k, v in head.state_dict().items()}
     state["model.action_token"] = torch.randn(width, generator=generator)
     run = {**THEIR_RUN, "vlm": {"type": "Kosmos2ForConditionalGeneration",
