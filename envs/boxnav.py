@@ -18,11 +18,12 @@ import numpy as np
 import pybullet as p
 
 from envs.frames import in_frame, to_world
+from envs.appearance import Appearance
 from envs.layout import Look, jittered_rgba, sample_look, sample_start_pose
 from envs.robot import GRASP_POINT, MobileGripperRobot, RobotState
 from envs.robot_config import RobotConfig
 from envs.scenario import Scenario, ScenarioQuery, load_boxnav_spec, parse_scenario
-from envs.scene import Scene, box_shapes, build_room
+from envs.scene import Scene, box_shapes
 from envs.sim import Simulation
 from envs.tasks import OUT_OF_STEPS, Task
 
@@ -119,6 +120,44 @@ def sample_boxnav_layout(rng: np.random.Generator, config: RobotConfig, query: S
                         look.camera_offset, look.camera_pitch_offset_deg, int(rng.integers(len(TEMPLATES))))
 
 
+class _Midpoints:
+    """A stand-in for a random generator that always draws the middle of the range (and the first choice)."""
+
+    def uniform(self, low: float = 0.0, high: float = 1.0, size: Any = None) -> Any:
+        middle = (np.asarray(low, np.float64) + np.asarray(high, np.float64)) / 2
+        return middle if size is None else np.full(size, middle)
+
+    def integers(self, low: int, high: int | None = None, size: Any = None) -> Any:
+        first = 0 if high is None else low
+        return first if size is None else np.full(size, first)
+
+
+def nominal_boxnav_layout(scenario: Scenario, config: RobotConfig, start_pose: tuple[float, float, float] | None = None,
+                          spec_file: str | Path | None = None) -> BoxNavLayout:
+    """The layout a scenario gives with every jitter at its centre: where its objects stand on average, seen from
+    `start_pose` (None: the middle of the start poses the sim draws, the team's start mark)."""
+    query = ScenarioQuery(**dataclasses.asdict(scenario))
+    return sample_boxnav_layout(_Midpoints(), config, query, start_pose, spec_file)  # type: ignore[arg-type]
+
+
+def layout_from_scene(drawn: BoxNavLayout, scene: dict[str, Any]) -> BoxNavLayout:
+    """A drawn layout with a given scene's start pose and objects put in: {"scenario", "robot_pose" (x, y, yaw),
+    "objects": [{"name", "kind", "size", "position", "yaw"}, ...] target first}; colours stay as drawn."""
+    try:
+        pose = tuple(float(v) for v in scene["robot_pose"])
+        objects = scene["objects"]
+        solids = [Solid(str(o["name"]), str(o["kind"]), tuple(float(v) for v in o["size"]), rgba,
+                        tuple(float(v) for v in o["position"]), float(o["yaw"]))
+                  for o, rgba in zip(objects, [drawn.target.rgba, *(box.rgba for box in drawn.boxes)])]
+    except (KeyError, TypeError, ValueError) as err:
+        raise ValueError(f"scene: expected scenario, robot_pose and objects (name, kind, size, position, yaw): "
+                         f"{err!r}") from None
+    if len(pose) != 3 or len(solids) != 1 + len(drawn.boxes) or len(objects) != len(solids):
+        raise ValueError(f"scene of {scene.get('scenario')}: expected a start pose (x, y, yaw) and "
+                         f"{1 + len(drawn.boxes)} objects (the target, then the boxes), got {len(objects)}")
+    return dataclasses.replace(drawn, robot_pose=pose, target=solids[0], boxes=tuple(solids[1:]))
+
+
 def scenario_instruction(scenario: Scenario, template_index: int = 0) -> str:
     """The instruction for a scenario, in the users' own words ("Navigate around the box on the left to reach
     the bottle"); template 0 is what an imported recording without one gets from its file name."""
@@ -127,19 +166,21 @@ def scenario_instruction(scenario: Scenario, template_index: int = 0) -> str:
     return TEMPLATES[template_index].format(obstacle=obstacle, side=scenario.side, target=short, long_target=long)
 
 
-def _solid_shapes(solid: Solid) -> tuple[dict[str, object], dict[str, object]]:
+def _solid_collision(solid: Solid) -> dict[str, object]:
     if solid.kind == "cylinder":
-        radius, height = solid.size[0] / 2, solid.size[2]
-        return ({"shapeType": p.GEOM_CYLINDER, "radius": radius, "length": height, "rgbaColor": list(solid.rgba)},
-                {"shapeType": p.GEOM_CYLINDER, "radius": radius, "height": height})
-    return box_shapes([v / 2 for v in solid.size], solid.rgba)
+        return {"shapeType": p.GEOM_CYLINDER, "radius": solid.size[0] / 2, "height": solid.size[2]}
+    return box_shapes([v / 2 for v in solid.size], solid.rgba)[1]
 
 
-def build_boxnav_scene(sim: Simulation, layout: BoxNavLayout) -> Scene:
-    """The room, the target and the boxes, all static (a box does not move when touched: touching is failing)."""
-    floor = build_room(sim, layout.floor_rgba, layout.wall_rgba)
-    bodies = [sim.create_body(*_solid_shapes(solid), position=(*solid.position, solid.size[2] / 2), yaw=solid.yaw)
-              for solid in (layout.target, *layout.boxes)]
+def build_boxnav_scene(sim: Simulation, layout: BoxNavLayout, appearance: Appearance) -> Scene:
+    """The room, the target and the boxes, all static (a box does not move when touched: touching is failing);
+    how they look is the appearance's."""
+    floor = appearance.build_room(sim, layout)
+    bodies = []
+    for solid in (layout.target, *layout.boxes):
+        visual, texture = appearance.solid_visual(sim, solid)
+        bodies.append(sim.create_body(visual, _solid_collision(solid), position=(*solid.position, solid.size[2] / 2),
+                                      yaw=solid.yaw, texture=texture))
     return Scene(layout=layout, floor=floor, objects=tuple(bodies), target_rest_height=layout.target.size[2] / 2)
 
 
@@ -164,14 +205,19 @@ class BoxNavTask(Task):
 
     def sample_layout(self, rng: np.random.Generator, config: RobotConfig,
                       start_pose: tuple[float, float, float] | None, options: dict[str, Any]) -> BoxNavLayout:
+        scene = options.get("scene")
+        if scene is not None:  # a real episode's scene: its scenario, start and objects; the look still drawn
+            drawn = sample_boxnav_layout(rng, config, parse_scenario(scene["scenario"]), start_pose, self.spec_file)
+            return layout_from_scene(drawn, scene)
         query = parse_scenario(options["scenario"]) if options.get("scenario") else self.query
         return sample_boxnav_layout(rng, config, query, start_pose, self.spec_file)
 
-    def build(self, sim: Simulation, robot: MobileGripperRobot, layout: BoxNavLayout) -> Scene:
+    def build(self, sim: Simulation, robot: MobileGripperRobot, layout: BoxNavLayout,
+              appearance: Appearance) -> Scene:
         robot.reset(layout.robot_pose)
         self._scenario, self._touched, self._passed, self._last_forward = layout.scenario, False, None, -math.inf
         self._position, self._last_move = np.asarray(layout.robot_pose[:2], dtype=float), math.inf
-        return build_boxnav_scene(sim, layout)
+        return build_boxnav_scene(sim, layout, appearance)
 
     def instruction(self, layout: BoxNavLayout) -> str:
         return scenario_instruction(layout.scenario, layout.template_index)

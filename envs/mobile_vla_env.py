@@ -5,7 +5,7 @@ import math
 import string
 from collections import deque
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import gymnasium
 import numpy as np
@@ -13,7 +13,7 @@ from gymnasium import spaces
 
 from envs.action_convention import ACTION_DIM, GRIPPER_CLOSED, GRIPPER_OPEN, validate_action
 from envs.boxnav import BoxNavTask
-from envs.layout import ROOM_HALF
+from envs.appearance import FLAT, Appearance, FrameEffect, RoomBounds
 from envs.robot import MobileGripperRobot, RobotState
 from envs.robot_config import CameraConfig, RobotConfig, load_robot_config
 from envs.scene import Scene
@@ -21,6 +21,10 @@ from envs.sim import CameraView, Simulation
 from envs.task_names import task_name
 from envs.tasks import BLOCK_TASKS, Task
 
+# An outside push on the base after each step's move, e.g. a real robot's wheel slip: (pose before the step, pose
+# after it, a seeded generator) -> the world (dx, dy, dyaw) to add.
+BaseDisturbance = Callable[[tuple[float, float, float], tuple[float, float, float], np.random.Generator],
+                           tuple[float, float, float]]
 INSTRUCTION_CHARSET = string.ascii_letters + " ,.'-"  # the users' own instructions are written as sentences
 INSTRUCTION_MAX_LENGTH = 160
 SETTLE_S = 0.1                      # physics time after building a scene, so objects and grasp come to rest
@@ -36,15 +40,16 @@ def resolve_robot_config(robot_config: RobotConfig | str | Path | None) -> Robot
     raise ValueError(f"robot_config: expected None, a file path or a RobotConfig, got {type(robot_config).__name__}")
 
 
-def _robot_pose_option(options: dict[str, Any] | None) -> tuple[float, float, float] | None:
+def _robot_pose_option(options: dict[str, Any] | None, room: RoomBounds) -> tuple[float, float, float] | None:
     if not options or options.get("robot_pose") is None:
         return None
     pose = np.asarray(options["robot_pose"], dtype=np.float64)
     if pose.shape != (3,) or not np.all(np.isfinite(pose)):
         raise ValueError("options['robot_pose']: expected three finite numbers (x, y, yaw), "
                          f"got {options['robot_pose']!r}")
-    if np.any(np.abs(pose[:2]) > ROOM_HALF - 0.2):
-        raise ValueError(f"options['robot_pose']: (x, y) must lie inside the room, |x|, |y| <= {ROOM_HALF - 0.2}")
+    if not room.contains(pose[0], pose[1], margin=0.2):
+        raise ValueError(f"options['robot_pose']: (x, y) must lie inside the room, at least 0.2 m from its walls "
+                         f"(x {room.x_min}..{room.x_max}, y {room.y_min}..{room.y_max})")
     return float(pose[0]), float(pose[1]), float(pose[2])
 
 
@@ -55,10 +60,16 @@ class MobileVLAEnv(gymnasium.Env):
 
     def __init__(self, task: str = "pick", robot_config: RobotConfig | str | Path | None = None,
                  render_mode: str | None = None, scenario: str | None = None,
-                 scenario_file: str | Path | None = None) -> None:
+                 scenario_file: str | Path | None = None, appearance: Appearance | None = None,
+                 base_disturbance: BaseDisturbance | None = None) -> None:
         self.task = make_task(task_name(task), scenario, scenario_file)
         self.robot_config = resolve_robot_config(robot_config)
+        self.appearance = appearance or FLAT
+        self.base_disturbance = base_disturbance
         config = self.robot_config
+        if self.appearance.name != FLAT.name and self.task.name != BoxNavTask.name:
+            raise ValueError(f"a {self.appearance.name} look dresses the users' room and objects, which only the "
+                             f"{BoxNavTask.name} task has; task '{self.task.name}' runs in the flat sim")
         if self.task.needs_gripper and not config.gripper.enabled:
             raise ValueError(f"task '{self.task.name}' needs a gripper, but robot config '{config.name}' has "
                              "gripper.enabled: false (a gripperless robot can run 'navigate')")
@@ -68,11 +79,12 @@ class MobileVLAEnv(gymnasium.Env):
         self.metadata = {**self.metadata, "render_fps": config.control_rate_hz}
 
         self.action_space = spaces.Box(-1.0, 1.0, shape=(ACTION_DIM,), dtype=np.float32)
-        bound = ROOM_HALF + 1.0
+        room = self.appearance.room
         observation = {
             "rgb_static": _image_space(config.camera),
-            "robot_obs": spaces.Box(np.array([-bound, -bound, 0.0], dtype=np.float32),
-                                    np.array([bound, bound, 1.0], dtype=np.float32), dtype=np.float32),
+            "robot_obs": spaces.Box(np.array([room.x_min - 1.0, room.y_min - 1.0, 0.0], dtype=np.float32),
+                                    np.array([room.x_max + 1.0, room.y_max + 1.0, 1.0], dtype=np.float32),
+                                    dtype=np.float32),
             "language": spaces.Text(max_length=INSTRUCTION_MAX_LENGTH, min_length=1, charset=INSTRUCTION_CHARSET),
         }
         if config.gripper_camera.enabled:
@@ -87,6 +99,8 @@ class MobileVLAEnv(gymnasium.Env):
         self._instruction = ""
         self._pending: deque[np.ndarray] = deque()
         self._steps = 0
+        self._camera_effect: FrameEffect | None = None
+        self._disturbance_rng = np.random.default_rng(0)
 
     # ---- gymnasium API ---------------------------------------------------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[dict, dict]:
@@ -94,9 +108,13 @@ class MobileVLAEnv(gymnasium.Env):
         (the objects are then placed ahead of it, as the seed decides)."""
         super().reset(seed=seed)
         task, config = self.task, self.robot_config
-        layout = task.sample_layout(self.np_random, config, _robot_pose_option(options), options or {})
+        layout = task.sample_layout(self.np_random, config, _robot_pose_option(options, self.appearance.room),
+                                    options or {})
         self.sim.reset_world()
-        self._scene = task.build(self.sim, self.robot, layout)
+        self._scene = task.build(self.sim, self.robot, layout, self.appearance)
+        # child streams: the camera's noise and the base's slip never shift what the seed draws for the scene
+        camera_rng, self._disturbance_rng = self.np_random.spawn(2)
+        self._camera_effect = self.appearance.camera_effects(camera_rng)
         self._run_substeps(round(SETTLE_S * config.physics_hz))
         for body in self._scene.resting:  # objects on the floor cost nothing until touched
             self.sim.allow_sleep(body, asleep=True)
@@ -114,11 +132,14 @@ class MobileVLAEnv(gymnasium.Env):
             raise RuntimeError("MobileVLAEnv.step() called before reset()")
         self._pending.append(validate_action(action))
         self.robot.command(self._pending.popleft())
+        start = self.robot.pose() if self.base_disturbance is not None else None
         self._run_substeps(self._move_substeps)
         if self.robot_config.step_mode == "move_then_stop":
             self.robot.halt_command()
             self._run_substeps(self._substeps - self._move_substeps)
             self.robot.stop_base()
+        if self.base_disturbance is not None:
+            self.robot.nudge(self.base_disturbance(start, self.robot.pose(), self._disturbance_rng))
         self._steps += 1
         state = self.robot.state()
         self.task.observe(self.robot, self._scene, state)
@@ -135,7 +156,7 @@ class MobileVLAEnv(gymnasium.Env):
         if self.render_mode != "rgb_array" or self._scene is None:
             return None
         view = _third_person_view(self.sim, self.robot.pose())
-        return self.sim.render(view, self._scene.layout.lighting, shadow=True)
+        return self.sim.render(view, self.appearance.lighting(self._scene.layout), shadow=True)
 
     def close(self) -> None:
         """Release the PyBullet client."""
@@ -166,25 +187,33 @@ class MobileVLAEnv(gymnasium.Env):
             advance_robot(dt)
             advance_physics()
 
+    def camera_frame_at(self, pose: tuple[float, float, float]) -> np.ndarray:
+        """The front camera's frame as if the robot stood at `pose` in this episode's scene (the robot's own body
+        is not in its camera's view): what the sim shows where a real frame was taken."""
+        if self._scene is None:
+            raise RuntimeError("camera_frame_at() needs a scene: call reset() first")
+        return self._camera_frame(self.robot_config.camera, pose, self._scene.layout)
+
     def _observation(self, state: RobotState) -> dict[str, Any]:
         pose = state.pose
         layout = self._scene.layout
-        offset = np.asarray(layout.camera_offset)
         obs = {
-            "rgb_static": self._camera_frame(self.robot_config.camera, pose, offset, layout),
+            "rgb_static": self._camera_frame(self.robot_config.camera, pose, layout),
             "robot_obs": np.array([pose[0], pose[1], state.gripper_opening], dtype=np.float32),
             "language": self._instruction,
         }
         if self.robot_config.gripper_camera.enabled:
-            obs["rgb_gripper"] = self._camera_frame(self.robot_config.gripper_camera, pose, offset, layout)
+            obs["rgb_gripper"] = self._camera_frame(self.robot_config.gripper_camera, pose, layout)
         return obs
 
-    def _camera_frame(self, camera: CameraConfig, pose: tuple[float, float, float], offset: np.ndarray,
-                      layout: Any) -> np.ndarray:
+    def _camera_frame(self, camera: CameraConfig, pose: tuple[float, float, float], layout: Any) -> np.ndarray:
         if not camera.enabled:
             return np.zeros((camera.height, camera.width, 3), dtype=np.uint8)
-        view = self.robot.camera(camera, offset, layout.camera_pitch_offset_deg, pose)
-        return self.sim.render(view, layout.lighting)
+        jitter = self.appearance.camera_jitter
+        offset = np.asarray(layout.camera_offset) if jitter else np.zeros(3)
+        view = self.robot.camera(camera, offset, layout.camera_pitch_offset_deg if jitter else 0.0, pose)
+        frame = self.sim.render(view, self.appearance.lighting(layout), shadow=self.appearance.shadows)
+        return frame if self._camera_effect is None else self._camera_effect(frame)
 
     def _info(self, state: RobotState, success: bool) -> dict[str, Any]:
         scene, robot, config = self._scene, self.robot, self.robot_config

@@ -42,7 +42,11 @@ def _installed_versions() -> tuple[tuple[str, str], ...]:
     return tuple(versions.items())
 
 
-def sim_provenance(config: RobotConfig) -> dict[str, Any]:
-    """The provenance of sim episodes run with `config`."""
+def sim_provenance(config: RobotConfig, look: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The provenance of sim episodes run with `config`, seen as `look` says (an Appearance's description;
+    None or the flat look leave it out, so flat runs read as they always have)."""
     renderer = TINY_RENDERER if config.camera.enabled or config.gripper_camera.enabled else NO_RENDERER
-    return {"renderer": renderer, "robot_config_hash": config_hash(config), "packages": package_versions()}
+    provenance = {"renderer": renderer, "robot_config_hash": config_hash(config), "packages": package_versions()}
+    if look is not None and look.get("name") != "flat":
+        provenance["look"] = dict(look)
+    return provenance

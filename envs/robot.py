@@ -12,6 +12,7 @@ import numpy as np
 
 from assets import ROBOTS_DIR
 from envs.action_convention import DX, DY, GRIPPER
+from envs.camera_geometry import camera_pose
 from envs.robot_config import CameraConfig, RobotConfig
 from envs.sim import CameraView, Simulation
 
@@ -130,6 +131,16 @@ class MobileGripperRobot:
             self.sim.reset_joint(self.body, joint, position)
         self._apply_base_velocity()
 
+    def nudge(self, delta: tuple[float, float, float]) -> None:
+        """Move the resting base by a world (dx, dy, dyaw), as a push or a wheel's slip would: the heading the
+        actions are taken in turns with it."""
+        x, y, yaw = self.pose()
+        self._yaw = yaw + float(delta[2])
+        for name, value in (("base_x", x + float(delta[0])), ("base_y", y + float(delta[1])), ("base_yaw", self._yaw)):
+            self.sim.reset_joint(self.body, self._joints[name], value)
+        self.sim.position_motor(self.body, self._joints["base_yaw"], self._yaw, BASE_FORCE, max_velocity=1.0)
+        self._apply_base_velocity()
+
     def _apply_base_velocity(self) -> None:
         self.sim.velocity_motors(self.body, self._base_joints, list(self._velocity), BASE_FORCE)
 
@@ -194,14 +205,6 @@ class MobileGripperRobot:
     def camera(self, camera: CameraConfig, position_offset: np.ndarray, pitch_offset_deg: float,
                pose: tuple[float, float, float] | None = None) -> CameraView:
         """The view of a camera fixed on the robot (config pose plus this episode's randomization offsets)."""
-        pose = pose if pose is not None else self.pose()
-        eye = self.to_world(np.asarray(camera.position) + position_offset, pose)
-        pitch = math.radians(camera.pitch_deg + pitch_offset_deg)
-        yaw = pose[2] + math.radians(camera.yaw_deg)
-        forward = np.array([math.cos(pitch) * math.cos(yaw), math.cos(pitch) * math.sin(yaw), math.sin(pitch)])
-        up = np.array([-math.sin(pitch) * math.cos(yaw), -math.sin(pitch) * math.sin(yaw), math.cos(pitch)])
-        if camera.roll_deg:  # turn the up vector about the optical axis (Rodrigues; `up` is normal to `forward`)
-            roll = math.radians(camera.roll_deg)
-            up = up * math.cos(roll) + np.cross(forward, up) * math.sin(roll)
-        return self.sim.camera_view(eye, eye + forward, up, camera.fov_deg, camera.width, camera.height,
-                                    camera.near, camera.far)
+        view = camera_pose(camera, pose if pose is not None else self.pose(), position_offset, pitch_offset_deg)
+        return self.sim.camera_view(view.eye, view.eye + view.forward, view.up, camera.fov_deg, camera.width,
+                                    camera.height, camera.near, camera.far)

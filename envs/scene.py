@@ -55,9 +55,10 @@ def build_room(sim: Simulation, floor_rgba: tuple[float, ...], wall_rgba: tuple[
     return floor
 
 
-def build_scene(sim: Simulation, layout: Layout, held_position: np.ndarray | None = None) -> Scene:
-    """Create floor, walls, zones and objects; with `held_position` the target starts there (in the gripper)."""
-    floor = build_room(sim, layout.floor_rgba, layout.wall_rgba)
+def build_scene(sim: Simulation, layout: Layout, appearance: Any, held_position: np.ndarray | None = None) -> Scene:
+    """Create floor and walls (the appearance's room), zones and objects; with `held_position` the target starts
+    there (in the gripper)."""
+    floor = appearance.build_room(sim, layout)
     for zone in layout.zones:
         visual = {"shapeType": p.GEOM_BOX, "halfExtents": [zone.half_size, zone.half_size, 0.0008],
                   "rgbaColor": list(zone.rgba)}

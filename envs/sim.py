@@ -72,18 +72,27 @@ class Simulation:
         position: Sequence[float],
         yaw: float = 0.0,
         mass: float = 0.0,
+        texture: int = -1,
     ) -> int:
-        """One rigid body from createVisualShape / createCollisionShape keyword sets (None: visual only)."""
+        """One rigid body from createVisualShape / createCollisionShape keyword sets (None: visual only), showing
+        `texture` (a load_texture id; -1: its colour only)."""
         visual_id = self.client.createVisualShape(**visual)
         collision_id = self.client.createCollisionShape(**collision) if collision is not None else -1
         orientation = self.client.getQuaternionFromEuler((0.0, 0.0, yaw))
-        return self.client.createMultiBody(
+        body = self.client.createMultiBody(
             baseMass=mass,
             baseCollisionShapeIndex=collision_id,
             baseVisualShapeIndex=visual_id,
             basePosition=list(position),
             baseOrientation=orientation,
         )
+        if texture >= 0:
+            self.client.changeVisualShape(body, -1, textureUniqueId=texture, rgbaColor=[1.0, 1.0, 1.0, 1.0])
+        return body
+
+    def load_texture(self, path: Path) -> int:
+        """A PNG as a texture of this client (ids do not survive reset_world: load after it)."""
+        return self.client.loadTexture(str(path))
 
     def set_friction(self, body: int, lateral: float, spinning: float = 0.0, rolling: float = 0.0,
                      link: int = -1) -> None:

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from envs.appearance import Appearance
 from envs.layout import Layout, sample_layout
 from envs.objects import SHAPES
 from envs.robot import GRASP_POINT, LIFT_HEIGHT, MobileGripperRobot, RobotState
@@ -47,8 +48,8 @@ class Task:
         """This episode's layout, drawn from the env's seeded generator only (same seed, same scene)."""
         raise NotImplementedError
 
-    def build(self, sim: Simulation, robot: MobileGripperRobot, layout: Any) -> Scene:
-        """Load the robot and build the layout into a freshly reset simulation."""
+    def build(self, sim: Simulation, robot: MobileGripperRobot, layout: Any, appearance: Appearance) -> Scene:
+        """Load the robot and build the layout into a freshly reset simulation, looking as `appearance` says."""
         raise NotImplementedError
 
     def instruction(self, layout: Any) -> str:
@@ -99,7 +100,7 @@ class BlockTask(Task):
         return sample_layout(rng, config.randomization, self.n_distractors, self.n_zones, len(self.templates),
                              start_pose=start_pose)
 
-    def build(self, sim: Simulation, robot: MobileGripperRobot, layout: Layout) -> Scene:
+    def build(self, sim: Simulation, robot: MobileGripperRobot, layout: Layout, appearance: Appearance) -> Scene:
         target_shape = SHAPES[layout.target.shape]
         robot.reset(layout.robot_pose, holding_width=target_shape.width if self.starts_holding else None)
         held = None
@@ -108,7 +109,7 @@ class BlockTask(Task):
             held[2] = max(held[2], target_shape.half_height + LIFT_HEIGHT)
         self._names = [spec.name for spec in layout.objects]
         self._closest, self._held = [math.inf] * len(layout.objects), [False] * len(layout.objects)
-        return build_scene(sim, layout, held_position=held)
+        return build_scene(sim, layout, appearance, held_position=held)
 
     def observe(self, robot: MobileGripperRobot, scene: Scene, state: RobotState) -> None:
         grasp = robot.grasp_point(state.pose)[:2]

@@ -226,6 +226,21 @@ def read_episode(path: str | Path, load_frames: bool = True) -> Episode:
     return Episode(meta=meta, **steps)
 
 
+def read_frames(path: str | Path, start: int, stop: int, camera: str = "rgb_static") -> np.ndarray:
+    """Frames start .. stop-1 of one camera, uint8 (n, H, W, 3), decoded from the log when asked for.
+
+    The file is open for this read only: a reader in any process (a DataLoader worker) holds no HDF5 handle between
+    reads (h5py handles do not survive fork or pickling), and training on thousands of logs never holds their frames.
+    """
+    path = Path(path)
+    try:
+        with h5py.File(path, "r") as f:
+            return f["steps"][camera][start:stop]
+    except (OSError, KeyError) as err:
+        raise EpisodeLogError(f"{path.name}: cannot read frames {start}..{stop - 1} of 'steps/{camera}' ({err})") \
+            from None
+
+
 def episode_paths(directory: str | Path) -> list[Path]:
     """The episode logs in a folder (recursively), sorted; an error if the folder is missing or has none."""
     directory = Path(directory)

@@ -6,7 +6,8 @@
     export  latency of one frame: torch eager vs onnxruntime, backbone and head
     import  taking a RoboVLMs run in: import, save and load seconds and peak memory
     serve   the policy server under load: robots at 10 Hz, with and without an abusive client, and its memory
-    train   seconds per training step and peak memory, LoRA next to full fine-tuning
+    train   training: seconds per step and peak memory, LoRA next to full fine-tuning, and at 1k, 3k and 6k episodes
+    twin    a twin of the photo-textured stand-in room: poses against the truth, rollout cost, novel poses
 
 `python eval/benchmark.py NAME --help` lists a bench's flags; each bench lives in eval/bench/.
 """
@@ -20,7 +21,8 @@ from typing import Sequence
 from eval.cli import CommandParser, run_command
 
 BENCHES = {"env": "env_speed", "model": "policy_step", "batch": "batched_policy", "export": "export_speed",
-           "import": "import_speed", "serve": "serve_load", "train": "training"}  # name: its module in eval/bench/
+           "import": "import_speed", "serve": "serve_load", "train": "training",
+           "twin": "twin_figures"}  # name: its module in eval/bench/
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -29,6 +29,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument("--num-envs", type=int_at_least(1), default=1, help="parallel worker processes, one env each")
     add_scenario_arguments(p)
     p.add_argument("--keep-failures", action="store_true", help="keep episodes the expert failed")
+    p.add_argument("--twin", metavar="DIR", help="boxnav: render the demonstrations in a visual twin of your room")
     p.add_argument("--resume", action="store_true", help="continue a collection in --out")
     p.add_argument("--learner", help="DAgger: a policy checkpoint drives and the expert labels every step; "
                                      "every episode is kept")
@@ -50,7 +51,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.task, args.episodes, args.out, seed=args.seed, robot_config=args.robot_config,
         keep_failures=args.keep_failures, num_envs=args.num_envs, resume=args.resume,
         learner=args.learner, expert_share=args.expert_share, scenario=args.scenario,
-        scenario_file=args.scenario_file,
+        scenario_file=args.scenario_file, twin=args.twin,
     )
     print(summary.report())
     print(f"wrote {args.out} (seeds {args.seed}..{args.seed + args.episodes - 1})")

@@ -22,6 +22,7 @@ from eval.sim_real.mixing import mixed_groups
 from eval.sim_real.prediction_powered import prediction_powered_table
 from eval.sim_real.report import write_report
 from eval.sim_real.scenarios import scenario_comparison, scenario_of
+from eval.sim_real.visual_gap import measure_visual_gap
 
 REAL_SOURCES = ("real", "synthetic")
 
@@ -41,6 +42,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                         help="replay with this config (e.g. calibrate.py's) instead of each log's own")
     parser.add_argument("--max-replay-episodes", type=int_at_least(1), default=20)
     parser.add_argument("--max-parity-episodes", type=int_at_least(1), default=5)
+    parser.add_argument("--twin", type=Path, metavar="DIR",
+                        help="the visual gap: render flat and this twin at every real frame's estimated pose (real "
+                             "logs placed in it by import_real.py --twin); with --checkpoint, also the distance of "
+                             "the policy's own features")
+    parser.add_argument("--max-gap-episodes", type=int_at_least(1), default=12)
     return parser.parse_args(argv)
 
 
@@ -86,6 +92,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         metrics["dynamics_gap"], replays = dynamics_gap(real[: args.max_replay_episodes], replay_with)
         metrics["dynamics_gap"]["robot_config"] = str(args.robot_config) if replay_with else "each log's own"
     metrics["policy_parity"] = None
+    policy = None
     if args.checkpoint:
         from eval.sim_real.parity import policy_parity  # torch and the model load only when asked for
         from vla_model.loading.sequence import load_policy
@@ -93,6 +100,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         policy = load_policy(None if args.checkpoint == "default" else args.checkpoint)
         with_frames = [read_episode(p) for p in real_paths[: args.max_parity_episodes]]
         metrics["policy_parity"] = policy_parity(policy, with_frames, args.checkpoint)
+    metrics["visual_gap"] = None
+    if args.twin is not None:
+        metrics["visual_gap"] = measure_visual_gap(real_paths[: args.max_gap_episodes], args.twin, policy, args.out)
 
     for path in write_report(args.out, metrics, sim, real, replays):
         print(f"wrote {path}")

@@ -15,6 +15,7 @@ from tqdm import tqdm
 
 from episodes.real_import.importer import ImportOptions, find_sources, import_real
 from eval.cli import CommandParser, run_command
+from eval.twin.place_logs import place_logs
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -39,6 +40,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                         help="label unlabelled recordings (and whole bags) successful (teleop demos)")
     parser.add_argument("--agent", help="who drove the robot (logged as meta.agent)")
     parser.add_argument("--checkpoint", help="checkpoint the robot ran (logged as meta.checkpoint)")
+    parser.add_argument("--twin", type=Path, metavar="DIR",
+                        help="boxnav: place each imported episode in this visual twin (eval/build_twin.py): its "
+                             "frames' poses, objects and exposure go into the log, for rollout --scenes-from and "
+                             "compare --twin")
     return parser.parse_args(argv)
 
 
@@ -70,6 +75,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             skipped += line.written is None
         bar.update(bar.total - bar.n)
     print(f"{written} episodes written to {args.out}, {skipped} skipped")
+    if written and args.twin is not None:
+        for path, misfit in place_logs(args.out, args.twin):
+            print(f"{path.name}: placed in twin {args.twin.name}, median frame misfit {misfit:.1f} of 255")
     return 0 if written else 1
 
 

@@ -13,8 +13,10 @@ from typing import Sequence
 
 from agents.registry import PolicySource, build_agent
 from envs.robot_config import load_robot_config
+from envs.task_names import task_name
+from eval.runner.settings import TASK_ROBOTS
 from eval.cli import CommandParser, int_at_least, run_command
-from eval.sim_real.synthetic import SYNTHETIC_NOTE, Perturbation, make_synthetic_episodes
+from eval.sim_real.synthetic import LOOKS, SYNTHETIC_NOTE, Perturbation, make_synthetic_episodes
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -25,7 +27,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--episodes", type=int_at_least(1), default=4)
     parser.add_argument("--out", type=Path, required=True, help="folder for the synthetic logs")
     parser.add_argument("--robot-config", type=Path,
-                        help="the robot config the team believes in (default: assets/robots/default.yaml)")
+                        help="the robot config the team believes in (default: the task's robot, as in rollout.py: "
+                             "mobile_vla_omni.yaml for boxnav, else default.yaml)")
     parser.add_argument("--speed-scale-factor", type=float, default=0.8, help="achieved speed / configured speed")
     parser.add_argument("--added-latency", type=int, default=1, help="extra latency in env steps")
     parser.add_argument("--accel-limit-factor", type=float, default=1.0)
@@ -35,7 +38,14 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--agent", default="expert", choices=("expert", "random", "vla"),
                         help="who drives the stand-in robot (each with its default settings)")
     parser.add_argument("--checkpoint", help="VLA checkpoint (--agent vla); default: the shipped one")
-    parser.add_argument("--scenario", help="boxnav: a scenario or part of one (e.g. 1box_left); the seed draws the rest")
+    parser.add_argument("--scenario", help="boxnav: a scenario or part of one (e.g. 1box_left), the seed drawing the "
+                                           "rest; a comma-separated list is played in turn")
+    parser.add_argument("--look", choices=LOOKS, default="flat",
+                        help="flat: the sim through a noisier, colour-shifted camera; photo: the photo-textured "
+                             "stand-in room (boxnav; 1280x720 recordings, slipping wheels, each frame's true pose "
+                             "in truth/, the room measured by hand in room.yaml)")
+    parser.add_argument("--twin", metavar="DIR", help="boxnav: render the perturbed robot's frames in this visual "
+                                                     "twin (eval/build_twin.py) instead of the flat sim")
     parser.add_argument("--recordings", action="store_true",
                         help="write the users' own HDF5 recordings, named by scenario (and labels.yaml), for "
                              "import_real.py, instead of episode logs")
@@ -45,7 +55,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     """Generate, then say what was made and that it is synthetic."""
     args = parse_args(argv)
-    base = load_robot_config(args.robot_config)
+    base = load_robot_config(args.robot_config or TASK_ROBOTS.get(task_name(args.task)))
     perturbation = Perturbation(
         speed_scale_factor=args.speed_scale_factor,
         added_latency_steps=args.added_latency,
@@ -56,9 +66,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     agent = build_agent(args.agent, source=PolicySource(args.checkpoint))
     paths = make_synthetic_episodes(args.task, args.episodes, args.out, base, perturbation, seed=args.seed,
                                     agent=agent, checkpoint=args.checkpoint or "", scenario=args.scenario,
-                                    recordings=args.recordings)
+                                    recordings=args.recordings, look=args.look, twin=args.twin)
     print(f"{len(paths)} synthetic episodes ({args.task}) written to {args.out}: {SYNTHETIC_NOTE}")
-    print(f"perturbation: {perturbation}")
+    if args.look == "photo":
+        print(f"the photo-textured stand-in room, its robot {perturbation.speed_scale_factor:.2f}x as fast and "
+              f"{perturbation.added_latency_steps} step(s) late (its camera and wheel slip are its own)")
+    else:
+        print(f"perturbation: {perturbation}")
     return 0
 
 

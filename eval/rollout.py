@@ -46,6 +46,11 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[RolloutSettings, RunO
     p.add_argument("--scenarios-from", type=Path, metavar="LOGS",
                    help="boxnav: play the scenarios of these (imported real) episode logs in turn, episode i the "
                         "i %% n-th; give --episodes a multiple of n")
+    p.add_argument("--twin", metavar="DIR", help="boxnav: render your room from a visual twin folder "
+                                                 "(eval/build_twin.py) instead of the flat sim")
+    p.add_argument("--scenes-from", metavar="LOGS",
+                   help="boxnav: start episode i from the scene of the i %% n-th of these logs (real runs placed "
+                        "in a twin by import_real.py --twin): paired sim and real episodes")
     p.add_argument("--backend", choices=("local", "ray"), default="local",
                    help="local: worker processes here; ray: --num-envs Ray actors (pip install -e '.[ray]')")
     p.add_argument("--address", help="--backend ray: the Ray cluster (default: start a local one)")
@@ -60,7 +65,8 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[RolloutSettings, RunO
         task=args.task, agent=args.agent, episodes=args.episodes, seed=args.seed, checkpoint=args.checkpoint,
         robovlms_config=args.robovlms_config,
         robot_config=args.robot_config, max_steps=args.max_steps, scenario=args.scenario,
-        scenario_file=args.scenario_file, knobs=settings_from_args(args.agent, args),
+        scenario_file=args.scenario_file, twin=args.twin, scenes_from=args.scenes_from,
+        knobs=settings_from_args(args.agent, args),
     )
     options = RunOptions(out=args.out or default_out_dir(settings), num_envs=args.num_envs,
                          video_dir=args.video_dir, video=not args.no_video, video_episodes=args.video_episodes,

@@ -22,6 +22,8 @@ MISSING_FILE_ARGS = {
     "benchmark batch": ["batch", "--checkpoint", MISSING],
     "benchmark serve": ["serve", "--checkpoint", MISSING],
     "benchmark train": ["train", "--real-config", MISSING, "--config", MISSING],
+    "benchmark twin": ["twin", "--twin", MISSING, "--recordings", MISSING, "--out", "unused"],
+    "build_twin": [MISSING, "--out", "unused"],
     "calibrate": ["--real", MISSING, "--out", "unused.yaml"],
     "collect": ["--task", "pick", "--episodes", "1", "--out", "unused", "--learner", MISSING],
     "compare_checkpoints": [MISSING, MISSING],

@@ -16,6 +16,7 @@ from vla_model.training.dataset import (
     split_episode_paths,
     window_frame_indices,
 )
+from vla_model.training.feature_cache import write_frame_features
 
 
 def hand_made_episode(num_steps: int, robot_config: RobotConfig | None = None, size: int = 16) -> Episode:
@@ -162,8 +163,9 @@ def test_stored_frame_features_follow_the_same_frame_indices_as_images(tmp_path:
     dataset = EpisodeWindowDataset(write_logs(tmp_path, [5, 12]), window_size=4, fwd_pred_next_n=3,
                                    windows_per_sample=2)
     images = dataset[1]["images"]
-    # Feature of frame t = the frame's own marker pixel, so the two kinds of sample can be compared directly.
-    dataset.use_frame_features([torch.from_numpy(e.rgb_static[:, 0, 0, :1]).float() for e in dataset.episodes])
+    # Feature of frame t = t, the frame's own marker pixel, so the two kinds of sample can be compared directly.
+    markers = [np.arange(n, dtype=np.float32)[:, None] for n in (5, 12)]
+    dataset.use_frame_features(write_frame_features(tmp_path / "features.f32", markers))
     sample = dataset[1]
     assert "images" not in sample and sample["features"].shape == (5, 1)
     assert sample["features"][:, 0].tolist() == images[:, 0, 0, 0].float().tolist()
@@ -173,7 +175,7 @@ def test_stored_frame_features_are_refused_with_augmentation_or_wrong_lengths(tm
     paths = write_logs(tmp_path, [5, 12])
     augmented = EpisodeWindowDataset(paths, window_size=4, augmentation=ImageAugmentation())
     with pytest.raises(ValueError, match="no-augment"):
-        augmented.use_frame_features([torch.zeros(5, 2), torch.zeros(12, 2)])
+        augmented.use_frame_features(write_frame_features(tmp_path / "both.f32", [np.zeros((5, 2)), np.zeros((12, 2))]))
     plain = EpisodeWindowDataset(paths, window_size=4)
-    with pytest.raises(ValueError, match="one \\(T, D\\) tensor per episode"):
-        plain.use_frame_features([torch.zeros(5, 2)])
+    with pytest.raises(ValueError, match="one \\(T, D\\) block per episode"):
+        plain.use_frame_features(write_frame_features(tmp_path / "one.f32", [np.zeros((5, 2))]))

@@ -20,6 +20,7 @@ from episodes.log import (
     episode_filename,
     episode_paths,
     read_episode,
+    read_frames,
     write_episode,
 )
 
@@ -93,6 +94,12 @@ def test_recorder_builds_what_it_was_given(log_path: Path) -> None:
 def test_skipping_frames_keeps_the_step_count(log_path: Path) -> None:
     episode = read_episode(log_path, load_frames=False)
     assert episode.rgb_static.shape == (3, 1, 1, 3)
+
+
+def test_frames_read_on_demand_are_those_of_the_whole_log_and_a_missing_camera_is_named(log_path: Path) -> None:
+    np.testing.assert_array_equal(read_frames(log_path, 1, 3), read_episode(log_path).rgb_static[1:3])
+    with pytest.raises(EpisodeLogError, match="episode_0000.h5: cannot read frames 0..1 of 'steps/rgb_gripper'"):
+        read_frames(log_path, 0, 2, camera="rgb_gripper")
 
 
 def test_a_file_that_is_not_hdf5_is_rejected_by_name(tmp_path: Path) -> None:

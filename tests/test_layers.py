@@ -110,3 +110,16 @@ def test_the_room_check_sees_the_model_using_training_and_lets_training_use_the_
         "line 2: vla_model.training.run is in training/, which model/ may not use",
         "line 2: vla_model.training.run.train is in training/, which model/ may not use"]
     assert room_violations(module, "training") == []
+
+
+STAND_IN = "envs.photo_room"  # the photo-textured stand-in room: "the robot" during development
+TWIN_CODE = sorted([*(REPO / "envs" / "twin").rglob("*.py"), *(REPO / "eval" / "twin").rglob("*.py"),
+                    REPO / "eval" / "build_twin.py"])
+
+
+@pytest.mark.parametrize("path", TWIN_CODE, ids=lambda path: str(path.relative_to(REPO)))
+def test_the_twin_never_reads_the_stand_in_rooms_code(path: Path) -> None:
+    # The twin is judged against the stand-in room; it may know it only through recordings, as a user's twin
+    # knows their room.
+    shared = [f"line {line}: {module}" for line, module in imported_modules(path) if module.startswith(STAND_IN)]
+    assert not shared, f"{path.relative_to(REPO)} imports the stand-in room: " + "; ".join(shared)

@@ -50,7 +50,9 @@ def test_stored_frame_features_give_the_loss_the_frames_give(tmp_path: Path) -> 
     with torch.no_grad():
         training = TrainingConfig()
         from_frames = batch_loss(policy, training, default_collate([dataset[0], dataset[3]]), backbone_grad=False)
-        dataset.use_frame_features(encode_episodes(policy, dataset.episodes, frames_per_batch=4, progress=False))
+        features = encode_episodes(policy, dataset.episodes, tmp_path / "features.f32", frames_per_batch=4,
+                                   progress=False)
+        dataset.use_frame_features(features)
         from_features = batch_loss(policy, training, default_collate([dataset[0], dataset[3]]))
     for name, value in from_frames.items():
         torch.testing.assert_close(from_features[name], value, atol=1e-5, rtol=1e-5)

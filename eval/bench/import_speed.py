@@ -5,7 +5,6 @@ Each phase runs in a fresh process, so that its peak resident memory is its own.
 from __future__ import annotations
 
 import argparse
-import multiprocessing
 import resource
 import tempfile
 import time
@@ -14,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from eval.bench.fresh_process import in_fresh_process
 from eval.cli import CommandParser, int_at_least
 
 
@@ -49,17 +49,12 @@ def _load_phase(out: str, steps: int) -> dict[str, float]:
     return {"load_s": load_s, "step_ms": 1000 * float(np.median(times[1:])), "load_peak_gb": _peak_gb()}
 
 
-def _in_fresh_process(function: Any, *args: Any) -> dict[str, float]:
-    with multiprocessing.get_context("spawn").Pool(1) as pool:
-        return pool.apply(function, args)
-
-
 def measure_import(ckpt: Path, config: Path | None, base: Path | str | None, out: Path, steps: int = 3) -> dict[str, Any]:
     """One row: file size, import and save seconds, load seconds, a policy step, each phase's peak memory."""
     row: dict[str, Any] = {"ckpt_gb": ckpt.stat().st_size / 1e9}
-    row |= _in_fresh_process(_import_phase, str(ckpt), None if config is None else str(config),
-                             None if base is None else str(base), str(out))
-    return row | _in_fresh_process(_load_phase, str(out), steps)
+    row |= in_fresh_process(_import_phase, str(ckpt), None if config is None else str(config),
+                            None if base is None else str(base), str(out))
+    return row | in_fresh_process(_load_phase, str(out), steps)
 
 
 def format_import_table(rows: dict[str, dict[str, Any]]) -> str:

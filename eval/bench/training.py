@@ -1,26 +1,30 @@
-"""Training cost per fine-tuning mode: trainable parameters, seconds per optimizer step and peak memory.
+"""Training cost per fine-tuning mode, and as the number of episodes grows: memory, step time, frames/s.
 
-Each mode is measured in its own subprocess, so one mode's allocations never count against the other: on CPU the
-peak is the process's max resident set size (getrusage) after training minus before the model was built (tracemalloc
-does not see torch's allocator); on a GPU it is torch.cuda.max_memory_allocated.
+Each measurement runs in its own fresh process, so one's allocations never count against another: on CPU the
+peak is the process's max resident set size (getrusage; tracemalloc does not see torch's allocator), after training
+minus before the model was built for the modes, of the whole process for the data scale (logs from demo_logs.py);
+on a GPU a mode's peak is torch.cuda.max_memory_allocated.
 """
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import resource
-import subprocess
-import sys
+import tempfile
 import time
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
 
 import torch
+from torch.utils.data import DataLoader
 
+from eval.bench.demo_logs import linked_demo_logs
+from eval.bench.fresh_process import in_fresh_process, peak_rss_mb
 from eval.cli import CommandParser, int_at_least
-from vla_model.model.config import CONFIGS_DIR, SMALL_CONFIG, load_config
-from vla_model.model.policy import build_policy
+from vla_model.model.config import CONFIGS_DIR, SMALL_CONFIG, TrainingConfig, load_config
+from vla_model.model.policy import MobileVLAPolicy, build_policy
 from vla_model.probes.summary import format_table, mode_variant, summary_rows
+from vla_model.training.dataset import EpisodeWindowDataset, ImageAugmentation
 from vla_model.training.lightning_module import batch_loss
 
 MODES = ("lora", "full")
@@ -51,8 +55,17 @@ def synthetic_batch(batch_size: int, frames: int, window: int, chunk: int, image
     }
 
 
-def _max_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # Linux reports KiB
+def adamw_step(policy: MobileVLAPolicy, training: TrainingConfig) -> Callable[[dict], None]:
+    """One training step as training runs it: the batch's masked chunk loss, backward, AdamW on what trains."""
+    optimizer = torch.optim.AdamW([p for p in policy.parameters() if p.requires_grad],
+                                  lr=training.learning_rate, weight_decay=training.weight_decay)
+
+    def step(batch: dict) -> None:
+        optimizer.zero_grad(set_to_none=True)
+        batch_loss(policy, training, batch)["loss"].backward()
+        optimizer.step()
+
+    return step
 
 
 def measure_mode(config_path: str, mode: str, steps: int, batch_size: int, windows_per_sample: int) -> StepCost:
@@ -62,46 +75,73 @@ def measure_mode(config_path: str, mode: str, steps: int, batch_size: int, windo
     device = "cuda" if torch.cuda.is_available() else "cpu"
     batch = synthetic_batch(batch_size, config.window_size + windows_per_sample - 1, config.window_size,
                             config.fwd_pred_next_n, config.image_size)
-    before = _max_rss_mb()
+    before = peak_rss_mb()
     policy = build_policy(config, device=device).train()
-    optimizer = torch.optim.AdamW([p for p in policy.parameters() if p.requires_grad],
-                                  lr=training.learning_rate, weight_decay=training.weight_decay)
+    step = adamw_step(policy, training)
     if device == "cuda":
         torch.cuda.reset_peak_memory_stats()
-
-    def step() -> None:
-        optimizer.zero_grad(set_to_none=True)
-        batch_loss(policy, training, batch)["loss"].backward()
-        optimizer.step()
-
-    step()  # warm-up: allocator, AdamW state
+    step(batch)  # warm-up: allocator, AdamW state
     if device == "cuda":
         torch.cuda.synchronize()
     started = time.perf_counter()
     for _ in range(steps):
-        step()
+        step(batch)
     if device == "cuda":
         torch.cuda.synchronize()
     seconds = (time.perf_counter() - started) / steps
-    peak = torch.cuda.max_memory_allocated() / 2**20 if device == "cuda" else _max_rss_mb() - before
+    peak = torch.cuda.max_memory_allocated() / 2**20 if device == "cuda" else peak_rss_mb() - before
     counts = policy.parameter_counts()
     return StepCost(mode, counts["trainable"], counts["total"], seconds, peak, device)
 
 
-def measure_in_subprocess(
-    config_path: str, mode: str, steps: int, batch_size: int, windows_per_sample: int
-) -> StepCost:
-    """measure_mode in a fresh Python, so its peak memory is its own."""
-    code = (
-        "import json, dataclasses, sys; from eval.bench.training import measure_mode; "
-        f"cost = measure_mode({config_path!r}, {mode!r}, {steps}, {batch_size}, {windows_per_sample}); "
-        "print('RESULT ' + json.dumps(dataclasses.asdict(cost)))"
-    )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
-    lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
-    if done.returncode != 0 or not lines:
-        raise RuntimeError(f"benchmark of mode {mode} failed:\n{done.stderr[-2000:]}")
-    return StepCost(**json.loads(lines[-1][len("RESULT "):]))
+@dataclass(frozen=True)
+class ScaleCost:
+    """What training costs on one number of episode logs, measured in a fresh process."""
+
+    episodes: int
+    frames: int
+    index_seconds: float
+    read_frames_per_second: float
+    train_frames_per_second: float
+    peak_rss_mb: float
+
+
+def measure_scale(config_path: str, paths: list[str], steps: int, batch_size: int, windows_per_sample: int,
+                  num_workers: int) -> ScaleCost:
+    """Index the logs as training does, then one warm-up and `steps` timed AdamW steps on shuffled augmented samples."""
+    config_file = load_config(config_path)
+    config, training = config_file.model, config_file.training
+    started = time.perf_counter()
+    dataset = EpisodeWindowDataset(paths, config.window_size, config.fwd_pred_next_n, windows_per_sample,
+                                   ImageAugmentation(), named_object_targets=training.aux_object_weight > 0)
+    index_seconds = time.perf_counter() - started
+    torch.manual_seed(0)
+    batches = iter(DataLoader(dataset, batch_size=batch_size, shuffle=True, num_workers=num_workers))
+    step = adamw_step(build_policy(config, device="cuda" if torch.cuda.is_available() else "cpu").train(), training)
+    step(next(batches))  # warm-up: allocator, AdamW state, the workers' start
+    read_seconds, started = 0.0, time.perf_counter()
+    for _ in range(steps):
+        asked = time.perf_counter()
+        batch = next(batches)
+        read_seconds += time.perf_counter() - asked
+        step(batch)
+    frames = steps * batch_size * (config.window_size + windows_per_sample - 1)
+    return ScaleCost(len(paths), sum(e.num_steps for e in dataset.episodes), index_seconds, frames / read_seconds,
+                     frames / (time.perf_counter() - started), peak_rss_mb())
+
+
+def format_scale(costs: list[ScaleCost], num_workers: int) -> str:
+    """One table: a row per number of episodes, side by side."""
+    header = (f"{'episodes':>8} {'frames':>9} {'index s':>8} {'read fr/s':>10} {'train fr/s':>11} "
+              f"{'peak RSS MB':>12}")
+    lines = [header, "-" * len(header)]
+    for c in costs:
+        lines.append(f"{c.episodes:>8,} {c.frames:>9,} {c.index_seconds:>8.1f} {c.read_frames_per_second:>10.0f} "
+                     f"{c.train_frames_per_second:>11.1f} {c.peak_rss_mb:>12.0f}")
+    lines.append(f"(index: reading every log's actions to build the dataset; read: frames the DataLoader delivered "
+                 f"per second waited, {num_workers} workers; train: frames per second of whole steps, reading "
+                 "included; peak RSS: the whole process)")
+    return "\n".join(lines)
 
 
 def format_costs(costs: list[StepCost], frames_per_step: int, windows_per_step: int) -> str:
@@ -124,6 +164,15 @@ def add_arguments(parser: CommandParser) -> None:
                         help="timed steps per mode, after one warm-up (default 3)")
     parser.add_argument("--batch-size", type=int_at_least(1), default=2, help="samples per step (default 2)")
     parser.add_argument("--windows-per-sample", type=int_at_least(1), default=8, help="windows per sample (default 8)")
+    parser.add_argument("--episodes", type=int_at_least(1), nargs="*", default=[1000, 3000, 6000],
+                        help="numbers of episode logs to train on, each in a fresh process (default 1000 3000 6000; "
+                             "none: skip)")
+    parser.add_argument("--demos", type=int_at_least(1), default=12,
+                        help="pick demos collected, then hard-linked up to the largest --episodes (default 12)")
+    parser.add_argument("--data-steps", type=int_at_least(1), default=10,
+                        help="timed training steps per number of episodes, after one warm-up (default 10)")
+    parser.add_argument("--num-workers", type=int_at_least(0), default=0, help="DataLoader workers (default 0)")
+    parser.add_argument("--workdir", type=Path, help="where the logs go (default: a temporary folder, removed)")
 
 
 def run(parser: CommandParser, args: argparse.Namespace) -> int:
@@ -131,10 +180,18 @@ def run(parser: CommandParser, args: argparse.Namespace) -> int:
     (measuring it needs the real weights and a GPU)."""
     config = load_config(args.config).model
     print(f"measuring {args.config} on this machine (OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')})")
-    costs = [measure_in_subprocess(args.config, mode, args.steps, args.batch_size, args.windows_per_sample)
+    costs = [in_fresh_process(measure_mode, args.config, mode, args.steps, args.batch_size, args.windows_per_sample)
              for mode in MODES]
     frames = args.batch_size * (config.window_size + args.windows_per_sample - 1)
     print(format_costs(costs, frames, args.batch_size * args.windows_per_sample))
     print(f"\n{args.real_config}: parameter counts and memory estimate (not measured: no weights, no GPU here)")
     print(format_table(summary_rows(load_config(args.real_config))))
+    if args.episodes:
+        print(f"\ntraining {args.config} on more and more episode logs ({args.demos} pick demos, hard-linked; "
+              f"{args.data_steps} steps of {args.batch_size} x {args.windows_per_sample} windows each)")
+        with tempfile.TemporaryDirectory(dir=args.workdir) as tmp:
+            paths = [str(p) for p in linked_demo_logs(Path(tmp), max(args.episodes), args.demos)]
+            scale = [in_fresh_process(measure_scale, args.config, paths[:count], args.data_steps, args.batch_size,
+                                      args.windows_per_sample, args.num_workers) for count in args.episodes]
+        print(format_scale(scale, args.num_workers))
     return 0

@@ -23,6 +23,7 @@ JOBS: dict[str, dict[str, tuple[str, str]]] = {
     },
     "compare with the robot": {
         "import-real": ("import_real", "real runs (ROS 2 bags, their HDF5 recordings) as episode logs"),
+        "build-twin": ("build_twin", "a visual twin of your room from your recordings: skins, camera, poses"),
         "compare": ("compare", "sim against real: success, rank agreement, actions, trajectories; a report"),
         "calibrate": ("calibrate", "fit the sim's robot config to real logs"),
         "make-synthetic-real": ("make_synthetic_real", "real-like logs from the sim, labelled synthetic"),
@@ -39,7 +40,7 @@ JOBS: dict[str, dict[str, tuple[str, str]]] = {
         "export-onnx": ("export_onnx", "a policy as ONNX for the Jetson, checked against torch"),
     },
     "tools": {
-        "bench": ("benchmark", "measure one thing, print its table: env, model, batch, export, import, serve, train"),
+        "bench": ("benchmark", "measure one thing, print its table: env, model, batch, export, import, serve, train, twin"),
         "model-summary": ("model_summary", "parameter counts and training memory per model config"),
         "make-small-base": ("make_small_base", "write a small Kosmos-2 base model folder"),
         "make-tokenizer": ("make_tokenizer", "rebuild the small model's tokenizer"),

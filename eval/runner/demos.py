@@ -57,17 +57,19 @@ def collect_demos(
     expert_share: float = 0.0,
     scenario: str | None = None,
     scenario_file: str | None = None,
+    twin: str | None = None,
 ) -> CollectionSummary:
     """Run the scripted expert on seeds seed .. seed+episodes-1, write their logs to `out`, drop the failures.
 
     With `learner` (a policy checkpoint) the episodes are DAgger's: the learner drives (the expert with probability
     `expert_share` per step) and the logs hold the expert's labels; every episode is kept, since the states a
     failing learner reaches are the ones worth labelling. results.json in `out` keeps a row for every episode run.
-    `scenario` / `scenario_file` (boxnav) fix the scenario as in a rollout.
+    `scenario` / `scenario_file` (boxnav) fix the scenario as in a rollout; `twin` (boxnav) renders the frames
+    in a visual twin of the users' room.
     """
     out = Path(out)
     common = dict(task=task, episodes=episodes, seed=seed, robot_config=robot_config, scenario=scenario,
-                  scenario_file=scenario_file)
+                  scenario_file=scenario_file, twin=twin)
     if learner is None:
         settings = RolloutSettings(agent="expert", **common)
     else:

@@ -60,7 +60,7 @@ def play_episode(
     agent.reset(instruction)
     recorder = EpisodeRecorder(dataclasses.replace(
         meta, instruction=instruction, seed=seed, agent_settings=agent.settings(), scene=sim.scene_description(),
-        extra={**meta.extra, "provenance": sim_provenance(sim.robot_config)},
+        extra={**meta.extra, "provenance": sim_provenance(sim.robot_config, sim.appearance.describe())},
     ))
     views: list[tuple[np.ndarray, np.ndarray | None, np.ndarray]] = []
     terminated = truncated = False

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Any, Callable, Iterator
 
 from agents.registry import PolicySource
 from envs.atomic_file import remove_abandoned
@@ -96,7 +96,7 @@ def run_rollout(settings: RolloutSettings, options: RunOptions,
             rows = logged_rows(options.out, settings, video_dir)  # what finished is what is on disk
             timing = _timing(time.perf_counter() - start, workers, env_steps, agent_seconds)
             result = RolloutResult(settings, rows, finished and len(rows) == settings.episodes, timing,
-                                   agent_settings, sim_provenance(job.robot_config))
+                                   agent_settings, sim_provenance(job.robot_config, _look(settings)))
             write_results(options.out, result)
     return result
 
@@ -123,3 +123,9 @@ def _timing(wall: float, workers: int, env_steps: int, agent_seconds: float) -> 
         "env_steps_per_s": env_steps / wall if wall > 0 else 0.0,
         "mean_agent_latency_s": agent_seconds / env_steps if env_steps else 0.0,
     }
+
+
+def _look(settings: RolloutSettings) -> dict[str, Any] | None:
+    """The run's look for its provenance (None: the flat sim)."""
+    appearance = settings.appearance()
+    return appearance.describe() if appearance is not None else None

@@ -16,6 +16,10 @@ from envs.robot_config import RobotConfig, load_robot_config
 from envs.mobile_vla_env import make_task
 from envs.scenario import split_scenarios
 from envs.task_names import task_name
+from envs.appearance import Appearance
+from envs.twin.look import TwinAppearance
+from envs.twin.spec import load_twin
+from eval.runner.scenes import scenes_of_logs
 
 
 
@@ -52,6 +56,8 @@ class RolloutSettings:
     `scenario` (boxnav only) fixes some or all of the scenario ("1box_hori_left_core_medium", "left"), the seed
     drawing the rest; a comma-separated list plays its scenarios in turn (episode i the i % n-th);
     `scenario_file` replaces assets/scenarios/boxnav.yaml.
+    `twin` (boxnav) renders the users' room from a twin folder instead of the flat sim; `scenes_from` (boxnav)
+    starts episode i from the estimated scene of the i % n-th log of that folder (real runs placed in a twin).
     `knobs` is the agent's settings object (agents/settings.py); None gives that agent's defaults.
     """
 
@@ -65,6 +71,8 @@ class RolloutSettings:
     max_steps: int | None = None
     scenario: str | None = None
     scenario_file: str | None = None
+    twin: str | None = None
+    scenes_from: str | None = None
     knobs: Any = None
 
     def __post_init__(self) -> None:
@@ -80,6 +88,14 @@ class RolloutSettings:
             raise ValueError(f"--seed must be >= 0, got {self.seed}")
         if self.max_steps is not None and self.max_steps < 1:
             raise ValueError(f"--max-steps must be >= 1, got {self.max_steps}")
+        if (self.twin is not None or self.scenes_from is not None) and self.task != "boxnav":
+            raise ValueError(f"--twin and --scenes-from are for the boxnav task (the users' room), not '{self.task}'")
+        if self.scenes_from is not None and self.scenario is not None:
+            raise ValueError("--scenario and --scenes-from: give one (the scenes name their scenarios)")
+        if self.twin is not None:
+            load_twin(self.twin)  # a folder that is no twin fails here, before anything is written
+        if self.scenes_from is not None:
+            _ = self.scenes  # logs without estimated scenes fail here too
         if self.scenario is not None or self.scenario_file is not None:
             # a bad scenario (split_scenarios parses each) or file, or a task without scenarios, fails here
             make_task(self.task, self.scenarios[0] if self.scenarios else None, self.scenario_file)
@@ -97,6 +113,22 @@ class RolloutSettings:
     def scenario_for(self, index: int) -> str | None:
         """The scenario episode `index` plays (None: the seed draws it, or the task has none)."""
         return self.scenarios[index % len(self.scenarios)] if self.scenarios else None
+
+    @cached_property
+    def scenes(self) -> tuple[dict[str, Any], ...]:
+        """The real scenes played in turn (--scenes-from); () when none."""
+        return scenes_of_logs(self.scenes_from) if self.scenes_from is not None else ()
+
+    def reset_options(self, index: int) -> dict[str, Any] | None:
+        """What episode `index`'s reset is given: its real scene, or its scenario (None: the seed draws all)."""
+        if self.scenes:
+            return {"scene": self.scenes[index % len(self.scenes)]}
+        scenario = self.scenario_for(index)
+        return None if scenario is None else {"scenario": scenario}
+
+    def appearance(self) -> Appearance | None:
+        """How the sim looks in this run: the twin's room, or None for the flat sim."""
+        return TwinAppearance(self.twin) if self.twin is not None else None
 
     def policy_source(self, device: str = "cpu") -> PolicySource:
         """Where the agent's policy comes from: this run's checkpoint (and its RoboVLMs config), or the default."""
@@ -150,7 +182,7 @@ def settings_dict(settings: RolloutSettings) -> dict[str, Any]:
     """The settings as stored in results.json: the run's fields, then every agent's knobs."""
     data = {f.name: getattr(settings, f.name) for f in fields(settings) if f.name != "knobs"}
     data["checkpoint"] = settings.checkpoint_label
-    for key in ("scenario", "scenario_file", "robovlms_config"):  # set only where they apply (boxnav, a .ckpt)
+    for key in ("scenario", "scenario_file", "robovlms_config", "twin", "scenes_from"):  # set only where they apply
         if data[key] is None:
             del data[key]
     return data | knob_values(settings.agent, settings.knobs)

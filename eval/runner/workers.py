@@ -66,7 +66,7 @@ class EpisodeWorker:
         # the scenario comes with each episode's reset (a run may play several); the scenario file with the env
         scenario_file = {} if settings.scenario_file is None else {"scenario_file": settings.scenario_file}
         self.env = gym.make(task_id(settings.task), robot_config=job.robot_config, render_mode=render_mode,
-                            **scenario_file)
+                            appearance=settings.appearance(), **scenario_file)
         try:
             self.agent = build_agent(settings.agent, settings.knobs, source or settings.policy_source())
         except BaseException:
@@ -79,10 +79,8 @@ class EpisodeWorker:
         meta = EpisodeMeta(task=settings.task, instruction="", success=False, agent=settings.agent, source="sim",
                            checkpoint=settings.checkpoint_label or "", robot_config=job.robot_config.to_dict())
         video = video_path(job.out, job.video_dir, index) if job.films(index) else None
-        scenario = settings.scenario_for(index)
-        options = None if scenario is None else {"scenario": scenario}
         report = None if on_step is None else (lambda steps: on_step(index, steps))
-        played = play_episode(self.env, self.agent, meta, settings.seed + index, options=options, video=video,
+        played = play_episode(self.env, self.agent, meta, settings.seed + index, options=settings.reset_options(index), video=video,
                               on_step=report)
         episode = played.episode
         episode.meta.extra["index"] = index

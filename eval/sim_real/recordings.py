@@ -9,6 +9,7 @@ from pathlib import Path
 
 import h5py
 import numpy as np
+from PIL import Image
 
 from envs.atomic_file import atomic_write
 from envs.action_convention import DX, DY, denormalize
@@ -23,14 +24,18 @@ def recording_name(index: int, scenario: str) -> str:
     return f"episode_{RECORDING_STAMP}_{index:06d}_{scenario}.h5"
 
 
-def write_recording(path: Path, episode: Episode, config: RobotConfig, note: str) -> Path:
+def write_recording(path: Path, episode: Episode, config: RobotConfig, note: str,
+                    size: tuple[int, int] | None = None) -> Path:
     """Write one episode in their layout (images BGR (T, H, W, 3), actions (T, 3) = linear x, linear y, angular z
-    in /cmd_vel units, action_event_types, root attributes), atomically."""
+    in /cmd_vel units, action_event_types, root attributes), atomically; `size` (width, height) scales the
+    frames to the camera's own resolution (bilinear, as a sensor's demosaicing blurs)."""
+    frames = episode.rgb_static if size is None else np.stack(
+        [np.asarray(Image.fromarray(frame).resize(size, Image.Resampling.BILINEAR)) for frame in episode.rgb_static])
     physical = denormalize(episode.action, config)
     actions = np.zeros((episode.num_steps, 3), dtype=np.float32)
     actions[:, 0], actions[:, 1] = physical[:, DX], physical[:, DY]
     with atomic_write(path, suffix=".h5.tmp") as tmp, h5py.File(tmp, "w") as f:
-        f.create_dataset("images", data=np.ascontiguousarray(episode.rgb_static[..., ::-1]), compression="gzip")
+        f.create_dataset("images", data=np.ascontiguousarray(frames[..., ::-1]), compression="gzip")
         f.create_dataset("actions", data=actions)
         f.create_dataset("action_event_types",
                          data=[b"episode_start"] + [b"start_action"] * (episode.num_steps - 1))

@@ -19,6 +19,7 @@ from eval.sim_real.dynamics_gap import Replay  # noqa: E402
 from episodes.log import Episode  # noqa: E402
 from eval.sim_real.metrics import behaviour_groups, has_trajectory, path_in_start_frame  # noqa: E402
 from eval.sim_real.scenarios import scenario_lines  # noqa: E402
+from eval.sim_real.visual_gap import gap_lines  # noqa: E402
 
 SIM_COLOUR, REAL_COLOUR = "tab:blue", "tab:orange"
 PLOTS = {
@@ -308,6 +309,9 @@ def write_report(
     lines += [f"![action histograms]({PLOTS['actions']})", "", f"![trajectories]({PLOTS['trajectories']})", ""]
     lines += ["## Dynamics gap", "", *_gap_lines(metrics.get("dynamics_gap")), ""]
     lines += ["## Policy parity", "", *_parity_lines(metrics.get("policy_parity")), ""]
+    if metrics.get("visual_gap") is not None:
+        lines += ["## Visual gap: real | twin | flat at the same pose", "",
+                  *gap_lines(metrics["visual_gap"], metrics["visual_gap"].get("panels", [])), ""]
     lines += ["Definitions: docs/sim_vs_real.md.", ""]
     (out / "report.md").write_text("\n".join(lines))
     return [out / "report.md", out / "metrics.json", *written]

@@ -4,6 +4,7 @@ robot would). Every log is source="synthetic" and says so in meta.extra; nothing
 from __future__ import annotations
 
 import dataclasses
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,12 +18,19 @@ import envs  # noqa: F401  (registers the tasks)
 from agents.protocol import Agent
 from agents.scripted_expert import ScriptedExpert
 from envs.robot_config import RobotConfig
+from envs.scenario import split_scenarios
+from envs.twin.look import TwinAppearance
 from envs.task_names import task_id, task_name
-from episodes.log import EpisodeMeta, episode_filename, write_episode
+from envs.atomic_file import atomic_write
+from envs.photo_room.standin import hand_measurements, photo_room_env, placed_by_hand, sensor_size
+from episodes.log import Episode, EpisodeMeta, episode_filename, write_episode
 from eval.runner.episode import play_episode
 from eval.sim_real.recordings import recording_name, write_recording
 
 SYNTHETIC_NOTE = "made in the simulator with a perturbed robot config; NOT data from a real robot"
+LOOKS = ("flat", "photo")
+ROOM_NOTE = ("# The stand-in room measured by tape from the start mark (where the robot is put, facing the front\n"
+             "# wall), as a team measures its own room; each figure is a little off. Synthetic, not a real room.\n")
 
 
 @dataclass(frozen=True)
@@ -75,6 +83,17 @@ class PerturbedCamera(gymnasium.ObservationWrapper):
         return seen
 
 
+def _stand_in_env(task: str, truth: RobotConfig, perturbation: Perturbation, seed: int, look: str,
+                  twin: str | None) -> gymnasium.Env:
+    """The stand-in robot: the sim seen through the perturbed camera ("flat"), the photo-textured room with its
+    own camera and slipping wheels ("photo"), or the sim rendered in a twin of the users' room (`twin`)."""
+    if look == "photo":
+        return photo_room_env(task, truth)
+    if twin is not None:
+        return gymnasium.make(task_id(task), robot_config=truth, appearance=TwinAppearance(twin))
+    return PerturbedCamera(gymnasium.make(task_id(task), robot_config=truth), perturbation, seed)
+
+
 def make_synthetic_episodes(
     task: str,
     episodes: int,
@@ -86,20 +105,32 @@ def make_synthetic_episodes(
     checkpoint: str = "",
     scenario: str | None = None,
     recordings: bool = False,
+    look: str = "flat",
+    twin: str | None = None,
 ) -> list[Path]:
     """Run an agent (default: the scripted expert) on the perturbed robot and write `episodes` logs labelled
     synthetic; other agents give the 'real' side several policies to rank.
 
     meta.robot_config is the base config (what the team believes the robot is); the truth is in
-    meta.extra['perturbation'] and meta.extra['true_robot_config']. `scenario` is the boxnav scenario (or part).
+    meta.extra['perturbation'] and meta.extra['true_robot_config']. `scenario` is the boxnav scenario (or part), or a comma-separated list played in turn.
     With `recordings` the episodes are written as the users' own HDF5 recordings, named by scenario
     (eval/sim_real/recordings.py), with a labels.yaml of their outcomes for `import_real.py --labels`.
+    `look` "photo" runs the photo-textured stand-in room (envs/photo_room, boxnav only): its recordings hold
+    1280x720 frames, and what a real team could not know (each frame's true pose, the scene) goes apart, in
+    truth/<recording>.json, with the room as measured by hand in room.yaml. `twin` (a twin folder, boxnav) renders
+    the perturbed robot's frames in that twin instead of through the perturbed flat camera.
     """
     if episodes < 1:
         raise ValueError(f"episodes must be >= 1, got {episodes}")
+    if look not in LOOKS:
+        raise ValueError(f"look must be one of {', '.join(LOOKS)}, got {look!r}")
     truth = perturbation.robot(base)
-    kwargs = {"scenario": scenario} if scenario is not None else {}
-    env = PerturbedCamera(gymnasium.make(task_id(task), robot_config=truth, **kwargs), perturbation, seed)
+    if twin is not None and look == "photo":
+        raise ValueError("--twin and --look photo: give one (the photo room is a room of its own)")
+    env = _stand_in_env(task, truth, perturbation, seed, look, twin)
+    scenarios = split_scenarios(scenario) if scenario is not None else ()
+    if scenarios and task_name(task) != "boxnav":
+        raise ValueError(f"task '{task}' has no scenarios; --scenario is for the boxnav task")
     agent = agent or ScriptedExpert()
     meta = EpisodeMeta(
         task=task_name(task), instruction="", success=False, agent=agent.name, checkpoint=checkpoint,
@@ -110,20 +141,39 @@ def make_synthetic_episodes(
             "perturbation": dataclasses.asdict(perturbation),
             "true_robot_config": truth.to_dict(),
             "has_odometry": True,
+            **({"twin": twin} if twin is not None else {}),
         },
     )
+    sensor = sensor_size(base) if look == "photo" else None
     paths, labels = [], {}
     try:
         for index in range(episodes):
-            episode = play_episode(env, agent, meta, seed + index).episode
+            options: dict[str, Any] = {"scenario": scenarios[index % len(scenarios)]} if scenarios else {}
+            if look == "photo":  # the stand-in's team puts its robot on the start mark by hand
+                options["robot_pose"] = placed_by_hand(np.random.default_rng(seed + index))
+            episode = play_episode(env, agent, meta, seed + index, options=options or None).episode
             if recordings:
                 name = recording_name(index, episode.meta.scene.get("scenario", task_name(task)))
-                paths.append(write_recording(out / name, episode, base, SYNTHETIC_NOTE))
+                paths.append(write_recording(out / name, episode, base, SYNTHETIC_NOTE, size=sensor))
                 labels[name] = episode.meta.success
             else:
                 paths.append(write_episode(out / episode_filename(index), episode))
+            if look == "photo":
+                _write_truth(out / "truth" / f"{paths[-1].stem}.json", episode)
     finally:
         env.close()
     if recordings:
         (out / "labels.yaml").write_text(yaml.safe_dump(labels, sort_keys=True))
+    if look == "photo":
+        measured = hand_measurements()
+        (out / "room.yaml").write_text(ROOM_NOTE + yaml.safe_dump(measured, sort_keys=False))
     return paths
+
+
+def _write_truth(path: Path, episode: Episode) -> None:
+    """What only the generator knows of an episode: each frame's true pose and the scene as it was built."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    truth = {"note": SYNTHETIC_NOTE, "robot_pose": np.asarray(episode.robot_pose).tolist(),
+             "scene": episode.meta.scene}
+    with atomic_write(path, suffix=".json.tmp") as tmp:
+        tmp.write_text(json.dumps(truth, indent=1))

@@ -3,6 +3,7 @@
 A window ending at step t holds the frames t-window_size+1 .. t (padded at the episode start by repeating the first
 frame, as the inference path pads with the first feature), and for every step s of the window the normalized
 actions s .. s+chunk-1 with a mask that is False past the episode's end and on the padded steps (no targets there).
+Frames stay in the logs and are decoded per sample, so memory does not grow with the number of episodes.
 """
 from __future__ import annotations
 
@@ -17,8 +18,9 @@ from torch.utils.data import Dataset
 
 from envs.action_convention import ACTION_DIM, action_bounds
 from envs.robot_config import RobotConfig, robot_config_from_dict
-from episodes.log import Episode, EpisodeLogError, episode_paths, read_episode
+from episodes.log import EpisodeLogError, episode_paths, read_episode, read_frames
 from vla_model.training.aux_targets import named_object_in_robot_frame
+from vla_model.training.feature_cache import FrameFeatureFile
 
 
 @dataclass(frozen=True)
@@ -63,22 +65,28 @@ def window_frame_indices(end: int, window_size: int) -> np.ndarray:
     return np.maximum(np.arange(end - window_size + 1, end + 1), 0)
 
 
-def logs_robot_config(episodes: Sequence[Episode], names: Sequence[str]) -> RobotConfig:
-    """The robot config the logs' actions were normalized with; every log must share the same action bounds."""
-    config: RobotConfig | None = None
-    for episode, name in zip(episodes, names):
-        stored = robot_config_from_dict(episode.meta.robot_config, source=f"{name}: robot_config")
-        if config is None:
-            config = stored
-            continue
-        if not all(np.allclose(a, b) for a, b in zip(action_bounds(stored), action_bounds(config))):
-            raise ValueError(
-                f"{name}: its robot config's action bounds (max_linear_x/y) differ from the other logs'; "
-                "train on logs from one robot config"
-            )
-    if config is None:
-        raise ValueError("no episode logs to train on")
+def same_action_bounds(config: RobotConfig, other: RobotConfig, name: str) -> RobotConfig:
+    """`config`, after checking that `other` (the robot config of the logs called `name`) has its action bounds."""
+    if not all(np.allclose(a, b) for a, b in zip(action_bounds(other), action_bounds(config))):
+        raise ValueError(
+            f"{name}: its robot config's action bounds (max_linear_x/y) differ from the other logs'; "
+            "train on logs from one robot config"
+        )
     return config
+
+
+@dataclass(frozen=True)
+class LoggedEpisode:
+    """What training keeps of one log: where its frames are, its instruction and its actions (frames stay on disk)."""
+
+    path: Path
+    instruction: str
+    action: np.ndarray
+
+    @property
+    def num_steps(self) -> int:
+        """Number of steps T."""
+        return int(self.action.shape[0])
 
 
 class EpisodeWindowDataset(Dataset):
@@ -113,33 +121,38 @@ class EpisodeWindowDataset(Dataset):
         self.fwd_pred_next_n = fwd_pred_next_n
         self.windows_per_sample = windows_per_sample
         self.augmentation = augmentation
-        # Logs are small (a demo is tens of frames): holding them decoded keeps a training step free of HDF5 reads.
-        self.episodes = [read_episode(path) for path in paths]
-        names = [Path(p).name for p in paths]
-        for episode, name in zip(self.episodes, names):
+        self.episodes: list[LoggedEpisode] = []
+        self.object_targets: list[tuple[np.ndarray, np.ndarray]] | None = [] if named_object_targets else None
+        config: RobotConfig | None = None
+        for path in map(Path, paths):
+            episode = read_episode(path, load_frames=False)  # validated; its frames are read per sample
             if episode.num_steps == 0:
-                raise EpisodeLogError(f"{name}: episode has no steps")
-        self.robot_config = logs_robot_config(self.episodes, names)
+                raise EpisodeLogError(f"{path.name}: episode has no steps")
+            stored = robot_config_from_dict(episode.meta.robot_config, source=f"{path.name}: robot_config")
+            config = same_action_bounds(config or stored, stored, path.name)
+            self.episodes.append(LoggedEpisode(path, episode.meta.instruction, episode.action))
+            if self.object_targets is not None:
+                self.object_targets.append(named_object_in_robot_frame(episode))
+        self.robot_config: RobotConfig = config
         self.index = [
             (e, start)
             for e, episode in enumerate(self.episodes)
             for start in range(0, episode.num_steps, windows_per_sample)
         ]
-        self.frame_features: list[torch.Tensor] | None = None
-        self.object_targets = [named_object_in_robot_frame(e) for e in self.episodes] if named_object_targets else None
+        self.frame_features: FrameFeatureFile | None = None
 
-    def use_frame_features(self, features: Sequence[torch.Tensor]) -> None:
+    def use_frame_features(self, features: FrameFeatureFile) -> None:
         """Serve each frame's stored (D,) backbone feature instead of its pixels (a fixed backbone, no augmentation).
 
-        `features` holds one (T, D) tensor per episode, in this dataset's episode order (feature_cache.encode_episodes).
+        `features` holds every frame of this dataset's episodes, in its episode order (feature_cache.encode_episodes).
         """
         if self.augmentation is not None:
             raise ValueError("stored frame features cannot be augmented; turn augmentation off (--no-augment)")
         lengths = [episode.num_steps for episode in self.episodes]
-        if [int(f.shape[0]) for f in features] != lengths:
-            raise ValueError(f"frame features: need one (T, D) tensor per episode with T = {lengths[:5]}..., got "
-                             f"{[tuple(f.shape) for f in features][:5]}...")
-        self.frame_features = list(features)
+        if features.lengths != lengths:
+            raise ValueError(f"frame features: need one (T, D) block per episode with T = {lengths[:5]}..., got "
+                             f"T = {features.lengths[:5]}...")
+        self.frame_features = features
 
     def __len__(self) -> int:
         return len(self.index)
@@ -150,10 +163,13 @@ class EpisodeWindowDataset(Dataset):
         last_end = first_end + self.windows_per_sample - 1
         frame_index = np.minimum(window_frame_indices(last_end, self.window_size + self.windows_per_sample - 1),
                                  episode.num_steps - 1)
+        # The window's frames are one run first .. last of the episode (padding repeats its ends): one read.
+        first, last = int(frame_index[0]), int(frame_index[-1])
+        rows = frame_index - first
         if self.frame_features is not None:
-            inputs = {"features": self.frame_features[episode_index][torch.from_numpy(frame_index)]}
+            inputs = {"features": torch.from_numpy(self.frame_features.read(episode_index, first, last + 1)[rows])}
         else:
-            frames = torch.from_numpy(episode.rgb_static[frame_index]).permute(0, 3, 1, 2).contiguous()
+            frames = torch.from_numpy(read_frames(episode.path, first, last + 1)[rows]).permute(0, 3, 1, 2).contiguous()
             if self.augmentation is not None:
                 # The global torch RNG: DataLoader seeds it per worker, so workers do not repeat each other's draws.
                 frames = self.augmentation(frames)
@@ -171,7 +187,7 @@ class EpisodeWindowDataset(Dataset):
             **inputs,
             "actions": torch.from_numpy(actions.reshape(*shape, -1)),
             "action_mask": torch.from_numpy(mask),
-            "instruction": episode.meta.instruction,
+            "instruction": episode.instruction,
         }
 
 

@@ -6,6 +6,7 @@ checkpoints (for resume), CSV logs and `policy.safetensors` (what rollout.py --c
 """
 from __future__ import annotations
 
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +21,7 @@ from vla_model.loading.sequence import fill_policy
 from vla_model.model.checkpoint_file import POLICY_FILE
 from vla_model.model.config import ConfigError, load_config
 from vla_model.model.policy import build_policy
-from vla_model.training.dataset import EpisodeWindowDataset, ImageAugmentation, logs_robot_config, split_episode_paths
+from vla_model.training.dataset import EpisodeWindowDataset, ImageAugmentation, same_action_bounds, split_episode_paths
 from vla_model.training.feature_cache import encode_episodes
 from vla_model.training.lightning_module import LIGHTNING_PRECISION, ExportPolicy, PolicyTrainingModule
 from vla_model.training.progress import RunProgress
@@ -82,7 +83,7 @@ def train(args: TrainRun) -> Path:
     val_loader = None
     if val_paths:
         val_set = EpisodeWindowDataset(val_paths, **shape)
-        logs_robot_config(train_set.episodes + val_set.episodes, [p.name for p in train_paths + val_paths])
+        same_action_bounds(train_set.robot_config, val_set.robot_config, f"{val_paths[0].name} (validation)")
         val_loader = DataLoader(val_set, shuffle=False, **loader)
     print(f"data: {args.data}: {len(train_paths)} train episodes ({sum(e.num_steps for e in train_set.episodes)} "
           f"steps), {len(val_paths)} validation episodes")
@@ -92,10 +93,13 @@ def train(args: TrainRun) -> Path:
         fresh = fill_policy(policy, args.init_from)
         print(f"starting from {args.init_from}" + (f" (its head does not fit this config's: {len(fresh)} head "
                                                    "tensors start untrained)" if fresh else ""))
+    scratch = None
     if args.backbone_lr_scale == 0 and augmentation is None:
-        # A fixed backbone and unaugmented frames: each frame's feature never changes, so compute it once.
-        for dataset in [train_set] + ([val_set] if val_paths else []):
-            dataset.use_frame_features(encode_episodes(policy, dataset.episodes))
+        # A fixed backbone and unaugmented frames: each frame's feature never changes, so compute it once, to disk.
+        out.mkdir(parents=True, exist_ok=True)
+        scratch = tempfile.TemporaryDirectory(prefix=".frame_features-", dir=out)  # removed after the run
+        for name, dataset in [("train", train_set)] + ([("val", val_set)] if val_paths else []):
+            dataset.use_frame_features(encode_episodes(policy, dataset.episodes, Path(scratch.name) / f"{name}.f32"))
         print("backbone fixed, no augmentation: training the head on features computed once per frame")
     counts = policy.parameter_counts()
     mode = "LoRA" if config.is_lora else "full fine-tuning"
@@ -131,6 +135,8 @@ def train(args: TrainRun) -> Path:
     if trainer.is_global_zero and not export_path.is_file():
         exporter.export(module)  # a resume already at --max-steps trains nothing and runs no hook: still export
     minutes = (time.perf_counter() - started) / 60.0
+    if scratch is not None:
+        scratch.cleanup()
 
     metrics = {k: float(v) for k, v in trainer.callback_metrics.items() if isinstance(v, torch.Tensor)}
     shown = ", ".join(f"{k} {v:.4f}" for k, v in sorted(metrics.items()))
