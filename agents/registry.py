@@ -34,6 +34,7 @@ class PolicySource:
     device: str = "cpu"
     policy: Any = None  # e.g. an OnnxPolicy; used as it is instead of loading the checkpoint
     robovlms_config: str | None = None  # the training JSON of a RoboVLMs .ckpt checkpoint
+    precision: str | None = None  # what the checkpoint runs in (vla_model.model.lowering); None: its config's
 
     def load(self) -> Any:
         """The policy: the one given, or the checkpoint loaded (torch, transformers) on `device`."""
@@ -41,7 +42,8 @@ class PolicySource:
             return self.policy
         from vla_model.loading.sequence import load_policy
 
-        return load_policy(self.checkpoint, device=self.device, robovlms_config=self.robovlms_config)
+        return load_policy(self.checkpoint, device=self.device, robovlms_config=self.robovlms_config,
+                           precision=self.precision)
 
 
 def _vla(settings: VLASettings, source: PolicySource) -> Agent:

@@ -52,7 +52,8 @@ class RolloutSettings:
 
     `checkpoint` is the policy of the agents that run one (vla, dagger); None is the shipped default (the task's
     own where it has one, TASK_DEFAULTS); a RoboVLMs
-    `.ckpt` is imported on the fly with `robovlms_config` (their training JSON).
+    `.ckpt` is imported on the fly with `robovlms_config` (their training JSON); `precision` lowers it (fp32, bf16,
+    fp16, int8-text, int8: vla_model/model/lowering.py; None: as stored).
     `scenario` (boxnav only) fixes some or all of the scenario ("1box_hori_left_core_medium", "left"), the seed
     drawing the rest; a comma-separated list plays its scenarios in turn (episode i the i % n-th);
     `scenario_file` replaces assets/scenarios/boxnav.yaml.
@@ -67,6 +68,7 @@ class RolloutSettings:
     seed: int = 0
     checkpoint: str | None = None
     robovlms_config: str | None = None
+    precision: str | None = None
     robot_config: str | None = None
     max_steps: int | None = None
     scenario: str | None = None
@@ -86,6 +88,10 @@ class RolloutSettings:
             raise ValueError(f"--episodes must be >= 1, got {self.episodes}")
         if self.seed < 0:
             raise ValueError(f"--seed must be >= 0, got {self.seed}")
+        if self.precision is not None:
+            from vla_model.model.lowering import lowering_named
+
+            lowering_named(self.precision)  # raises ValueError listing the precisions
         if self.max_steps is not None and self.max_steps < 1:
             raise ValueError(f"--max-steps must be >= 1, got {self.max_steps}")
         if (self.twin is not None or self.scenes_from is not None) and self.task != "boxnav":
@@ -134,7 +140,7 @@ class RolloutSettings:
         """Where the agent's policy comes from: this run's checkpoint (and its RoboVLMs config), or the default."""
         default = self.shipped_default.path
         checkpoint = self.checkpoint if self.checkpoint is not None or default is None else str(default)
-        return PolicySource(checkpoint, device=device, robovlms_config=self.robovlms_config)
+        return PolicySource(checkpoint, device=device, robovlms_config=self.robovlms_config, precision=self.precision)
 
     @property
     def shipped_default(self) -> ShippedDefault:
@@ -182,7 +188,7 @@ def settings_dict(settings: RolloutSettings) -> dict[str, Any]:
     """The settings as stored in results.json: the run's fields, then every agent's knobs."""
     data = {f.name: getattr(settings, f.name) for f in fields(settings) if f.name != "knobs"}
     data["checkpoint"] = settings.checkpoint_label
-    for key in ("scenario", "scenario_file", "robovlms_config", "twin", "scenes_from"):  # set only where they apply
+    for key in ("scenario", "scenario_file", "robovlms_config", "precision", "twin", "scenes_from"):  # set only where they apply
         if data[key] is None:
             del data[key]
     return data | knob_values(settings.agent, settings.knobs)

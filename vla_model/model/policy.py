@@ -204,6 +204,13 @@ class PolicySession:
         """Run the backbone once on a new frame and keep its feature (the last `window_size` are kept)."""
         observe_sessions([self], [frame], [instruction])
 
+    @property
+    def newest_feature(self) -> torch.Tensor:
+        """The backbone's feature of the newest frame observed ((D,), as the head gets it)."""
+        if not self._window:
+            raise ValueError("newest_feature: no frame yet; call observe(frame, instruction) first")
+        return self._window[-1]
+
     def add_feature(self, feature: torch.Tensor) -> None:
         """Keep a feature the backbone made for this session's newest frame (observe_sessions batches them)."""
         self._window.append(feature)
