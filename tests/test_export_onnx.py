@@ -3,6 +3,7 @@ within the stated tolerance, and runs the agent."""
 from __future__ import annotations
 
 import json
+import shutil
 import warnings
 
 import numpy as np
@@ -86,12 +87,12 @@ def test_a_folder_without_an_export_is_refused_in_words(tmp_path):
         OnnxPolicy(tmp_path)
 
 
-def test_an_unexported_precision_is_refused(exported):
-    _, files = exported
-    (files.folder / "export.json").write_text(json.dumps(
-        {**json.loads((files.folder / "export.json").read_text()), "precisions": ["fp32"]}))
+def test_an_unexported_precision_is_refused(exported, tmp_path):
+    folder = shutil.copytree(exported[1].folder, tmp_path / "export")  # the shared export stays as it is
+    (folder / "export.json").write_text(json.dumps(
+        {**json.loads((folder / "export.json").read_text()), "precisions": ["fp32"]}))
     with pytest.raises(ValueError, match="exported precisions are"):
-        OnnxPolicy(files.folder, "fp16")
+        OnnxPolicy(folder, "fp16")
 
 
 def test_dry_run_drives_the_exported_policy_and_logs_it(exported, tmp_path, capsys):
@@ -111,3 +112,35 @@ def test_dry_run_drives_the_exported_policy_and_logs_it(exported, tmp_path, caps
     episode = read_episode(tmp_path / "logs" / "episode_0000.h5")
     assert episode.meta.agent == "vla" and episode.meta.checkpoint == str(files.folder)
     assert episode.num_steps == 3 and np.all(np.abs(episode.action) <= 1.0)
+
+
+def test_a_rollout_runs_the_exported_graphs_and_records_them(exported, tmp_path) -> None:
+    from episodes.log import read_episode
+    from eval.runner.results import results_dict
+    from eval.runner.rollout import run_rollout
+    from eval.runner.settings import RolloutSettings, RunOptions
+
+    folder = str(exported[1].folder)
+    settings = RolloutSettings(task="pick", episodes=1, max_steps=2, onnx=folder, precision="int8")
+    results = results_dict(run_rollout(settings, RunOptions(out=tmp_path / "run", video=False, progress=False)))
+    assert results["settings"]["onnx"] == folder == results["settings"]["checkpoint"]
+    model = read_episode(tmp_path / "run" / results["episodes"][0]["log"]).meta.agent_settings["model"]
+    assert (model["runtime"], model["precision"]) == ("onnxruntime", "int8")
+
+
+@pytest.mark.parametrize("flags, message", [
+    ({"checkpoint": "x.safetensors"}, "give one"),
+    ({"precision": "int8-text"}, "not int8-text"),
+])
+def test_a_rollout_of_an_export_refuses_what_does_not_fit(exported, flags: dict, message: str) -> None:
+    from eval.runner.settings import RolloutSettings
+
+    with pytest.raises(ValueError, match=message):
+        RolloutSettings(task="pick", onnx=str(exported[1].folder), **flags)
+
+
+def test_a_rollout_of_a_folder_that_is_no_export_is_refused(tmp_path) -> None:
+    from eval.runner.settings import RolloutSettings
+
+    with pytest.raises(ValueError, match="export.json"):
+        RolloutSettings(task="pick", onnx=str(tmp_path))
