@@ -23,7 +23,7 @@ def exported(tmp_path_factory):
     policy = load_policy(None)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        files = export_policy(policy, tmp_path_factory.mktemp("onnx"), ("fp32", "fp16", "int8"))
+        files = export_policy(policy, tmp_path_factory.mktemp("onnx"), ("fp32", "fp16", "int8", "int8-text"))
     return policy, files
 
 
@@ -34,7 +34,7 @@ def test_every_graph_and_the_whole_policy_match_torch_within_tolerance(exported)
         print(f"{check.graph} {check.precision}: max abs error {check.max_abs_error:.3e} (tol {check.tolerance:.0e})")
     assert {(c.graph, c.precision) for c in checks} == {
         ("backbone", "fp32"), ("head", "fp32"), ("policy", "fp32"), ("backbone", "fp16"), ("policy", "fp16"),
-        ("backbone", "int8"), ("policy", "int8"),
+        ("backbone", "int8"), ("policy", "int8"), ("backbone", "int8-text"), ("policy", "int8-text"),
     }
     assert all(check.ok for check in checks), checks
     assert TOLERANCE["fp32"] <= 1e-4
@@ -130,7 +130,7 @@ def test_a_rollout_runs_the_exported_graphs_and_records_them(exported, tmp_path)
 
 @pytest.mark.parametrize("flags, message", [
     ({"checkpoint": "x.safetensors"}, "give one"),
-    ({"precision": "int8-text"}, "not int8-text"),
+    ({"precision": "bf16"}, "not bf16"),
 ])
 def test_a_rollout_of_an_export_refuses_what_does_not_fit(exported, flags: dict, message: str) -> None:
     from eval.runner.settings import RolloutSettings
@@ -144,3 +144,14 @@ def test_a_rollout_of_a_folder_that_is_no_export_is_refused(tmp_path) -> None:
 
     with pytest.raises(ValueError, match="export.json"):
         RolloutSettings(task="pick", onnx=str(tmp_path))
+
+
+def test_the_int8_text_graph_quantizes_the_text_model_only(exported) -> None:
+    import onnx
+
+    def quantized(precision: str) -> set[str]:
+        graph = onnx.load(str(exported[1].backbone(precision)), load_external_data=False).graph
+        return {node.name.split("/")[1] for node in graph.node if "Integer" in node.op_type}
+
+    assert quantized("int8-text") == {"text_model"}
+    assert {"text_model", "vision_model"} <= quantized("int8")

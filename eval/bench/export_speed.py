@@ -55,7 +55,7 @@ def export_speed_rows(policy: MobileVLAPolicy, onnx: Path | None, threads: int, 
         pixels_t = torch.from_numpy(inputs.pixel_values)
         features_t = torch.from_numpy(inputs.features)
         backbones = [("torch eager fp32", policy.encode, pixels_t), ("onnxruntime fp32", onnx_fp32.encode, pixels_t)]
-        for precision in ("fp16", "int8"):
+        for precision in EXPORT_PRECISIONS[1:]:
             if ExportedFiles(Path(folder), ()).backbone(precision).is_file():
                 backbones.append((f"onnxruntime {precision}", OnnxPolicy(folder, precision, threads).encode, pixels_t))
         calls = [("backbone", name, partial(encode, pixels, inputs.instructions)) for name, encode, pixels in backbones]

@@ -9,6 +9,7 @@ frames/s with 1, 4 and 8 robots on one model, one at a time against batched, for
 from __future__ import annotations
 
 import argparse
+import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +22,7 @@ from eval.bench.fresh_process import in_fresh_process, peak_rss_mb
 from eval.cli import CommandParser, int_at_least
 
 TORCH_CPU = ("fp32", "bf16", "int8-text", "int8")
-ONNX_CPU = ("fp32", "int8")
+ONNX_CPU = ("fp32", "int8-text", "int8")
 TORCH_GPU = ("fp32", "fp16", "bf16")
 ONNX_GPU = ("fp32", "fp16")
 
@@ -183,7 +184,8 @@ def prepare_files(args: argparse.Namespace) -> PolicyFiles:
         folder = Path(args.work) / f"onnx_{args.size}"
     if args.no_onnx:
         return files
-    if not (folder / "export.json").is_file():
+    manifest = folder / "export.json"
+    if not manifest.is_file() or set(ONNX_CPU) - set(json.loads(manifest.read_text())["precisions"]):
         print(f"exporting it to ONNX into {folder} (once) ...", flush=True)
         in_fresh_process(export_files, files, str(folder))
     return PolicyFiles(files.checkpoint, files.robovlms_config, str(folder))
@@ -199,7 +201,7 @@ def export_files(files: PolicyFiles, folder: str) -> None:
     policy = load_policy(files.checkpoint, robovlms_config=files.robovlms_config)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the tracer's warnings are about shapes the graphs do not vary
-        export_policy(policy, folder, ("fp32", "int8"))
+        export_policy(policy, folder, ONNX_CPU)
 
 
 def add_arguments(parser: CommandParser) -> None:

@@ -19,7 +19,14 @@ import numpy as np
 import torch
 from torch import nn
 
-from vla_model.deploy.onnx_policy import EXPORT_PRECISIONS, MANIFEST_FILE, TOKENIZER_DIR, ExportedFiles, OnnxPolicy
+from vla_model.deploy.onnx_policy import (
+    EXPORT_PRECISIONS,
+    INT8_PARTS,
+    MANIFEST_FILE,
+    TOKENIZER_DIR,
+    ExportedFiles,
+    OnnxPolicy,
+)
 from vla_model.deploy.onnx_policy import float_dtype
 from vla_model.model.backbone import KosmosBackbone
 from vla_model.model.policy import MobileVLAPolicy
@@ -33,7 +40,7 @@ LARGE_MODEL_BYTES = 2 ** 31  # past 2 GB a graph keeps its weights as external d
 # dynamic quantization, not a rounding of the same computation: its bound only catches a wrong graph (the small
 # models' int8 error is 0.1 to 0.25); how closely int8 keeps a policy's actions on the frames it will see is what
 # `python eval/benchmark.py runtimes` measures.
-TOLERANCE = {"fp32": 1e-4, "fp16": 1e-2, "bf16": 2e-2, "int8": 0.5}
+TOLERANCE = {"fp32": 1e-4, "fp16": 1e-2, "bf16": 2e-2, "int8": 0.5, "int8-text": 0.5}
 INSTRUCTIONS = ("pick up the red cube", "go to the box", "place it on the left")
 
 
@@ -115,13 +122,14 @@ def export_policy(
     unknown = [precision for precision in precisions if precision not in EXPORT_PRECISIONS]
     if unknown:
         raise ValueError(f"export: precisions are {', '.join(EXPORT_PRECISIONS)}, not {', '.join(unknown)}")
-    if policy.precision not in TOLERANCE or policy.precision == "int8":
+    if policy.precision not in ("fp32", "fp16", "bf16"):
         raise ValueError(f"export: a policy run in {policy.precision} does not trace; export it as loaded (fp32) "
                          "and ask for the int8 graph, onnxruntime's own")
-    graphs = [p for p in ("fp32", "fp16") if p in precisions or (p == "fp32" and "int8" in precisions)]
+    int8 = tuple(p for p in INT8_PARTS if p in precisions)
+    graphs = [p for p in ("fp32", "fp16") if p in precisions or (p == "fp32" and int8)]
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    files = ExportedFiles(folder, (*graphs, *(("int8",) if "int8" in precisions else ())))
+    files = ExportedFiles(folder, (*graphs, *int8))
     inputs = sample_inputs(policy, batch=2)
     backbone_axes = {"pixel_values": {0: "batch"}, "input_ids": {0: "batch", 1: "tokens"}, "lrn_index": {0: "batch"},
                      "kept": {0: "batch", 1: "kept"}, "features": {0: "batch"}}
@@ -142,9 +150,9 @@ def export_policy(
             _export(policy.head, (inputs.features[:1],), files.head, head_axes, "chunks")
     finally:
         policy.train(was_training)
-    if "int8" in files.precisions:
-        large = sum(p.numel() * p.element_size() for p in policy.backbone.parameters()) > LARGE_MODEL_BYTES
-        _quantize(files.backbone("fp32"), files.backbone("int8"), large)
+    large = sum(p.numel() * p.element_size() for p in policy.backbone.parameters()) > LARGE_MODEL_BYTES
+    for precision in int8:
+        _quantize(files.backbone("fp32"), files.backbone(precision), large, INT8_PARTS[precision])
     policy.backbone.tokenizer.save_pretrained(str(folder / TOKENIZER_DIR))
     manifest = {
         "model_config": policy.config.to_dict(),
@@ -159,12 +167,15 @@ def export_policy(
     return files
 
 
-def _quantize(fp32: Path, int8: Path, large: bool) -> None:
-    """The fp32 graph with its MatMul weights int8 per output channel, activations quantized as they come
-    (`large`: weights past protobuf's 2 GB, kept as external data)."""
+def _quantize(fp32: Path, int8: Path, large: bool, part: str) -> None:
+    """The fp32 graph with the MatMul weights of the nodes named under `part` int8 per output channel, activations
+    quantized as they come (`large`: weights past protobuf's 2 GB, kept as external data)."""
+    import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    quantize_dynamic(fp32, int8, op_types_to_quantize=["MatMul", "Gemm"], per_channel=True,
+    nodes = [node.name for node in onnx.load(str(fp32), load_external_data=False).graph.node
+             if node.op_type in ("MatMul", "Gemm") and node.name.startswith(part)]
+    quantize_dynamic(fp32, int8, op_types_to_quantize=["MatMul", "Gemm"], nodes_to_quantize=nodes, per_channel=True,
                      weight_type=QuantType.QInt8, use_external_data_format=large)
 
 

@@ -1,6 +1,7 @@
 """An exported policy run with onnxruntime, with MobileVLAPolicy's inference surface.
 
-The folder eval/export_onnx.py writes: the backbone graph per precision (fp32, fp16, int8), the head graph (fp32),
+The folder eval/export_onnx.py writes: the backbone graph per precision (fp32, fp16, int8, int8-text), the head
+graph (fp32),
 the tokenizer and export.json. Tokenization, the windows and the deployment profile stay in Python, in the very
 code the torch policy runs (vla_model.model.policy.PolicySession), so VLAAgent, the batched sessions and the
 server drive an OnnxPolicy unchanged.
@@ -24,7 +25,10 @@ BACKBONE_FILE = "backbone{suffix}.onnx"
 HEAD_FILE = "head.onnx"
 MANIFEST_FILE = "export.json"
 TOKENIZER_DIR = "tokenizer"
-EXPORT_PRECISIONS = ("fp32", "fp16", "int8")  # int8: the fp32 graph's MatMul weights, quantized by onnxruntime
+# int8: the fp32 graph's MatMul weights, quantized by onnxruntime; int8-text: only the text model's (the vision
+# model's activations are where int8 changes a trained policy's commands: `benchmark.py runtimes`)
+EXPORT_PRECISIONS = ("fp32", "fp16", "int8", "int8-text")
+INT8_PARTS = {"int8": "/", "int8-text": "/text_model/"}  # which MatMul nodes each int8 graph quantizes, by name
 
 
 @dataclass(frozen=True)
