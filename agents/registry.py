@@ -34,14 +34,21 @@ class PolicySource:
     device: str = "cpu"
     policy: Any = None  # e.g. an OnnxPolicy; used as it is instead of loading the checkpoint
     robovlms_config: str | None = None  # the training JSON of a RoboVLMs .ckpt checkpoint
+    precision: str | None = None  # what the checkpoint runs in (vla_model.model.lowering); None: its config's
+    onnx: str | None = None  # an exported folder run with onnxruntime instead (precision: its graph, fp32 if None)
 
     def load(self) -> Any:
-        """The policy: the one given, or the checkpoint loaded (torch, transformers) on `device`."""
+        """The policy: the one given, the exported graphs, or the checkpoint loaded (torch, transformers) on `device`."""
         if self.policy is not None:
             return self.policy
+        if self.onnx is not None:
+            from vla_model.deploy.onnx_policy import OnnxPolicy
+
+            return OnnxPolicy(self.onnx, self.precision or "fp32")
         from vla_model.loading.sequence import load_policy
 
-        return load_policy(self.checkpoint, device=self.device, robovlms_config=self.robovlms_config)
+        return load_policy(self.checkpoint, device=self.device, robovlms_config=self.robovlms_config,
+                           precision=self.precision)
 
 
 def _vla(settings: VLASettings, source: PolicySource) -> Agent:

@@ -8,6 +8,7 @@
     serve   the policy server under load: robots at 10 Hz, with and without an abusive client, and its memory
     train   training: seconds per step and peak memory, LoRA next to full fine-tuning, and at 1k, 3k and 6k episodes
     twin    a twin of the photo-textured stand-in room: poses against the truth, rollout cost, novel poses
+    runtimes  every precision and runtime side by side (--size real: their shapes): load peak, latency, agreement
 
 `python eval/benchmark.py NAME --help` lists a bench's flags; each bench lives in eval/bench/.
 """
@@ -21,7 +22,7 @@ from typing import Sequence
 from eval.cli import CommandParser, run_command
 
 BENCHES = {"env": "env_speed", "model": "policy_step", "batch": "batched_policy", "export": "export_speed",
-           "import": "import_speed", "serve": "serve_load", "train": "training",
+           "import": "import_speed", "serve": "serve_load", "train": "training", "runtimes": "runtimes",
            "twin": "twin_figures"}  # name: its module in eval/bench/
 
 

@@ -28,6 +28,10 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[RolloutSettings, RunO
                         "assets/checkpoints/default.safetensors; a RoboVLMs .ckpt runs with --robovlms-config")
     p.add_argument("--robovlms-config", help="the training JSON of a RoboVLMs .ckpt given as --checkpoint "
                                              "(default: the copy stored in it)")
+    p.add_argument("--precision", help="run the checkpoint in fp32, bf16, fp16, int8-text or int8 (default: as "
+                                       "stored); `benchmark.py runtimes` measures each one's speed and agreement")
+    p.add_argument("--onnx", metavar="DIR", help="run an exported folder (eval/export_onnx.py) with onnxruntime "
+                                                 "instead of a checkpoint; --precision fp32, fp16 or int8 picks its graph")
     p.add_argument("--episodes", type=int_at_least(1), default=4)
     p.add_argument("--seed", type=int_at_least(0), default=0, help="episode i runs with seed SEED + i")
     p.add_argument("--num-envs", type=int_at_least(1), default=1, help="parallel worker processes, one env each")
@@ -63,7 +67,7 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[RolloutSettings, RunO
         args.scenario = scenarios_of_logs(args.scenarios_from)
     settings = RolloutSettings(
         task=args.task, agent=args.agent, episodes=args.episodes, seed=args.seed, checkpoint=args.checkpoint,
-        robovlms_config=args.robovlms_config,
+        robovlms_config=args.robovlms_config, precision=args.precision, onnx=args.onnx,
         robot_config=args.robot_config, max_steps=args.max_steps, scenario=args.scenario,
         scenario_file=args.scenario_file, twin=args.twin, scenes_from=args.scenes_from,
         knobs=settings_from_args(args.agent, args),

@@ -21,6 +21,7 @@ from envs.robot_config import RobotConfig, load_robot_config
 from envs.task_names import TASK_IDS
 from episodes.log import EPISODE_GLOB, episode_filename
 from eval.cli import EXIT_INTERRUPTED, CommandParser, int_at_least, run_command
+from vla_model.deploy.onnx_policy import EXPORT_PRECISIONS
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -36,7 +37,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--agent", default="vla", choices=AGENT_NAMES)
     parser.add_argument("--checkpoint", default=None, help="VLA checkpoint (.safetensors); default: the shipped one")
     parser.add_argument("--onnx", type=Path, default=None, help="VLA: an exported folder, run with onnxruntime")
-    parser.add_argument("--onnx-precision", default="fp32", choices=("fp32", "fp16"), help="--onnx backbone precision")
+    parser.add_argument("--onnx-precision", default="fp32", choices=EXPORT_PRECISIONS, help="--onnx backbone precision")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--episodes", type=int_at_least(1), default=1)
     parser.add_argument("--max-steps", type=int_at_least(1), default=None,
@@ -56,7 +57,7 @@ def _build_agent(args: argparse.Namespace) -> Agent:
     """The agent the flags ask for; one that reads privileged sim state cannot run on a robot."""
     policy = None
     if args.onnx is not None:
-        from vla_model.deploy.export_onnx import OnnxPolicy
+        from vla_model.deploy.onnx_policy import OnnxPolicy
 
         policy = OnnxPolicy(args.onnx, args.onnx_precision)
     agent = build_agent(args.agent, settings_from_args(args.agent, args),

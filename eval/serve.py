@@ -25,6 +25,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--checkpoint", help="policy checkpoint (.safetensors, or a RoboVLMs .ckpt); default: the "
                                              "shipped one")
     parser.add_argument("--robovlms-config", help="the training JSON of a RoboVLMs .ckpt (default: its stored copy)")
+    parser.add_argument("--precision", help="run the checkpoint in fp32, bf16, fp16, int8-text or int8 (default: as "
+                                            "stored; `benchmark.py runtimes` compares them)")
     parser.add_argument("--model-name", help="the name /health and every answer give (default: the checkpoint's "
                                              "file name, never its folder)")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (0.0.0.0: every interface)")
@@ -52,7 +54,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     from vla_model.loading.sequence import load_policy
 
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
-    policy = load_policy(args.checkpoint, device=device, robovlms_config=args.robovlms_config)
+    policy = load_policy(args.checkpoint, device=device, robovlms_config=args.robovlms_config,
+                         precision=args.precision)
     name = args.model_name or (Path(args.checkpoint).name if args.checkpoint else "shipped default")
     app = make_app(policy, key, model_name=name, cmd_vel_scale=args.cmd_vel_scale, settings=settings)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)

@@ -23,6 +23,7 @@ MISSING_FILE_ARGS = {
     "benchmark serve": ["serve", "--checkpoint", MISSING],
     "benchmark train": ["train", "--real-config", MISSING, "--config", MISSING],
     "benchmark twin": ["twin", "--twin", MISSING, "--recordings", MISSING, "--out", "unused"],
+    "benchmark runtimes": ["runtimes", "--checkpoint", MISSING],
     "build_twin": [MISSING, "--out", "unused"],
     "calibrate": ["--real", MISSING, "--out", "unused.yaml"],
     "collect": ["--task", "pick", "--episodes", "1", "--out", "unused", "--learner", MISSING],

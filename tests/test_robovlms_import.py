@@ -107,7 +107,9 @@ def test_the_imported_policy_predicts_and_survives_a_save_and_load(imported, tmp
     out = save_checkpoint(result.policy, tmp_path / "policy.safetensors", whole=result.holds_backbone)
     again = load_policy(out)
     assert again.source["checkpoint"] == str(path) and again.config == result.policy.config
-    np.testing.assert_array_equal(_first_chunk(again), chunk)
+    # The loaded policy computes on its weights where they lie in the mapped file: MKL's order of summation
+    # follows their alignment in memory, so the last bits may differ from the imported copy's.
+    np.testing.assert_allclose(_first_chunk(again), chunk, rtol=0, atol=1e-6)
 
 
 def test_duplicates_collapse_and_lm_head_is_recorded_as_unused(imported) -> None:

@@ -204,3 +204,15 @@ def test_the_progress_bar_moves_with_every_env_step_and_counts_an_ended_episode_
     assert progress._bar.n == pytest.approx(3.0)
     assert "success 1/2" in str(progress._bar)
     progress.close()
+
+
+def test_a_run_at_a_lower_precision_records_it_in_results_and_logs(tmp_path: Path, blind_robot: str) -> None:
+    results = run(tmp_path / "run", episodes=1, max_steps=2, robot_config=blind_robot, precision="int8-text")
+    assert results["settings"]["precision"] == "int8-text"
+    log = read_episode(tmp_path / "run" / results["episodes"][0]["log"])
+    assert log.meta.agent_settings["model"]["precision"] == "int8-text"
+
+
+def test_an_unknown_precision_is_one_line(capsys: pytest.CaptureFixture, tmp_path: Path) -> None:
+    err = one_line_error(capsys, ["--task", "pick", "--precision", "int4", "--out", str(tmp_path / "out")])
+    assert "int8-text" in err and not (tmp_path / "out").exists()

@@ -20,7 +20,8 @@ import numpy as np
 import torch
 
 from eval.cli import CommandParser, int_at_least
-from vla_model.deploy.export_onnx import ExportedFiles, HeadStep, OnnxPolicy, export_policy, sample_inputs
+from vla_model.deploy.export_onnx import export_policy, sample_inputs
+from vla_model.deploy.onnx_policy import EXPORT_PRECISIONS, ExportedFiles, OnnxPolicy
 from vla_model.model.policy import MobileVLAPolicy
 
 
@@ -49,22 +50,17 @@ def export_speed_rows(policy: MobileVLAPolicy, onnx: Path | None, threads: int, 
             folder = Path(tmp)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                export_policy(policy, folder)
+                export_policy(policy, folder, EXPORT_PRECISIONS)
         onnx_fp32 = OnnxPolicy(folder, "fp32", threads=threads)
-        has_fp16 = ExportedFiles(Path(folder), ()).backbone("fp16").is_file()
-        onnx_fp16 = OnnxPolicy(folder, "fp16", threads=threads) if has_fp16 else None
         pixels_t = torch.from_numpy(inputs.pixel_values)
         features_t = torch.from_numpy(inputs.features)
-        head = HeadStep(policy)
-        backbones = [
-            ("torch eager fp32", policy.encode, pixels_t),
-            ("onnxruntime fp32", onnx_fp32.encode, inputs.pixel_values),
-        ]
-        if onnx_fp16 is not None:
-            backbones.append(("onnxruntime fp16", onnx_fp16.encode, inputs.pixel_values))
+        backbones = [("torch eager fp32", policy.encode, pixels_t), ("onnxruntime fp32", onnx_fp32.encode, pixels_t)]
+        for precision in EXPORT_PRECISIONS[1:]:
+            if ExportedFiles(Path(folder), ()).backbone(precision).is_file():
+                backbones.append((f"onnxruntime {precision}", OnnxPolicy(folder, precision, threads).encode, pixels_t))
         calls = [("backbone", name, partial(encode, pixels, inputs.instructions)) for name, encode, pixels in backbones]
         calls += [
-            ("head", "torch eager fp32", partial(head, features_t)),
+            ("head", "torch eager fp32", partial(policy.predict, features_t)),
             ("head", "onnxruntime fp32", partial(onnx_fp32.predict, inputs.features)),
         ]
         with torch.no_grad():

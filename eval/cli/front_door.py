@@ -41,7 +41,8 @@ JOBS: dict[str, dict[str, tuple[str, str]]] = {
         "export-onnx": ("export_onnx", "a policy as ONNX for the Jetson, checked against torch"),
     },
     "tools": {
-        "bench": ("benchmark", "measure one thing, print its table: env, model, batch, export, import, serve, train, twin"),
+        "bench": ("benchmark", "measure one thing, print its table: env, model, batch, export, import, serve, train, "
+                               "twin, runtimes"),
         "model-summary": ("model_summary", "parameter counts and training memory per model config"),
         "make-small-base": ("make_small_base", "write a small Kosmos-2 base model folder"),
         "make-tokenizer": ("make_tokenizer", "rebuild the small model's tokenizer"),

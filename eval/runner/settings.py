@@ -5,6 +5,7 @@ chosen agent's values and the others' defaults, so every run's results hold the 
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, fields
 from functools import cached_property
 from pathlib import Path
@@ -52,7 +53,9 @@ class RolloutSettings:
 
     `checkpoint` is the policy of the agents that run one (vla, dagger); None is the shipped default (the task's
     own where it has one, TASK_DEFAULTS); a RoboVLMs
-    `.ckpt` is imported on the fly with `robovlms_config` (their training JSON).
+    `.ckpt` is imported on the fly with `robovlms_config` (their training JSON); `precision` lowers it (fp32, bf16,
+    fp16, int8-text, int8: vla_model/model/lowering.py; None: as stored). `onnx`, an exported folder
+    (eval/export_onnx.py), runs with onnxruntime instead of a checkpoint, `precision` then naming its graph.
     `scenario` (boxnav only) fixes some or all of the scenario ("1box_hori_left_core_medium", "left"), the seed
     drawing the rest; a comma-separated list plays its scenarios in turn (episode i the i % n-th);
     `scenario_file` replaces assets/scenarios/boxnav.yaml.
@@ -67,6 +70,8 @@ class RolloutSettings:
     seed: int = 0
     checkpoint: str | None = None
     robovlms_config: str | None = None
+    precision: str | None = None
+    onnx: str | None = None
     robot_config: str | None = None
     max_steps: int | None = None
     scenario: str | None = None
@@ -86,6 +91,12 @@ class RolloutSettings:
             raise ValueError(f"--episodes must be >= 1, got {self.episodes}")
         if self.seed < 0:
             raise ValueError(f"--seed must be >= 0, got {self.seed}")
+        if self.onnx is not None:
+            _check_export(self.onnx, self.checkpoint, self.precision)
+        elif self.precision is not None:
+            from vla_model.model.lowering import lowering_named
+
+            lowering_named(self.precision)  # raises ValueError listing the precisions
         if self.max_steps is not None and self.max_steps < 1:
             raise ValueError(f"--max-steps must be >= 1, got {self.max_steps}")
         if (self.twin is not None or self.scenes_from is not None) and self.task != "boxnav":
@@ -136,7 +147,8 @@ class RolloutSettings:
         """Where the agent's policy comes from: this run's checkpoint (and its RoboVLMs config), or the default."""
         default = self.shipped_default.path
         checkpoint = self.checkpoint if self.checkpoint is not None or default is None else str(default)
-        return PolicySource(checkpoint, device=device, robovlms_config=self.robovlms_config)
+        return PolicySource(checkpoint, device=device, robovlms_config=self.robovlms_config, precision=self.precision,
+                            onnx=self.onnx)
 
     @property
     def shipped_default(self) -> ShippedDefault:
@@ -151,9 +163,23 @@ class RolloutSettings:
     @property
     def checkpoint_label(self) -> str | None:
         """The checkpoint as results and logs name it: the path, the shipped default's label, or None."""
+        if self.uses_checkpoint and self.onnx is not None:
+            return self.onnx
         if self.uses_checkpoint and self.checkpoint is None:
             return self.shipped_default.label
         return self.checkpoint
+
+
+def _check_export(folder: str, checkpoint: str | None, precision: str | None) -> None:
+    """An --onnx run: no --checkpoint besides, an exported folder, a precision it was exported in."""
+    if checkpoint is not None:
+        raise ValueError("--checkpoint and --onnx: give one (--onnx runs the exported graphs instead)")
+    manifest = Path(folder) / "export.json"
+    if not manifest.is_file():
+        raise ValueError(f"--onnx {folder}: no export.json there; export the policy with eval/export_onnx.py")
+    exported = json.loads(manifest.read_text()).get("precisions", [])
+    if (precision or "fp32") not in exported:
+        raise ValueError(f"--onnx {folder}: exported in {', '.join(exported)}, not {precision}")
 
 
 @dataclass(frozen=True)
@@ -184,7 +210,7 @@ def settings_dict(settings: RolloutSettings) -> dict[str, Any]:
     """The settings as stored in results.json: the run's fields, then every agent's knobs."""
     data = {f.name: getattr(settings, f.name) for f in fields(settings) if f.name != "knobs"}
     data["checkpoint"] = settings.checkpoint_label
-    for key in ("scenario", "scenario_file", "robovlms_config", "twin", "scenes_from"):  # set only where they apply
+    for key in ("scenario", "scenario_file", "robovlms_config", "precision", "onnx", "twin", "scenes_from"):  # set only where they apply
         if data[key] is None:
             del data[key]
     return data | knob_values(settings.agent, settings.knobs)

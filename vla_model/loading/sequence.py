@@ -1,11 +1,14 @@
-"""One way a policy loads, from our checkpoint or a RoboVLMs Lightning run's, in five steps, top to bottom:
+"""One way a policy loads, from our checkpoint or a RoboVLMs Lightning run's, in six steps, top to bottom:
 
 1. read the file once: its config, robot config, record and tensors (their keys mapped to our names);
 2. decide the architecture: the policy its config describes (shapes only) and where each tensor comes from, the
    file or the base model; a file that does not fit is refused here, naming the tensors;
 3. build it empty (no weight drawn), on its base model when the file lacks backbone tensors;
-4. fill it from the file;
-5. check it: a partial file's base must be the one it was trained on.
+4. fill it from the file: a tensor stored in the precision the policy holds it in is used where it lies in the
+   file (memory-mapped, read when first used), any other converted;
+5. check it: a partial file's base must be the one it was trained on;
+6. lower it to the precision asked for (vla_model/model/lowering.py), layer by layer, giving back each replaced
+   tensor's pages of the file: the load never holds two full copies.
 
 Every weight comes from a file; loading draws no random numbers.
 """
@@ -25,7 +28,9 @@ from vla_model.model.backbone import build_kosmos, empty_kosmos, kosmos_config, 
 from vla_model.model.checkpoint import DEFAULT_CHECKPOINT, CheckpointError, StoredPolicy, read_checkpoint
 from vla_model.model.checkpoint_file import IMPORT_FLAGS, RUN_FLAGS, CommandFlags, identify, not_a_checkpoint
 from vla_model.model.config import ModelConfig, load_model_config
+from vla_model.model.lowering import Release, lower_policy, unsupported_reason
 from vla_model.model.policy import MobileVLAPolicy, assemble_policy, build_on_meta
+from vla_model.loading.mapped_file import file_page_release
 from vla_model.robovlms.checkpoint import (
     TheirRun,
     read_lightning_checkpoint,
@@ -41,16 +46,22 @@ def load_policy(
     device: str | torch.device = "cpu",
     config: ModelConfig | str | Path | None = None,
     robovlms_config: str | Path | None = None,
+    precision: str | None = None,
 ) -> MobileVLAPolicy:
     """A policy in eval mode from a checkpoint; None = the shipped default (assets/checkpoints/default.safetensors).
 
     `config`, if given, must equal the checkpoint's stored config. A RoboVLMs Lightning checkpoint (a torch file,
     whatever its name) is taken in with `robovlms_config` (their training JSON; None: the copy in the checkpoint)
     and the importer's defaults (eval/import_checkpoint.py sets the others). Any other file is refused saying
-    what it is.
+    what it is. `precision` (vla_model.model.lowering: fp32, bf16, fp16, int8-text, int8; None: the config's,
+    fp32 for every shipped and imported checkpoint) is what the policy runs in; one the device lacks is refused
+    before the file is read.
     """
+    reason = None if precision is None else unsupported_reason(precision, device)
+    if reason is not None:
+        raise CheckpointError(reason)
     stored = read_policy_file(DEFAULT_CHECKPOINT if path is None else path, robovlms_config)
-    return _policy_from(stored, config)[0].to(device).eval()
+    return _policy_from(stored, config, precision)[0].to(device).eval()
 
 
 @dataclass
@@ -81,7 +92,7 @@ def fill_policy(policy: MobileVLAPolicy, path: str | Path) -> list[str]:
     other_head = (stored.config.act_head, stored.config.fwd_pred_next_n) != (
         policy.config.act_head, policy.config.fwd_pred_next_n)
     fit = decide(stored, policy, skip_head=other_head)
-    fill(policy, stored, fit)
+    fill(policy, stored, fit, file_page_release(stored.tensors.values(), stored.mapped))
     check(policy, stored, fit)
     policy.robot_config, policy.source = stored.robot_config, stored.source
     return sorted(name for name, _ in policy.named_parameters() if other_head and name.startswith("head."))
@@ -93,21 +104,24 @@ def check_policy_file(path: str | Path, robovlms_config: str | Path | None = Non
     and their training config."""
     path = Path(path)
     if _file_kind(path, robovlms_config) == "torch":
-        data, _, _ = read_lightning_checkpoint(path, flags=RUN_FLAGS)
-        their_training_config(data, robovlms_config, path, RUN_FLAGS)
+        their_training_config(read_lightning_checkpoint(path, flags=RUN_FLAGS).data, robovlms_config, path, RUN_FLAGS)
     else:
         read_checkpoint(path, tensors=False)
 
 
-def _policy_from(stored: StoredPolicy, wanted: ModelConfig | str | Path | None = None) -> tuple[MobileVLAPolicy, Fit]:
-    """Steps 2 to 5 on a file read: the policy it holds, and where each of its tensors came from."""
+def _policy_from(stored: StoredPolicy, wanted: ModelConfig | str | Path | None = None,
+                 precision: str | None = None) -> tuple[MobileVLAPolicy, Fit]:
+    """Steps 2 to 6 on a file read: the policy it holds (in `precision`), and where each of its tensors came from."""
     if wanted is not None:
         _same_config(stored, wanted if isinstance(wanted, ModelConfig) else load_model_config(wanted))
     kosmos_cfg = kosmos_config(stored.config.model_path)  # the backbone's architecture, read once
     fit = decide(stored, build_on_meta(stored.config, kosmos_cfg))
     policy = build_empty(stored, fit, kosmos_cfg)
-    fill(policy, stored, fit)
+    release = file_page_release(stored.tensors.values(), stored.mapped)
+    fill(policy, stored, fit, release)
     check(policy, stored, fit)
+    if precision is not None:
+        lower_policy(policy, precision, release)
     policy.robot_config, policy.source = stored.robot_config, _record(stored, fit)
     return policy, fit
 
@@ -206,12 +220,19 @@ def build_empty(stored: StoredPolicy, fit: Fit, kosmos_cfg: Kosmos2Config) -> Mo
 # 4. fill it
 
 
-def fill(policy: MobileVLAPolicy, stored: StoredPolicy, fit: Fit) -> None:
-    """Copy the file's tensors into the policy, each read once."""
+def fill(policy: MobileVLAPolicy, stored: StoredPolicy, fit: Fit, release: Release = lambda tensor: None) -> None:
+    """Put the file's tensors in the policy: one of the parameter's dtype and device as it lies in the file (no
+    copy: a mapped file is read when first used, and privately, so training never writes to it), any other
+    converted, its pages then handed to `release`."""
     with torch.no_grad():
         for name, param in policy.named_parameters():
             if name in fit.from_file:
-                param.copy_(stored.tensors[name].to(param.dtype))
+                stored_tensor = stored.tensors[name]
+                if (stored_tensor.dtype, stored_tensor.device) == (param.dtype, param.device):
+                    param.data = stored_tensor
+                else:
+                    param.data = stored_tensor.to(param.device, param.dtype)
+                    release(stored_tensor)
 
 
 # 5. check it

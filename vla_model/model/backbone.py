@@ -163,16 +163,25 @@ class KosmosBackbone(nn.Module):
             raise ValueError("this backbone was built without a tokenizer (meta device); it cannot encode text")
         rows = token_rows(self.tokenizer, self.prompt, self.num_image_tokens, instructions)
         device = pixel_values.device
-        mask = None if rows.attention_mask is None else torch.from_numpy(rows.attention_mask).to(device)
         return self.forward_from_ids(pixel_values, torch.from_numpy(rows.input_ids).to(device),
-                                     torch.from_numpy(rows.lrn_index).to(device), mask)
+                                     torch.from_numpy(rows.lrn_index).to(device), torch.from_numpy(rows.kept).to(device))
+
+    def cover_positions(self, last_position_id: int) -> None:
+        """Grow Kosmos-2's sinusoidal position table to hold `last_position_id`, as it grows it itself for a long
+        row (a kept row is shorter than its last position)."""
+        table = self.kosmos.text_model.model.embed_positions
+        if last_position_id >= table.weights.shape[0]:
+            table.make_weights(last_position_id + 1, table.embedding_dim, table.padding_idx)
 
     def forward_from_ids(self, pixel_values: torch.Tensor, input_ids: torch.Tensor, lrn_index: torch.Tensor,
-                         attention_mask: torch.Tensor | None = None) -> torch.Tensor:
-        """Frames, (N, L) ids laid out by token_rows, (N,) [LRN] positions (and its mask) -> (N, D) features.
+                         kept: torch.Tensor) -> torch.Tensor:
+        """Frames, (N, L) ids laid out by token_rows, (N,) [LRN] positions, (N, K) the positions [LRN] attends
+        (`TokenRows.kept`) -> (N, D) features.
 
         The image tokens replace the ids at positions image_start..image_start + 63, [LRN]'s embedding the id at
-        its position. Written with cumsum/gather rather than Python indexing so that it exports to ONNX as it is.
+        its position; the text model then runs on the kept positions only, each at its own position id, so the
+        masked ones cost nothing and [LRN] sees what it sees in the whole row. Written with cumsum/gather rather
+        than Python indexing so that it exports to ONNX as it is.
         """
         images = self.image_tokens(pixel_values)
         words = self.kosmos.get_input_embeddings()(input_ids)
@@ -181,7 +190,12 @@ class KosmosBackbone(nn.Module):
         positions = torch.cumsum(torch.ones_like(input_ids), dim=1) - 1
         is_lrn = (positions == lrn_index[:, None]).unsqueeze(-1)
         embeds = torch.where(is_lrn, self.lrn.to(embeds.dtype), embeds)
-        hidden = self.kosmos.text_model(inputs_embeds=embeds, attention_mask=attention_mask, use_cache=False,
+        embeds = embeds.gather(1, kept[..., None].expand(-1, -1, embeds.shape[-1]))
+        # Kosmos-2 numbers a row's positions from padding_idx + 1 (what it does itself for inputs_embeds).
+        position_ids = kept + self.kosmos.text_model.model.embed_positions.padding_idx + 1
+        self.cover_positions(int(position_ids.max()))
+        hidden = self.kosmos.text_model(inputs_embeds=embeds, position_ids=position_ids, use_cache=False,
                                         return_dict=True).last_hidden_state
-        index = lrn_index[:, None, None].expand(-1, 1, hidden.shape[-1])
+        lrn_slot = (kept < lrn_index[:, None]).sum(dim=1)  # [LRN]'s place among the kept positions
+        index = lrn_slot[:, None, None].expand(-1, 1, hidden.shape[-1])
         return hidden.gather(1, index).squeeze(1)

@@ -36,7 +36,8 @@ class StoredPolicy:
 
     `base_fingerprint` names the base weights a partial file was trained on (None: the file does not say, as
     theirs); `source` is where an imported policy came from (an import read now leaves its `from_base.tensors`
-    None, for the loading to count); `file_keys` gives the file's own key where it differs from ours (theirs).
+    None, for the loading to count); `file_keys` gives the file's own key where it differs from ours (theirs);
+    `mapped`: the tensors are views of the file memory-mapped (privately: writing one never changes the file).
     """
 
     path: Path
@@ -47,6 +48,7 @@ class StoredPolicy:
     base_fingerprint: str | None
     source: dict[str, Any] | None = None
     file_keys: Mapping[str, str] = field(default_factory=dict)
+    mapped: bool = False
 
     def file_key(self, name: str) -> str:
         """The file's own key for one of our tensor names (for messages in the user's terms)."""
@@ -135,5 +137,5 @@ def read_checkpoint(path: str | Path, tensors: bool = True) -> StoredPolicy:
     robot_config = robot_config_from_dict(json.loads(metadata["robot_config"]), source=f"{path} (robot_config)")
     shapes = {name: tuple(handle.get_slice(name).get_shape()) for name in handle.keys()}
     source = json.loads(metadata["imported_from"]) if "imported_from" in metadata else None
-    values = {name: handle.get_tensor(name) for name in handle.keys()} if tensors else {}
-    return StoredPolicy(path, config, robot_config, shapes, values, metadata["base_fingerprint"], source)
+    values = {name: handle.get_tensor(name) for name in handle.keys()} if tensors else {}  # mapped, read lazily
+    return StoredPolicy(path, config, robot_config, shapes, values, metadata["base_fingerprint"], source, mapped=True)

@@ -21,6 +21,7 @@ from vla_model.model.config import CLIP_MEAN, CLIP_STD, ConfigError, ModelConfig
 from vla_model.model.deployment_profile import DeploymentProfile, FrameSteps
 from vla_model.model.finetune import configure_finetuning
 from vla_model.model.head import build_head
+from vla_model.model.lowering import lowering_named
 from vla_model.model.precision import autocast, cast_frozen
 
 PIL_FILTERS = {"bilinear": Image.Resampling.BILINEAR, "bicubic": Image.Resampling.BICUBIC,
@@ -62,7 +63,54 @@ def preprocess_frame(
     return (pixels - mean_t) / std_t
 
 
-class MobileVLAPolicy(nn.Module):
+class OneRobot:
+    """The surface of a policy that drives one robot (reset, observe, predict_chunk, step), over its own window,
+    and new windows for more robots (`session`): what MobileVLAPolicy and the ONNX policy share.
+
+    A subclass has a `config` and runs frames through `encode` and windows through `predict`.
+    """
+
+    config: ModelConfig
+
+    def _own_session(self) -> PolicySession:
+        if getattr(self, "_session", None) is None:
+            self._session = PolicySession(self)  # the window of the one robot this policy object drives
+        return self._session
+
+    def preprocess(self, frame: np.ndarray) -> torch.Tensor:
+        """One uint8 frame -> normalized (3, S, S) tensor at this model's image size."""
+        return preprocess_frame(frame, self.config.image_size, self.config.image_mean, self.config.image_std)
+
+    def reset(self) -> None:
+        """Forget the feature window (start of an episode)."""
+        self._own_session().reset()
+
+    def observe(self, frame: np.ndarray, instruction: str) -> None:
+        """Run the backbone once on a new frame and keep its feature (the last `window_size` are kept)."""
+        self._own_session().observe(frame, instruction)
+
+    def predict_chunk(self) -> np.ndarray:
+        """(fwd_pred_next_n, 3) float32 for the newest frame: dx, dy in [-1, 1], gripper = P(closed) in [0, 1].
+
+        Before `window_size` frames were seen, our heads see the window padded at the front with the first
+        feature (RoboVLMs' heads the frames seen so far).
+        """
+        return self._own_session().predict_chunk()
+
+    def session(self, profile: DeploymentProfile | None = None) -> PolicySession:
+        """A new, empty feature window over this policy's weights: one per client that drives a robot with it.
+
+        `profile` (a deployment profile) changes the frames' preprocessing, the window and the executed row.
+        """
+        return PolicySession(self, profile)
+
+    def step(self, frame: np.ndarray, instruction: str) -> np.ndarray:
+        """observe(frame, instruction) then predict_chunk()."""
+        self.observe(frame, instruction)
+        return self.predict_chunk()
+
+
+class MobileVLAPolicy(OneRobot, nn.Module):
     """Frames + instruction -> chunks of `fwd_pred_next_n` normalized actions (dx, dy, gripper)."""
 
     def __init__(self, config: ModelConfig, backbone: KosmosBackbone, base_fingerprint: str = "") -> None:
@@ -73,21 +121,22 @@ class MobileVLAPolicy(nn.Module):
         self.base_fingerprint = base_fingerprint
         self.robot_config: RobotConfig | None = None
         self.source: dict[str, Any] | None = None  # where an imported policy came from (robovlms_import)
+        self.precision = config.train_setup.precision  # what it runs in (vla_model.model.lowering lowers it)
         self.frames_encoded = 0
-        self._session = PolicySession(self)  # the window of the one robot this policy object drives
 
     @property
     def device(self) -> torch.device:
         """Where the policy's weights live."""
         return self.backbone.lrn.device
 
-    def preprocess(self, frame: np.ndarray) -> torch.Tensor:
-        """One uint8 frame -> normalized (3, S, S) tensor at this model's image size."""
-        return preprocess_frame(frame, self.config.image_size, self.config.image_mean, self.config.image_std)
+    @property
+    def pads_window(self) -> bool:
+        """Whether a window not yet full is padded at the front (ours) or run as it is (RoboVLMs' heads)."""
+        return getattr(self.head, "pads_window", True)
 
     def encode(self, pixel_values: torch.Tensor, instructions: Sequence[str]) -> torch.Tensor:
-        """(N, 3, S, S) frames, N instructions -> (N, D) float32 features (backbone in the config's precision)."""
-        with autocast(self.config.train_setup.precision, pixel_values.device):
+        """(N, 3, S, S) frames, N instructions -> (N, D) float32 features (backbone in the policy's precision)."""
+        with autocast(lowering_named(self.precision).weights, pixel_values.device):
             features = self.backbone(pixel_values, instructions)
         return features.float()
 
@@ -110,33 +159,6 @@ class MobileVLAPolicy(nn.Module):
         features = self.encode(images.flatten(0, 1), per_frame).unflatten(0, (batch, window))
         return self.predict(features)
 
-    def reset(self) -> None:
-        """Forget the feature window (start of an episode)."""
-        self._session.reset()
-
-    def observe(self, frame: np.ndarray, instruction: str) -> None:
-        """Run the backbone once on a new frame and keep its feature (the last `window_size` are kept)."""
-        self._session.observe(frame, instruction)
-
-    def predict_chunk(self) -> np.ndarray:
-        """(fwd_pred_next_n, 3) float32 for the newest frame: dx, dy in [-1, 1], gripper = P(closed) in [0, 1].
-
-        Before `window_size` frames were seen, the window is padded at the front with the first feature.
-        """
-        return self._session.predict_chunk()
-
-    def session(self, profile: DeploymentProfile | None = None) -> PolicySession:
-        """A new, empty feature window over this policy's weights: one per client that drives a robot with it.
-
-        `profile` (a deployment profile) changes the frames' preprocessing, the window and the executed row.
-        """
-        return PolicySession(self, profile)
-
-    def step(self, frame: np.ndarray, instruction: str) -> np.ndarray:
-        """observe(frame, instruction) then predict_chunk()."""
-        self.observe(frame, instruction)
-        return self.predict_chunk()
-
     def trainable_state_dict(self) -> dict[str, torch.Tensor]:
         """The tensors this config trains (LoRA adapters, [LRN], head, and any unfrozen backbone weights)."""
         return {name: param for name, param in self.named_parameters() if param.requires_grad}
@@ -149,18 +171,18 @@ class MobileVLAPolicy(nn.Module):
 
     def settings(self) -> dict[str, Any]:
         """What an episode log records about the model (and, for an imported one, where it came from)."""
-        settings = model_settings(self.config, self.config.train_setup.precision)
+        settings = model_settings(self.config, self.precision)
         return settings | ({"imported_from": self.source} if self.source else {})
 
 
 class PolicySession:
-    """One robot's window of features over a shared MobileVLAPolicy (the ChunkPolicy surface VLAAgent drives).
+    """One robot's window of features over a shared policy, torch or ONNX (the ChunkPolicy surface VLAAgent drives).
 
     Several sessions on one policy keep separate windows and share the weights: a server with several clients.
     A deployment profile, if given, decides the preprocessing, the window's length and which row is returned.
     """
 
-    def __init__(self, policy: MobileVLAPolicy, profile: DeploymentProfile | None = None) -> None:
+    def __init__(self, policy: OneRobot, profile: DeploymentProfile | None = None) -> None:
         self.policy = policy
         self.config = policy.config
         self.profile = profile
@@ -182,6 +204,13 @@ class PolicySession:
         """Run the backbone once on a new frame and keep its feature (the last `window_size` are kept)."""
         observe_sessions([self], [frame], [instruction])
 
+    @property
+    def newest_feature(self) -> torch.Tensor:
+        """The backbone's feature of the newest frame observed ((D,), as the head gets it)."""
+        if not self._window:
+            raise ValueError("newest_feature: no frame yet; call observe(frame, instruction) first")
+        return self._window[-1]
+
     def add_feature(self, feature: torch.Tensor) -> None:
         """Keep a feature the backbone made for this session's newest frame (observe_sessions batches them)."""
         self._window.append(feature)
@@ -196,7 +225,7 @@ class PolicySession:
         if not self._window:
             raise ValueError("predict_chunk: no frame yet; call observe(frame, instruction) first")
         features = list(self._window)
-        if getattr(self.policy.head, "pads_window", True):
+        if self.policy.pads_window:
             features = [features[0]] * (self.window_size - len(features)) + features
         row = 0 if self.profile is not None and self.profile.execute == "first_frame" else -1
         chunk = self.policy.predict(torch.stack(features)[None])[0, row]
@@ -239,9 +268,11 @@ def observe_pixels(sessions: Sequence[PolicySession], pixels: Sequence[torch.Ten
     policy.frames_encoded += len(sessions)
 
 
-def model_settings(config: ModelConfig, precision: str) -> dict[str, Any]:
-    """What an episode log records about a model, whichever runtime (torch, onnxruntime) runs it."""
+def model_settings(config: ModelConfig, precision: str, runtime: str = "torch") -> dict[str, Any]:
+    """What an episode log records about a model, whichever runtime (torch, onnxruntime) runs it and in which
+    precision."""
     return {
+        "runtime": runtime,
         "model_name": config.name,
         "model_path": config.model_path,
         "window_size": config.window_size,

@@ -58,9 +58,11 @@ class RecurrentHead(nn.Module):
         hidden, _ = self.rnn(features)
         return hidden
 
-    def open_gripper_logits(self, like: torch.Tensor) -> torch.Tensor:
-        """(B, W, chunk, 1) logits saying "open", for heads without a gripper output."""
-        return like.new_full((*like.shape[:2], self.chunk, 1), OPEN_GRIPPER_LOGIT)
+    @staticmethod
+    def open_gripper_logits(moves: torch.Tensor) -> torch.Tensor:
+        """(B, W, chunk, 1) logits saying "open" next to (B, W, chunk, 2) moves, for heads without a gripper output
+        (computed from `moves`, not from its shape, so that an exported graph keeps its batch and window axes)."""
+        return moves[..., :1] * 0.0 + OPEN_GRIPPER_LOGIT
 
 
 class RoboVLMsLSTMDecoder(RecurrentHead):

@@ -6,6 +6,10 @@ stripped instruction, truncated at 512 tokens, or padded and truncated to `promp
 so they follow whatever the tokenizer adds. Each row is laid out as if alone; rows of different lengths are
 right-padded after [LRN], which the causal mask keeps from reaching it, so a batch gives each frame the feature it
 gets alone.
+
+The text model computes only the positions [LRN] attends (`TokenRows.kept`): a masked position or one after [LRN]
+changes nothing [LRN] sees, so leaving it out is exact, and their fork's 64-position padding, or their server's
+256, costs nothing.
 """
 from __future__ import annotations
 
@@ -26,13 +30,16 @@ class TokenRows:
     """A batch of laid-out prompts: ids (N, L), [LRN] positions (N,), and which positions are attended.
 
     `attention_mask` (N, L) is None when every position up to each row's [LRN] is attended; a layout that keeps
-    padding before [LRN] (their fork, or their tokenizer's padding to `pad_to`) masks it out.
+    padding before [LRN] (their fork, or their tokenizer's padding to `pad_to`) masks it out. `kept` (N, K) lists,
+    in order, the positions [LRN] attends, itself last; a shorter row repeats its [LRN] position after it (the
+    causal mask keeps those from reaching [LRN]).
     """
 
     input_ids: np.ndarray
     lrn_index: np.ndarray
     attention_mask: np.ndarray | None
     image_start: int
+    kept: np.ndarray
 
 
 def image_start_index(layout: str, tokenizer: Any | None) -> int:
@@ -99,4 +106,11 @@ def token_rows(tokenizer: Any, prompt: Prompt, num_image_tokens: int, instructio
     lrn_index = np.array([lrn for _, _, lrn in rows], dtype=np.int64)
     needs_mask = any(0 in attended[: lrn + 1] for _, attended, lrn in rows)
     return TokenRows(input_ids, lrn_index, mask if needs_mask else None,
-                     image_start_index(prompt.layout, tokenizer))
+                     image_start_index(prompt.layout, tokenizer), _kept_positions(rows))
+
+
+def _kept_positions(rows: list[tuple[list[int], list[int], int]]) -> np.ndarray:
+    """(N, K) the positions each row's [LRN] attends, [LRN] last, a shorter row padded with its [LRN] position."""
+    kept = [[p for p in range(lrn) if attended[p]] + [lrn] for _, attended, lrn in rows]
+    width = max(len(positions) for positions in kept)
+    return np.array([positions + [positions[-1]] * (width - len(positions)) for positions in kept], dtype=np.int64)

@@ -42,19 +42,30 @@ class RoboVLMsImportError(ValueError):
     """A RoboVLMs checkpoint that cannot be read: unreadable, keys with no place in our model, no config."""
 
 
-def _load(path: Path, weights_only: bool) -> Any:
-    """torch.load, memory-mapped where the file's format allows it (their files are about 7 GB)."""
+@dataclass(frozen=True)
+class LightningFile:
+    """Their Lightning file, read: its top-level dict, the key its tensors are under, whether weights_only loading
+    was used, and whether the tensors are views of the file memory-mapped (its legacy format cannot be)."""
+
+    data: dict[str, Any]
+    state_key: str
+    weights_only: bool
+    mapped: bool
+
+
+def _load(path: Path, weights_only: bool) -> tuple[Any, bool]:
+    """torch.load, memory-mapped where the file's format allows it (their files are about 7 GB); and whether it is."""
     try:
-        return torch.load(path, map_location="cpu", weights_only=weights_only, mmap=True)
+        return torch.load(path, map_location="cpu", weights_only=weights_only, mmap=True), True
     except RuntimeError as err:
         if "mmap" not in str(err):
             raise
-        return torch.load(path, map_location="cpu", weights_only=weights_only)
+        return torch.load(path, map_location="cpu", weights_only=weights_only), False
 
 
 def read_lightning_checkpoint(path: str | Path, allow_pickle: bool = False,
-                              flags: CommandFlags = IMPORT_FLAGS) -> tuple[dict[str, Any], str, bool]:
-    """(the file's top-level dict, the key its tensors are under, whether weights_only loading was used).
+                              flags: CommandFlags = IMPORT_FLAGS) -> LightningFile:
+    """Their file read, its tensors memory-mapped where its format allows.
 
     A file that is no torch checkpoint, or is this repository's own Lightning checkpoint, is refused in one line
     saying what it is and what to do (`flags`: how the calling command names its options).
@@ -69,7 +80,7 @@ def read_lightning_checkpoint(path: str | Path, allow_pickle: bool = False,
     if kind != "torch":
         raise not_a_checkpoint(path, kind, flags)
     try:
-        data, weights_only = _load(path, weights_only=True), True
+        (data, mapped), weights_only = _load(path, weights_only=True), True
     except pickle.UnpicklingError:
         if not allow_pickle:
             objects = [name for name in pickled_classes(path) if not name.startswith(("torch.", "collections."))]
@@ -77,7 +88,7 @@ def read_lightning_checkpoint(path: str | Path, allow_pickle: bool = False,
                 f"{path}: torch.load(weights_only=True) refuses this file, it holds Python objects "
                 f"({', '.join(objects[:5]) or 'of classes torch does not allow'}); if you trust the file, "
                 f"{flags.allow_pickle}") from None
-        data, weights_only = _unpickle(path), False
+        (data, mapped), weights_only = _unpickle(path), False
     except Exception as err:  # a damaged file fails deep in torch.load, in many ways
         raise RoboVLMsImportError(f"{path}: a torch checkpoint that cannot be read, cut short or damaged? "
                                   f"({type(err).__name__}: {plain(str(err))[:200]})") from None
@@ -87,12 +98,12 @@ def read_lightning_checkpoint(path: str | Path, allow_pickle: bool = False,
         if isinstance(data.get(key), Mapping):
             if OUR_LIGHTNING_KEY in data[key]:
                 raise RoboVLMsImportError(_our_lightning_checkpoint(path, data.get("global_step")))
-            return data, key, weights_only
+            return LightningFile(data, key, weights_only, mapped)
     raise RoboVLMsImportError(f"{path}: has neither 'state_dict' nor 'model_state_dict' (top-level keys: "
                        f"{', '.join(map(str, data))})")
 
 
-def _unpickle(path: Path) -> Any:
+def _unpickle(path: Path) -> tuple[Any, bool]:
     """torch.load with full unpickling (asked for with --allow-pickle); whatever the file's code raises is one line."""
     try:
         return _load(path, weights_only=False)
@@ -168,10 +179,10 @@ def read_their_checkpoint(path: str | Path, run: TheirRun = TheirRun()) -> Store
     their robot's action bounds and the record of where it came from. Errors are ValueErrors in the user's words
     (RoboVLMsImportError, CheckpointFileError) naming the calling command's options (`run.flags`)."""
     path = Path(path)
-    data, state_key, weights_only = read_lightning_checkpoint(path, run.allow_pickle, run.flags)
-    their, config_source = their_training_config(data, run.config, path, run.flags)
+    read = read_lightning_checkpoint(path, run.allow_pickle, run.flags)
+    their, config_source = their_training_config(read.data, run.config, path, run.flags)
     try:
-        mapped = map_state_dict(data[state_key], run.ignore_keys)
+        mapped = map_state_dict(read.data[read.state_key], run.ignore_keys)
         base = _base(their, run.base)
         model_config = model_config_from_robovlms(their, base, run.layout, run.pad_to,
                                                   _lora_targets(lora_module_paths(list(mapped.tensors)), base),
@@ -182,7 +193,7 @@ def read_their_checkpoint(path: str | Path, run: TheirRun = TheirRun()) -> Store
         run.robot_config or THEIR_ROBOT)
     provenance = {
         "checkpoint": str(path), "bytes": path.stat().st_size, "config": config_source,
-        "state_dict_key": state_key, "weights_only": weights_only, "their_head": their["act_head"]["type"],
+        "state_dict_key": read.state_key, "weights_only": read.weights_only, "their_head": their["act_head"]["type"],
         "tensors_placed": len(mapped.tensors), "duplicates_collapsed": mapped.duplicates,
         "from_base": {"model": base, "tensors": None},  # None: counted by the loading, once it decides
         "ignored": mapped.ignored,
@@ -190,4 +201,4 @@ def read_their_checkpoint(path: str | Path, run: TheirRun = TheirRun()) -> Store
     }
     shapes = {name: tuple(tensor.shape) for name, tensor in mapped.tensors.items()}
     return StoredPolicy(path, model_config, robot_config, shapes, mapped.tensors, base_fingerprint=None,
-                        source=provenance, file_keys=mapped.their_key)
+                        source=provenance, file_keys=mapped.their_key, mapped=read.mapped)

@@ -23,6 +23,19 @@ TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_ma
 THEIR_RUN = {"synthetic": True, "window_size": 8, "fwd_pred_next_n": 10,
              "act_head": {"type": "MobileVLALSTMDecoder", "hidden_size": 512, "num_layers": 4, "action_dim": 2},
              "train_setup": {"freeze_backbone": True, "lora_enable": False}}
+# A trained head's velocities span [-1, 1] (their keys are +-1); at torch's default init they stay near +-0.05, under
+# their drive's 0.1 threshold, so every command would be "stop" and no runtime could be seen to change one.
+HEAD_GAIN = 20.0
+
+
+def _drawn(name: str, shape: torch.Size, generator: torch.Generator) -> torch.Tensor:
+    """One backbone tensor as Kosmos-2 initializes itself: weights N(0, 0.02), biases 0, layer norms' scales 1,
+    so that activations have a real model's scale (what an int8 or bf16 path's error is measured against)."""
+    if name.endswith(".bias"):
+        return torch.zeros(shape)
+    if "norm" in name.rsplit(".", 2)[-2] and name.endswith(".weight"):
+        return torch.ones(shape)
+    return torch.randn(shape, generator=generator) * 0.02
 
 
 def write_synthetic_run(size: str, folder: Path, kosmos_config: Path | None = None) -> tuple[Path, Path, Path]:
@@ -43,8 +56,11 @@ def write_synthetic_run(size: str, folder: Path, kosmos_config: Path | None = No
         shapes = {k: v.shape for k, v in Kosmos2ForConditionalGeneration(config).state_dict().items()}
     width = config.text_config.embed_dim
     head = MobileVLALSTMDecoder(width, 10, ActHead(type="MobileVLALSTMDecoder", hidden_size=512, num_layers=4))
+    with torch.no_grad():
+        for param in head.velocities.mlp[-2].parameters():  # the last Linear, before the tanh
+            param.mul_(HEAD_GAIN)
     generator = torch.Generator().manual_seed(0)
-    state = {f"model.backbone.{k}": torch.randn(shape, generator=generator) * 0.02 for k, shape in shapes.items()}
+    state = {f"model.backbone.{k}": _drawn(k, shape, generator) for k, shape in shapes.items()}
     state |= {f"model.act_head.{k}": v.detach().clone() for k, v in head.state_dict().items()}
     state["model.action_token"] = torch.randn(width, generator=generator)
     run = {**THEIR_RUN, "vlm": {"type": "Kosmos2ForConditionalGeneration",
