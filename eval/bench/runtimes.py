@@ -13,6 +13,7 @@ import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -20,6 +21,9 @@ from eval.bench.agreement import Agreement, agreement
 from eval.bench.batched_policy import batched_policy_rows, format_batched_table
 from eval.bench.fresh_process import in_fresh_process, peak_rss_mb
 from eval.cli import CommandParser, int_at_least
+
+if TYPE_CHECKING:
+    from vla_model.model.policy import OneRobot
 
 TORCH_CPU = ("fp32", "bf16", "int8-text", "int8")
 ONNX_CPU = ("fp32", "int8-text", "int8")
@@ -62,7 +66,7 @@ class Measured:
     chunks: np.ndarray
 
 
-def load_runtime(runtime: Runtime, files: PolicyFiles, device: str, threads: int):  # noqa: ANN201 - a policy
+def load_runtime(runtime: Runtime, files: PolicyFiles, device: str, threads: int) -> OneRobot:
     """The policy `runtime` runs: the checkpoint at its precision (torch) or the exported graphs (onnxruntime)."""
     if runtime.engine == "onnxruntime":
         from vla_model.deploy.onnx_policy import OnnxPolicy
