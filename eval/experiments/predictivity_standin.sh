@@ -64,8 +64,8 @@ for ((chunk = 0; chunk < DEMO_CHUNKS; chunk++)); do
     rm -rf "$raw" "$demos"
     "${STANDIN[@]}" --episodes "$DEMOS_PER_CHUNK" --seed $((100000 + 100 * chunk)) --out "$raw"
     python eval/import_real.py "$raw" --out "$demos" --labels "$raw/labels.yaml" --agent expert > "$raw.import.log"
-    tail -1 "$raw.import.log" > "$demos/imported.txt"
-    rm -rf "$raw" "$raw.import.log"
+    mv "$raw.import.log" "$demos/imported.txt"  # what was read or skipped, and the mark that the chunk is done
+    rm -rf "$raw"
 done
 stop_after data
 
@@ -109,22 +109,25 @@ done
 stop_after train
 
 # 4. each checkpoint drives the stand-in ("the robot") on the same scenes; imported and placed in the twin
+made_real=0
 for name in $CHECKPOINTS; do
     real="$RUNS/robot/$name" raw="$RUNS/robot_raw/$name"
-    [[ -f "$real/imported.txt" ]] && continue
+    [[ "$real/imported.txt" -nt "$CKPTS/$name.safetensors" ]] && continue  # done, by the checkpoint there now
+    made_real=1
     stamp "checkpoint $name as the robot: $REAL_EPISODES episodes (seeds 5000..)"
     rm -rf "$raw" "$real"
     "${STANDIN[@]}" --agent vla --checkpoint "$CKPTS/$name.safetensors" --episodes "$REAL_EPISODES" --seed 5000 \
         --out "$raw"
     python eval/import_real.py "$raw" --out "$real" --labels "$raw/labels.yaml" --agent vla \
         --checkpoint "$CKPTS/$name.safetensors" --twin "$TWIN" > "$raw.import.log"
-    tail -1 "$raw.import.log" > "$real/imported.txt"
-    rm -rf "$raw" "$raw.import.log"
+    mv "$raw.import.log" "$real/imported.txt"  # each episode's placement in the twin, and the mark of a done step
+    rm -rf "$raw"
 done
 stop_after robot
 
 # 5. the sim against the robot, per condition
 report="$RUNS/report"
+[[ $made_real == 1 ]] && rm -rf "$report"  # its sim runs started from the scenes of real episodes now replaced
 if [[ ! -f "$report/report.md" ]]; then
     pairs=()
     for name in $CHECKPOINTS; do pairs+=(--checkpoint "$CKPTS/$name.safetensors" --real "$RUNS/robot/$name"); done
