@@ -16,15 +16,17 @@
 # The stand-in robot is 0.9x as fast as its robot config says and not late (its wheels slip, its camera is its
 # own); the expert then finishes every layout in 18 steps. Both the robot and the sim run the VLA with its default
 # settings (no deployment profile: make_synthetic_real.py has none, so the sim uses none either). Rerunning skips
-# what is done (a step is done when its last file is written). Estimated (not measured) at about 6 hours on the
-# 2-core CPU for the whole experiment at full size; STOP_AFTER=data|twin|train|robot stops after that step.
+# what is done (a step is done when its last file is written). Estimated (not measured, and made before steps 2
+# to 5 were written) at about 6 hours on the 2-core CPU at full size; STOP_AFTER=data|twin|train|robot stops
+# after that step.
 # Scale knobs (environment; the full-size defaults in brackets): DATA [data/predictivity], RUNS
 # [runs/predictivity], TWIN_RECORDINGS [24], DEMO_CHUNKS [6], DEMOS_PER_CHUNK [100], TRAIN_STEPS [2000, the
 # strongest checkpoints' optimizer steps], REAL_EPISODES [52], CHECKPOINTS [all five, space-separated], CONDITIONS
 # [flat twin calibrated], NUM_ENVS [1].
 # Usage: bash eval/experiments/predictivity_standin.sh
-# Smoke run (tiny; every step, minutes): DATA=/tmp/smoke/data RUNS=/tmp/smoke/runs TWIN_RECORDINGS=4 DEMO_CHUNKS=1 \
-#     DEMOS_PER_CHUNK=4 TRAIN_STEPS=4 REAL_EPISODES=2 bash eval/experiments/predictivity_standin.sh
+# Smoke run (every step at tiny scale; 5 min 14 s wall on the shared 2-core CPU, niced; its figures mean nothing):
+#   DATA=/tmp/smoke/data RUNS=/tmp/smoke/runs TWIN_RECORDINGS=4 DEMO_CHUNKS=1 \
+#   DEMOS_PER_CHUNK=4 TRAIN_STEPS=4 REAL_EPISODES=2 bash eval/experiments/predictivity_standin.sh
 set -euo pipefail
 cd "${REPO:-$(dirname "$0")/../..}"  # REPO: when a copy of this script runs elsewhere
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
