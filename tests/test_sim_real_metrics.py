@@ -75,6 +75,13 @@ def test_rank_agreement_needs_two_shared_checkpoints() -> None:
     assert two["checkpoints"] == ["a", "b"] and two["mmrv"] == 0.0 and two["pearson_r"] == pytest.approx(1.0)
 
 
+def test_rank_agreement_says_when_a_side_does_not_vary() -> None:
+    both = rank_agreement({"a": 0.0, "b": 0.0}, {"a": 0.0, "b": 0.0})
+    assert both["pearson_r"] == 1.0 and "real and sim success does not vary" in both["note"]
+    assert "real success does not vary" in rank_agreement({"a": 0.2, "b": 0.6}, {"a": 0.5, "b": 0.5})["note"]
+    assert rank_agreement({"a": 0.2, "b": 0.6}, {"a": 0.1, "b": 0.5})["note"] == ""
+
+
 @pytest.mark.parametrize(
     ("successes", "trials", "low", "high"),
     [(0, 10, 0.0, 0.2775), (5, 10, 0.2366, 0.7634), (8, 10, 0.4902, 0.9433), (20, 20, 0.8389, 1.0)],
