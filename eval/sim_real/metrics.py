@@ -168,13 +168,13 @@ def rank_agreement(sim_rates: dict[str, float], real_rates: dict[str, float]) ->
         return {"checkpoints": shared, "pearson_r": None, "mmrv": None, "note": "needs >= 2 checkpoints on both sides"}
     sim = [sim_rates[name] for name in shared]
     real = [real_rates[name] for name in shared]
-    flat = [side for side, rates in (("real", real), ("sim", sim)) if len(set(rates)) == 1]
+    # SimplerEnv's r is 1 for two constant sides and 0 for one: a number that ranks nothing, so the note says so
+    flat = " and ".join(side for side, rates in (("real", real), ("sim", sim)) if len(set(rates)) == 1)
     return {
         "checkpoints": shared,
         "pearson_r": pearson_correlation(sim, real),
         "mmrv": mean_maximum_rank_violation(sim, real),
-        # SimplerEnv's r is 1 for two constant sides and 0 for one: a number that ranks nothing
-        "note": f"{' and '.join(flat)} success does not vary across checkpoints: r and MMRV rank nothing" if flat else "",
+        "note": f"{flat} success does not vary across checkpoints: r and MMRV rank nothing" if flat else "",
     }
 
 
