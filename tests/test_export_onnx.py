@@ -130,7 +130,7 @@ def test_a_rollout_runs_the_exported_graphs_and_records_them(exported, tmp_path)
 
 @pytest.mark.parametrize("flags, message", [
     ({"checkpoint": "x.safetensors"}, "give one"),
-    ({"precision": "bf16"}, "not bf16"),
+    ({"precision": "bf16"}, "not 'bf16'"),
 ])
 def test_a_rollout_of_an_export_refuses_what_does_not_fit(exported, flags: dict, message: str) -> None:
     from eval.runner.settings import RolloutSettings

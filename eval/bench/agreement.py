@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from agents.settings import VLASettings
 from vla_model.model.deployment_profile import DeploymentProfile, drive_command
 
 COMMAND_TOLERANCE = 0.02  # of full speed, per axis
@@ -31,7 +32,8 @@ class Agreement:
         return self.commands_differ <= MAX_COMMAND_CHANGE
 
 
-def executed_commands(chunks: np.ndarray, profile: DeploymentProfile, gripper_threshold: float = 0.5) -> np.ndarray:
+def executed_commands(chunks: np.ndarray, profile: DeploymentProfile,
+                      gripper_threshold: float = VLASettings.gripper_threshold) -> np.ndarray:
     """(steps, chunk, 3) chunks -> (steps, 3): each step's (dx, dy) wheel command and gripper closed (0/1)."""
     moves = np.array([drive_command(profile.cmd_vel, chunk[0, :2]) for chunk in chunks]).reshape(len(chunks), 2)
     closed = (chunks[:, 0, 2] > gripper_threshold).astype(np.float64)

@@ -31,6 +31,11 @@ TORCH_GPU = ("fp32", "fp16", "bf16")
 ONNX_GPU = ("fp32", "fp16")
 
 
+def precisions_for(device: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The torch and the onnxruntime precisions worth measuring on `device` (int8 is CPU-only, fp16 GPU-only)."""
+    return (TORCH_CPU, ONNX_CPU) if device == "cpu" else (TORCH_GPU, ONNX_GPU)
+
+
 @dataclass(frozen=True)
 class PolicyFiles:
     """What the runtimes load: a checkpoint (ours, or a RoboVLMs .ckpt with its JSON) and its ONNX export folder."""
@@ -64,6 +69,10 @@ class Measured:
     step_s: list[float]
     features: np.ndarray
     chunks: np.ndarray
+
+    def timed_ms(self, warmup: int) -> np.ndarray:
+        """The step latencies in ms, the first `warmup` steps left out."""
+        return np.array(self.step_s[warmup:]) * 1000.0
 
 
 def load_runtime(runtime: Runtime, files: PolicyFiles, device: str, threads: int) -> OneRobot:
@@ -129,26 +138,25 @@ def episode_frames(steps: int, seed: int = 0) -> tuple[np.ndarray, str]:
         env.close()
 
 
-def format_runtime_table(rows: list[Measured], agreements: dict[str, Agreement], file_gb: float | None,
+def format_runtime_table(rows: list[Measured], agreements: dict[str, Agreement], file_gb: float,
                          warmup: int) -> str:
     """One line per runtime: load, memory, latency, speed-up over fp32 eager, agreement; marks what changes
     the executed command on more than 1% of steps."""
-    reference_p50 = float(np.median(rows[0].step_s[warmup:]))
+    reference_p50 = float(np.median(rows[0].timed_ms(warmup)))
     head = (f"{'runtime':<24}{'load s':>7}{'load peak GB':>13}{'run peak GB':>12}{'p50 ms':>9}{'p95 ms':>9}"
             f"{'speed-up':>9}{'feat err':>10}{'max |d|':>10}{'mean |d|':>10}{'cmd differs':>12}")
     lines = [head, "-" * len(head)]
     for row in rows:
-        ms = np.array(row.step_s[warmup:]) * 1000.0
+        ms = row.timed_ms(warmup)
         agree = agreements[row.runtime.name]
         mark = "" if agree.keeps_commands else "  changes commands: never a default"
         lines.append(f"{row.runtime.name:<24}{row.load_s:>7.1f}{row.load_peak_mb / 1024:>13.2f}"
                      f"{row.run_peak_mb / 1024:>12.2f}{np.median(ms):>9.0f}{np.percentile(ms, 95):>9.0f}"
-                     f"{reference_p50 * 1000 / np.median(ms):>8.2f}x{agree.feature_error:>10.1e}"
+                     f"{reference_p50 / np.median(ms):>8.2f}x{agree.feature_error:>10.1e}"
                      f"{agree.max_abs:>10.1e}{agree.mean_abs:>10.1e}"
                      f"{agree.commands_differ:>11.1%}{mark}")
-    if file_gb is not None:
-        lines.append(f"(the checkpoint file: {file_gb:.2f} GB on disk; peaks are resident memory, GiB, of the "
-                     f"process, the file's mapped pages included)")
+    lines.append(f"(the checkpoint file: {file_gb:.2f} GB on disk; peaks are resident memory, GiB, of the process, "
+                 f"the file's mapped pages included)")
     return "\n".join(lines)
 
 
@@ -157,7 +165,7 @@ def runtimes_for(device: str, has_onnx: bool, skip: list[str]) -> tuple[list[Run
     and why each other precision is left out."""
     from vla_model.model.lowering import native_bf16, unsupported_reason
 
-    torch_names, onnx_names = (TORCH_CPU, ONNX_CPU) if device == "cpu" else (TORCH_GPU, ONNX_GPU)
+    torch_names, onnx_names = precisions_for(device)
     chosen, left_out = [], []
     for name in torch_names:
         reason = unsupported_reason(name, device)
@@ -188,15 +196,15 @@ def prepare_files(args: argparse.Namespace) -> PolicyFiles:
         folder = Path(args.work) / f"onnx_{args.size}"
     if args.no_onnx:
         return files
-    manifest = folder / "export.json"
-    if not manifest.is_file() or set(ONNX_CPU) - set(json.loads(manifest.read_text())["precisions"]):
+    manifest, onnx_names = folder / "export.json", precisions_for(args.device)[1]
+    if not manifest.is_file() or set(onnx_names) - set(json.loads(manifest.read_text())["precisions"]):
         print(f"exporting it to ONNX into {folder} (once) ...", flush=True)
-        in_fresh_process(export_files, files, str(folder))
+        in_fresh_process(export_files, files, str(folder), onnx_names)
     return PolicyFiles(files.checkpoint, files.robovlms_config, str(folder))
 
 
-def export_files(files: PolicyFiles, folder: str) -> None:
-    """Export the checkpoint's fp32 and int8 graphs into `folder`."""
+def export_files(files: PolicyFiles, folder: str, precisions: tuple[str, ...]) -> None:
+    """Export the checkpoint's graphs in `precisions` into `folder`."""
     import warnings
 
     from vla_model.deploy.export_onnx import export_policy
@@ -205,7 +213,7 @@ def export_files(files: PolicyFiles, folder: str) -> None:
     policy = load_policy(files.checkpoint, robovlms_config=files.robovlms_config)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the tracer's warnings are about shapes the graphs do not vary
-        export_policy(policy, folder, ONNX_CPU)
+        export_policy(policy, folder, precisions)
 
 
 def add_arguments(parser: CommandParser) -> None:
@@ -252,7 +260,7 @@ def run(parser: CommandParser, args: argparse.Namespace) -> int:
     print(format_runtime_table(rows, agreements, file_gb, args.warmup))
     for reason in left_out:
         print(f"left out: {reason}")
-    p50 = {row.runtime: float(np.median(row.step_s[args.warmup:])) for row in rows}
+    p50 = {row.runtime: float(np.median(row.timed_ms(args.warmup))) for row in rows}
     faster = [row.runtime for row in rows[1:] if agreements[row.runtime.name].keeps_commands
               and p50[row.runtime] < p50[rows[0].runtime]]
     fastest = [min(faster, key=p50.__getitem__)] if faster else []

@@ -5,7 +5,6 @@ chosen agent's values and the others' defaults, so every run's results hold the 
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, fields
 from functools import cached_property
 from pathlib import Path
@@ -171,15 +170,15 @@ class RolloutSettings:
 
 
 def _check_export(folder: str, checkpoint: str | None, precision: str | None) -> None:
-    """An --onnx run: no --checkpoint besides, an exported folder, a precision it was exported in."""
+    """An --onnx run: no --checkpoint besides, an exported folder holding the graph of `precision` (None: fp32)."""
     if checkpoint is not None:
         raise ValueError("--checkpoint and --onnx: give one (--onnx runs the exported graphs instead)")
-    manifest = Path(folder) / "export.json"
-    if not manifest.is_file():
-        raise ValueError(f"--onnx {folder}: no export.json there; export the policy with eval/export_onnx.py")
-    exported = json.loads(manifest.read_text()).get("precisions", [])
-    if (precision or "fp32") not in exported:
-        raise ValueError(f"--onnx {folder}: exported in {', '.join(exported)}, not {precision}")
+    from vla_model.deploy.onnx_policy import read_manifest
+
+    try:
+        read_manifest(Path(folder), precision or "fp32")
+    except FileNotFoundError as err:  # a settings error, as the other flags' (one line, exit 2)
+        raise ValueError(f"--onnx {folder}: {err}") from None
 
 
 @dataclass(frozen=True)

@@ -69,6 +69,20 @@ def _session(path: Path, threads: int | None) -> Any:
     return ort.InferenceSession(str(path), options, providers=providers)
 
 
+def read_manifest(folder: Path, precision: str) -> dict[str, Any]:
+    """An export folder's export.json, once it is known to hold the backbone graph in `precision`: a folder that
+    is no export (FileNotFoundError), an older export's or one without that graph (ValueError) say so."""
+    manifest_path = folder / MANIFEST_FILE
+    if not manifest_path.is_file():
+        raise FileNotFoundError(f"{manifest_path}: missing; export the policy with eval/export_onnx.py")
+    manifest = json.loads(manifest_path.read_text())
+    if "pads_window" not in manifest:
+        raise ValueError(f"{folder}: exported by an older version of eval/export_onnx.py; export it again")
+    if precision not in manifest["precisions"]:
+        raise ValueError(f"{folder}: exported precisions are {manifest['precisions']}, not {precision!r}")
+    return manifest
+
+
 class OnnxPolicy(OneRobot):
     """The exported graphs behind the policy surface (reset, observe, predict_chunk, step, session, settings).
 
@@ -78,15 +92,8 @@ class OnnxPolicy(OneRobot):
 
     def __init__(self, folder: str | Path, precision: str = "fp32", threads: int | None = None) -> None:
         files = ExportedFiles(Path(folder), (precision,))
-        manifest_path = files.folder / MANIFEST_FILE
-        if not manifest_path.is_file():
-            raise FileNotFoundError(f"{manifest_path}: missing; export the policy with eval/export_onnx.py")
-        manifest = json.loads(manifest_path.read_text())
-        if "pads_window" not in manifest:
-            raise ValueError(f"{files.folder}: exported by an older version of eval/export_onnx.py; export it again")
-        if precision not in manifest["precisions"]:
-            raise ValueError(f"{files.folder}: exported precisions are {manifest['precisions']}, not {precision!r}")
-        self.config: ModelConfig = model_config_from_dict(manifest["model_config"], str(manifest_path))
+        manifest = read_manifest(files.folder, precision)
+        self.config: ModelConfig = model_config_from_dict(manifest["model_config"], str(files.folder / MANIFEST_FILE))
         self.num_image_tokens = int(manifest["num_image_tokens"])
         self.pads_window = bool(manifest["pads_window"])
         self.precision = precision
