@@ -98,5 +98,7 @@ def localize(model: TwinModel, recordings: list[Recording], config: RobotConfig,
         track(space, index)
         refine_objects(space, index)
         track(space, index)
+        refine_objects(space, index)
+        track(space, index)
     fit_camera(space, fit_falloff=False)
     return space

@@ -7,7 +7,7 @@ from scipy.optimize import least_squares
 
 from eval.twin.bake import bake
 from eval.twin.localize import (
-    COARSE, ROBUST_SCALE, misfit, moved, refine_pose, robust_cost, step_displacement,
+    COARSE, FINE, ROBUST_SCALE, misfit, moved, refine_pose, robust_cost, step_displacement,
 )
 from eval.twin.odometry import floor_odometry
 from eval.twin.response_fit import fit_response
@@ -15,7 +15,9 @@ from eval.twin.scene import jitter_bounds
 from eval.twin.workspace import ROOM_SKINS, Workspace
 
 OBJECT_FRAMES = 12     # an object fit looks at the first frames, where the objects are near and large
-OBJECT_EVERY = 3
+OBJECT_EVERY = 2
+COARSE_EVALUATIONS = 24  # the object fit's evaluations on small frames, then on larger ones
+FINE_EVALUATIONS = 8
 # Where a hand may have put the robot around its current start estimate: the start frame's fit begins from the
 # best of this grid (x, y in metres, heading in radians), since a sideways shift and a turn look alike from afar.
 START_GRID = (np.linspace(-0.04, 0.04, 3), np.linspace(-0.08, 0.08, 5), np.radians(np.linspace(-6.0, 6.0, 7)))
@@ -53,15 +55,17 @@ def track(space: Workspace, index: int) -> None:
 
 
 def refine_objects(space: Workspace, index: int) -> None:
-    """Fit one recording's object offsets (within its scenario's jitter) to its first frames, poses held."""
+    """Fit one recording's object offsets (within its scenario's jitter) to its first frames, poses held: each
+    object's turn from a grid, then a robust fit on small frames, then one on larger frames for the edges."""
     scene = space.scenes[index]
     count = len(scene.offsets)
     bound = jitter_bounds(space.recordings[index].scenario, space.spec, count).reshape(-1)
     frames = range(0, min(len(scene.poses), OBJECT_FRAMES), OBJECT_EVERY)
 
-    def residuals(flat: np.ndarray) -> np.ndarray:
+    def residuals(flat: np.ndarray, fine: bool) -> np.ndarray:
         solids = space.solids(index, offsets=flat.reshape(count, 3))
-        parts = [misfit(space.model, space.coarse[index][t], scene.poses[t], solids, COARSE) for t in frames]
+        shown, size = (space.fine, FINE) if fine else (space.coarse, COARSE)
+        parts = [misfit(space.model, shown[index][t], scene.poses[t], solids, size) for t in frames]
         return np.nan_to_num(np.concatenate(parts))  # what the twin cannot draw pulls nowhere
 
     def cost(flat: np.ndarray) -> float:
@@ -77,9 +81,10 @@ def refine_objects(space: Workspace, index: int) -> None:
             candidate[3 * solid + 2] = turn
             tries.append((cost(candidate), turn))
         start[3 * solid + 2] = min(tries + [(cost(start), start[3 * solid + 2])])[1]
-    fit = least_squares(residuals, start, bounds=(-bound, bound), loss="soft_l1", f_scale=ROBUST_SCALE,
-                        diff_step=0.004, xtol=1e-3, ftol=1e-4, max_nfev=12)
-    scene.offsets = fit.x.reshape(count, 3)
+    for fine, evaluations in ((False, COARSE_EVALUATIONS), (True, FINE_EVALUATIONS)):
+        start = least_squares(residuals, start, bounds=(-bound, bound), loss="soft_l1", f_scale=ROBUST_SCALE,
+                              diff_step=0.004, xtol=1e-3, ftol=1e-4, max_nfev=evaluations, args=(fine,)).x
+    scene.offsets = start.reshape(count, 3)
 
 
 def fit_camera(space: Workspace, fit_falloff: bool = True) -> None:
