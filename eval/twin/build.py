@@ -25,6 +25,9 @@ from eval.twin.scene import Recording
 from eval.twin.workspace import Workspace, object_skins, open_workspace, surface_skins
 
 
+PLACING_ROUNDS = 2  # a new recording's objects, then its poses, fitted this many times after its first track
+
+
 @dataclass(frozen=True)
 class BuildSettings:
     """How finely to build: skin resolutions (texels per metre) and how many rounds of refinement."""
@@ -96,9 +99,8 @@ def localize(model: TwinModel, recordings: list[Recording], config: RobotConfig,
     space = open_workspace(model, recordings, config, spec_file)
     for index in _each(len(recordings), "placing", progress):
         track(space, index)
-        refine_objects(space, index)
-        track(space, index)
-        refine_objects(space, index)
-        track(space, index)
+        for _ in range(PLACING_ROUNDS):
+            refine_objects(space, index)
+            track(space, index)
     fit_camera(space, fit_falloff=False)
     return space

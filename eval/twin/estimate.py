@@ -62,16 +62,16 @@ def refine_objects(space: Workspace, index: int) -> None:
     bound = jitter_bounds(space.recordings[index].scenario, space.spec, count).reshape(-1)
     frames = range(0, min(len(scene.poses), OBJECT_FRAMES), OBJECT_EVERY)
 
-    def residuals(flat: np.ndarray, fine: bool) -> np.ndarray:
+    def misfits(flat: np.ndarray, fine: bool) -> np.ndarray:
         solids = space.solids(index, offsets=flat.reshape(count, 3))
         shown, size = (space.fine, FINE) if fine else (space.coarse, COARSE)
-        parts = [misfit(space.model, shown[index][t], scene.poses[t], solids, size) for t in frames]
-        return np.nan_to_num(np.concatenate(parts))  # what the twin cannot draw pulls nowhere
+        return np.concatenate([misfit(space.model, shown[index][t], scene.poses[t], solids, size) for t in frames])
+
+    def residuals(flat: np.ndarray, fine: bool) -> np.ndarray:
+        return np.nan_to_num(misfits(flat, fine))  # what the twin cannot draw pulls nowhere
 
     def cost(flat: np.ndarray) -> float:
-        return robust_cost(np.concatenate([misfit(space.model, space.coarse[index][t], scene.poses[t],
-                                                  space.solids(index, offsets=flat.reshape(count, 3)), COARSE)
-                                           for t in frames]))
+        return robust_cost(misfits(flat, fine=False))
 
     start = np.clip(scene.offsets.reshape(-1), -bound, bound)
     for solid in range(count):  # each object's turn first: a turned box is a poor basin for a local fit
